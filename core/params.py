@@ -1,0 +1,55 @@
+"""Hyperparameter specs: what a user may set, its default and its valid range.
+
+Every registry (landscapes, optimizers, schedules, networks) describes its knobs with `Param`, so
+the CLI, the API's validation and the browser's sliders all come from one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    """One numeric hyperparameter: default, closed range [low, high], slider scale."""
+
+    name: str
+    label: str
+    default: float
+    low: float
+    high: float
+    log: bool = False  # slider on a log scale
+    integer: bool = False
+    help: str = ""
+
+    def check(self, value: float) -> float | int:
+        """Return `value` as a number in range, or raise ValueError naming the valid range."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{self.name} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{self.name} must be finite, got {value}")
+        if self.integer and value != int(value):
+            raise ValueError(f"{self.name} must be a whole number, got {value}")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{self.name} must be in [{self.low:g}, {self.high:g}], got {value:g}")
+        return int(value) if self.integer else float(value)
+
+
+def resolve(params: tuple[Param, ...], given: Mapping[str, float], what: str) -> dict[str, float]:
+    """Defaults overlaid with `given`, each value checked; unknown names are an error."""
+    known = {p.name: p for p in params}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        valid = ", ".join(known) or "none"
+        raise ValueError(f"{what} has no parameter {unknown[0]!r}; valid: {valid}")
+    return {name: p.check(given[name]) if name in given else p.default for name, p in known.items()}
+
+
+def lookup(registry: Mapping[str, object], name: str, what: str):
+    """registry[name], or a ValueError that lists the valid names."""
+    try:
+        return registry[name]
+    except KeyError:
+        raise ValueError(f"unknown {what} {name!r}; valid: {', '.join(registry)}") from None
