@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 import sys
 from collections.abc import Sequence
 
+import numpy as np
 import orjson
 
 from core.landscapes import LANDSCAPES, get_landscape
 from core.noise import GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.params import Param
-from core.paths import Outcome, Step, path
+from core.paths import Steps, path
 from core.schedules import SCHEDULES, get_schedule
 
 STEPS = Param("steps", "steps", 1000, 1, 1_000_000, integer=True)
@@ -25,6 +27,11 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "-1.5,2.5" is a value (a start point), not an option
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
+
     def error(self, message):
         raise UsageError(message)
 
@@ -110,34 +117,36 @@ def _run(args):
     return path(landscape, spec, hyper, start, steps, noise, schedule, args.seed)
 
 
-def _columns(step: Step) -> list[str]:
-    state = [f"{name}_{axis}" for name in step.state for axis in "xy"]
-    return ["step", "x", "y", "loss", "lr", "grad_norm", "gx", "gy", *state]
-
-
-def _row(step: Step) -> list[float]:
-    state = [v for pair in step.state.values() for v in pair]
-    return [step.step, step.x, step.y, step.loss, step.lr, step.grad_norm, step.gx, step.gy, *state]
+def _table(steps: Steps) -> tuple[list[str], np.ndarray]:
+    """CSV header and rows: the step columns, then each optimizer buffer's x and y."""
+    names = ["step", "x", "y", "loss", "lr", "grad_norm", "gx", "gy"]
+    columns = [getattr(steps, name) for name in names]
+    for name, values in steps.state.items():
+        names += [f"{name}_x", f"{name}_y"]
+        columns += [values[:, 0], values[:, 1]]
+    return names, np.column_stack(columns)
 
 
 def cmd_path(args) -> None:
-    events = list(_run(args))
-    steps: list[Step] = events[:-1]
-    outcome: Outcome = events[-1]
-    out = sys.stdout
+    *chunks, outcome = _run(args)
+    steps = Steps.join(chunks)
     if args.format == "json":
-        out.write(orjson.dumps({"steps": steps, "outcome": outcome}).decode() + "\n")
+        doc = {"steps": steps, "outcome": outcome}
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
     elif args.format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(_columns(steps[0]))
-        writer.writerows(_row(s) for s in steps)
+        names, rows = _table(steps)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([int(r[0]), *map(float, r[1:])] for r in rows)
         print(outcome.message, file=sys.stderr)
     else:
         every = max(1, len(steps) // 20)
-        shown = [s for s in steps if s.step % every == 0 or s is steps[-1]]
         print(f"{'step':>7} {'x':>11} {'y':>11} {'loss':>12} {'|g|':>10} {'lr':>9}")
-        for s in shown:
-            print(f"{s.step:>7} {s.x:>11.5f} {s.y:>11.5f} {s.loss:>12.6g} {s.grad_norm:>10.4g} {s.lr:>9.3g}")
+        for i in [*range(0, len(steps) - 1, every), len(steps) - 1]:
+            print(
+                f"{steps.step[i]:>7} {steps.x[i]:>11.5f} {steps.y[i]:>11.5f} {steps.loss[i]:>12.6g}"
+                f" {steps.grad_norm[i]:>10.4g} {steps.lr[i]:>9.3g}"
+            )
         print(f"{outcome.message}; distance to the nearest known minimum {outcome.distance:.3g}")
 
 

@@ -17,19 +17,31 @@ from core.noise import GradientNoise, fast_noise
 from core.optimizers import OptimizerSpec
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """The point after update `step` (0: the start), with what produced it."""
+@dataclass(frozen=True)
+class Steps:
+    """Consecutive steps of one path as columns; row i is the point after update `step[i]` (0: start)."""
 
-    step: int
-    x: float
-    y: float
-    loss: float
-    lr: float  # learning rate of this update
-    gx: float  # gradient this update used (noisy when noise is on)
-    gy: float
-    grad_norm: float
-    state: dict[str, tuple[float, float]]  # optimizer buffers after the update
+    step: np.ndarray  # int
+    x: np.ndarray
+    y: np.ndarray
+    loss: np.ndarray
+    lr: np.ndarray  # learning rate of the update that led here (at 0: the first update's)
+    gx: np.ndarray  # gradient that update used, noisy when noise is on (0 at the start)
+    gy: np.ndarray
+    grad_norm: np.ndarray
+    state: dict[str, np.ndarray]  # optimizer buffer -> (n, 2) values after each update
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    @classmethod
+    def join(cls, chunks: Sequence[Steps]) -> Steps:
+        columns = {name: np.concatenate([getattr(c, name) for c in chunks]) for name in _COLUMNS}
+        state = {name: np.concatenate([c.state[name] for c in chunks]) for name in chunks[0].state}
+        return cls(**columns, state=state)
+
+
+_COLUMNS = ("step", "x", "y", "loss", "lr", "gx", "gy", "grad_norm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,7 @@ def _descend(
     First yields (0, grad, lr, state) before any update: the initial state and the first rate.
     """
     hp = dict(hyper)
+    lone = params.shape[1] == 1  # a lone path is evaluated on scalars: four times faster
     factors = np.ones(steps) if schedule is None else schedule(np.arange(steps))
     rates = np.multiply.outer(factors, hp["lr"])
     perturb = fast_noise(noise, steps, seed) if noise is not None else None
@@ -74,7 +87,7 @@ def _descend(
     for k in range(steps):
         hp["lr"] = rates[k]
         with np.errstate(all="ignore"):
-            grad[0], grad[1] = landscape.grad(params[0], params[1])
+            grad[0], grad[1] = landscape.grad(*(params[:, 0] if lone else params))
             if perturb is not None:
                 perturb(grad, k)
             opt.send(grad)
@@ -91,54 +104,75 @@ def path(
     schedule: Callable | None = None,
     seed: int = 0,
     tol: float | None = None,
-) -> Iterator[Step | Outcome]:
-    """Yield the start, then one Step per update, then an Outcome; never a non-finite number.
+    chunk: int = 50,
+) -> Iterator[Steps | Outcome]:
+    """Yield the path in `Steps` of up to `chunk` rows, the start first, then one `Outcome`.
 
-    Stops early when the point sits within `tol` of a known minimum and moved less than `tol`
-    (converged), or when the loss stops being finite or the point is ten domain widths out (diverged).
+    Stops early when a point lies within `tol` of a known minimum after a move shorter than `tol`
+    (converged), or when the loss stops being finite or the point is ten domain widths out
+    (diverged: that step is not shown). No yielded number is ever NaN or infinite.
     """
     tol = default_tol(landscape) if tol is None else tol
-    minima = landscape.minima
     params = np.array(start, dtype=float).reshape(2, 1)
-    x, y = params[:, 0]
     with np.errstate(all="ignore"):
-        loss = landscape.f(x, y)
-    if not math.isfinite(loss):
-        raise ValueError(f"the loss at the start point ({x:g}, {y:g}) is not finite")
+        if not math.isfinite(landscape.f(*params[:, 0])):
+            raise ValueError(f"the loss at the start point {tuple(start)} is not finite")
+    rows, previous = None, params[:, 0].copy()
     for k, grad, lr, state in _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed):
-        if k == 0:
-            yield Step(0, float(x), float(y), float(loss), float(lr), 0.0, 0.0, 0.0, _state(state))
-            continue
-        px, py = x, y
-        x, y = params[:, 0]
-        with np.errstate(all="ignore"):
-            loss = landscape.f(x, y)
-        if not (math.isfinite(loss) and math.isfinite(x) and math.isfinite(y)):
-            yield _outcome(landscape, "diverged", k, f"diverged at step {k}: the loss overflowed", px, py)
-            return
-        if landscape.far_outside(x, y):
-            yield _outcome(landscape, "diverged", k, f"diverged at step {k}: left the domain", px, py)
-            return
-        gx, gy = float(grad[0, 0]), float(grad[1, 0])
-        yield Step(
-            k,
-            float(x),
-            float(y),
-            float(loss),
-            float(lr),
-            gx,
-            gy,
-            math.hypot(gx, gy),
-            _state(state),
-        )
-        if math.hypot(x - px, y - py) < tol and any(math.hypot(x - m.x, y - m.y) < tol for m in minima):
-            yield _outcome(landscape, "converged", k, f"converged at step {k}", x, y)
-            return
+        if rows is None:  # columns: x, y, gx, gy, lr, then each state buffer's x and y
+            rows, first, i = np.zeros((chunk, 5 + 2 * len(state))), 0, 0
+        rows[i, 0:2] = params[:, 0]
+        rows[i, 2:4] = grad[:, 0] if k else 0.0
+        rows[i, 4] = lr
+        for j, buffer in enumerate(state.values()):
+            rows[i, 5 + 2 * j : 7 + 2 * j] = buffer[:, 0]
+        i += 1
+        if i == chunk or k == steps:
+            part, outcome = _check(landscape, rows[:i], first, list(state), previous, tol)
+            if len(part):
+                yield part
+            if outcome is not None:
+                yield outcome
+                return
+            previous, first, i = rows[i - 1, 0:2].copy(), first + i, 0
+    x, y = previous
     yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
 
 
-def _state(state: dict) -> dict[str, tuple[float, float]]:
-    return {name: (float(a[0, 0]), float(a[1, 0])) for name, a in state.items()}
+def _check(landscape, rows, first, names, previous, tol) -> tuple[Steps, Outcome | None]:
+    """Columns for `rows`, cut at the first diverged or converged step, with the outcome if any."""
+    steps = np.arange(first, first + len(rows))
+    x, y = rows[:, 0], rows[:, 1]
+    with np.errstate(all="ignore"):
+        loss = landscape.f(x, y)
+        overflow = ~(np.isfinite(loss) & np.isfinite(x) & np.isfinite(y))
+        gone = overflow | landscape.far_outside(x, y)
+        moved = np.hypot(np.diff(x, prepend=previous[0]), np.diff(y, prepend=previous[1]))
+    near = (landscape.nearest_minimum(x, y)[1] < tol) & (moved < tol) & (steps > 0)
+    outcome, end = None, len(rows)
+    if gone.any():
+        end = int(gone.argmax())
+        reason = "the loss overflowed" if overflow[end] else "left the domain"
+        k = int(steps[end])
+        last = rows[end - 1, 0:2] if end else previous
+        outcome = _outcome(landscape, "diverged", k, f"diverged at step {k}: {reason}", *last)
+    if near[:end].any():
+        end = int(near.argmax()) + 1
+        k = int(steps[end - 1])
+        outcome = _outcome(landscape, "converged", k, f"converged at step {k}", x[end - 1], y[end - 1])
+    gx, gy = rows[:end, 2], rows[:end, 3]
+    part = Steps(
+        steps[:end],
+        x[:end].copy(),
+        y[:end].copy(),
+        loss[:end],
+        rows[:end, 4].copy(),
+        gx.copy(),
+        gy.copy(),
+        np.hypot(gx, gy),
+        {name: rows[:end, 5 + 2 * j : 7 + 2 * j].copy() for j, name in enumerate(names)},
+    )
+    return part, outcome
 
 
 def _outcome(landscape: Landscape, status: str, k: int, message: str, x, y) -> Outcome:
