@@ -93,15 +93,6 @@ def max_curvature(landscape: Landscape, x, y):
     return (fxx + fyy) / 2 + np.hypot((fxx - fyy) / 2, fxy)
 
 
-def stability_lr(landscape: Landscape, x: float, y: float) -> float | None:
-    """2/λmax: past this learning rate plain GD oscillates or diverges near (x, y).
-
-    None where the landscape curves downward in every direction (λmax <= 0): no curvature limit.
-    """
-    lam = float(max_curvature(landscape, x, y))
-    return 2 / lam if lam > 0 else None
-
-
 # --- the functions -------------------------------------------------------------------------------
 
 

@@ -139,6 +139,33 @@ def path(
     yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
 
 
+def race(
+    landscape: Landscape,
+    racers: Sequence[tuple[OptimizerSpec, Mapping[str, float]]],
+    start: tuple[float, float],
+    steps: int,
+    noise: GradientNoise | None = None,
+    schedule: Callable | None = None,
+    seed: int = 0,
+    tol: float | None = None,
+    chunk: int = 50,
+) -> Iterator[tuple[int, Steps | Outcome]]:
+    """Several optimizers from one start over the same noise, interleaved chunk by chunk.
+
+    Yields (racer index, Steps or Outcome); each racer's sequence is exactly its `path`.
+    """
+    streams = {
+        i: path(landscape, spec, hyper, start, steps, noise, schedule, seed, tol, chunk)
+        for i, (spec, hyper) in enumerate(racers)
+    }
+    while streams:
+        for i, stream in list(streams.items()):
+            item = next(stream)
+            if isinstance(item, Outcome):
+                del streams[i]
+            yield i, item
+
+
 def _check(landscape, rows, first, names, previous, tol) -> tuple[Steps, Outcome | None]:
     """Columns for `rows`, cut at the first diverged or converged step, with the outcome if any."""
     steps = np.arange(first, first + len(rows))

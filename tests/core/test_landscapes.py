@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from core.landscapes import LANDSCAPES, get_landscape, hessian, max_curvature, stability_lr
+from core.landscapes import LANDSCAPES, get_landscape, hessian, max_curvature
+from core.surfaces import stability
 
 NAMES = list(LANDSCAPES)
 
@@ -86,7 +87,7 @@ def test_hessian_of_quadratic_has_eigenvalues_one_and_kappa():
         fxx, fxy, fyy = hessian(ls, 0.7, -1.3)
         eig = np.linalg.eigvalsh([[fxx, fxy], [fxy, fyy]])
         np.testing.assert_allclose(eig, [1.0, kappa], rtol=1e-7)
-        assert stability_lr(ls, 0.7, -1.3) == pytest.approx(2 / kappa, rel=1e-7)
+        assert stability(ls, 0.7, -1.3).lr_limit == pytest.approx(2 / kappa, rel=1e-7)
 
 
 def test_hessian_matches_second_differences_of_f():
@@ -103,7 +104,7 @@ def test_hessian_matches_second_differences_of_f():
 def test_stability_lr_predicts_where_gd_starts_to_oscillate():
     """Plain GD on the quadratic converges just below 2/λmax and blows up just above it."""
     ls = get_landscape("quadratic", kappa=20.0)
-    limit = stability_lr(ls, 1.0, 1.0)
+    limit = stability(ls, 1.0, 1.0).lr_limit
     for lr, grows in ((0.95 * limit, False), (1.05 * limit, True)):
         x, y = 1.0, -1.0
         for _ in range(200):
@@ -112,9 +113,16 @@ def test_stability_lr_predicts_where_gd_starts_to_oscillate():
         assert (math.hypot(x, y) > 1.0) == grows
 
 
-def test_stability_lr_is_none_where_the_surface_curves_down():
-    assert stability_lr(get_landscape("saddle"), 0.0, 0.0) == pytest.approx(1.0)  # fxx = 2
+def test_stability_at_a_saddle_follows_the_upward_direction():
+    s = stability(get_landscape("saddle"), 0.0, 0.0)  # fxx = 2, fyy = -1
+    assert (s.curvature, s.lr_limit) == pytest.approx((2.0, 1.0))
     assert float(max_curvature(get_landscape("saddle"), 0.0, 0.0)) == pytest.approx(2.0)
+
+
+def test_no_lr_limit_where_the_surface_curves_down_everywhere():
+    s = stability(get_landscape("rastrigin"), 0.5, 0.5)  # a local maximum: f'' = 2 − 40π² per axis
+    assert s.curvature == pytest.approx(2 - 40 * math.pi**2, rel=1e-6)
+    assert s.lr_limit is None
 
 
 def test_bind_and_lookup_errors_name_the_valid_choices():

@@ -7,7 +7,7 @@ import pytest
 from core.landscapes import LANDSCAPES, get_landscape
 from core.noise import GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
-from core.paths import Outcome, Steps, path, run_many
+from core.paths import Outcome, Steps, path, race, run_many
 from core.schedules import get_schedule
 
 
@@ -152,3 +152,19 @@ def test_many_paths_mark_divergence_and_steps_to_target():
     first = many.steps_to(1e-6)
     assert 0 < first[0] < 300 and first[2] == first[3] == -1
     assert many.loss[first[0], 0] <= 1e-6 < many.loss[first[0] - 1, 0]
+
+
+def test_a_race_interleaves_each_racers_own_path():
+    ls = get_landscape("mccormick")
+    noise = GradientNoise(16.0, 4.0, 2000, 4)
+    racers = [_suggested(ls, name) for name in ("sgd", "momentum", "adam")]
+    events = list(race(ls, racers, ls.start, 120, noise, seed=5, chunk=40))
+    assert [i for i, _ in events[:3]] == [0, 1, 2], "round robin, chunk by chunk"
+    for i, (spec, hyper) in enumerate(racers):
+        alone = list(path(ls, spec, hyper, ls.start, 120, noise, seed=5, chunk=40))
+        mine = [item for j, item in events if j == i]
+        assert len(mine) == len(alone)
+        steps, outcome = _split(mine)
+        expected, expected_outcome = _split(alone)
+        np.testing.assert_array_equal(steps.x, expected.x)
+        assert outcome == expected_outcome
