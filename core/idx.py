@@ -49,8 +49,8 @@ def read_gzip(path: str | os.PathLike, max_bytes: int = MAX_BYTES, source: str |
     try:
         with gzip.open(path, "rb") as f:
             data = f.read(max_bytes + 1)
-    except gzip.BadGzipFile:
-        raise IdxError(f"{source} is not gzip-compressed") from None
+    except gzip.BadGzipFile as e:
+        raise IdxError(f"{source} is not a valid gzip file ({e})") from None
     except EOFError:
         raise IdxError(f"{source} is truncated: the gzip stream ends early") from None
     except zlib.error as e:

@@ -174,11 +174,22 @@ def fetch(name: str, root: Path | None = None, mirrors=None, progress: bool = Tr
     if found := locate(name, root):
         return found
     target = root / spec.name
+    created = not target.exists()
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"cannot create {target} for {spec.label} ({e}); set {DATA_DIR_ENV}") from None
-    urls = mirrors_for(name, mirrors)
+    try:
+        _fetch_missing(spec, target, mirrors_for(name, mirrors), progress)
+    except DataError:
+        if created and not any(target.iterdir()):
+            target.rmdir()
+        raise
+    return target
+
+
+def _fetch_missing(spec: ImageSet, target: Path, urls: list[str], progress: bool) -> None:
+    """Download into `target` each file that is not there verified, trying the mirrors in order."""
     for file in spec.files:
         dest = target / file.name
         if dest.is_file() and _verified(dest, file):
@@ -192,8 +203,7 @@ def fetch(name: str, root: Path | None = None, mirrors=None, progress: bool = Tr
             except (OSError, ValueError, http.client.HTTPException) as e:
                 failures.append(f"{url}: {_reason(e)}")
         else:
-            raise DataError(_unavailable(spec, root, "; ".join(failures)))
-    return target
+            raise DataError(_unavailable(spec, target.parent, "; ".join(failures)))
 
 
 def _unavailable(spec: ImageSet, root: Path, tried: str) -> str:
@@ -260,8 +270,11 @@ def load(
     elif (folder := locate(name, root)) is None:
         raise DataError(_unavailable(spec, data_dir() if root is None else Path(root), "downloads off"))
     stamp = tuple((s.st_mtime_ns, s.st_size) for s in ((folder / f.name).stat() for f in spec.files))
-    with _LOCK:
-        full = _decoded(spec, folder.resolve(), stamp)
+    try:
+        with _LOCK:
+            full = _decoded(spec, folder.resolve(), stamp)
+    except IdxError as e:
+        raise IdxError(f"{e}; replace it with a good copy, or delete it to download it again") from None
     train_rng, test_rng = np.random.default_rng(sizes["seed"]).spawn(2)
     x_train, y_train = _subset(full.x_train, full.y_train, train_size, train_rng)
     x_test, y_test = _subset(full.x_test, full.y_test, test_size, test_rng)
