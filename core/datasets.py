@@ -119,12 +119,16 @@ def _blobs_points(rng, counts):
     return [np.repeat(centers[k : k + 1], count, axis=0) for k, count in enumerate(counts)]
 
 
+def plain(values: dict) -> dict:
+    """numpy scalars (np.int64(5), np.float32(0.1)) as Python numbers, which `Param.check` accepts."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
+
+
 def _generate(name: str, shape: Callable, samples, noise, test_fraction, seed) -> Split:
     """Validate the arguments against the registry, draw the clean shape, add noise, split."""
     spec = DATASETS[name]
     given = {"samples": samples, "noise": noise, "test_fraction": test_fraction, "seed": seed}
-    given = {k: v.item() if isinstance(v, np.generic) else v for k, v in given.items()}
-    v = resolve(spec.params, given, f"dataset {name!r}")
+    v = resolve(spec.params, plain(given), f"dataset {name!r}")
     rng = np.random.default_rng(v["seed"])
     k = spec.classes
     counts = [v["samples"] // k + (i < v["samples"] % k) for i in range(k)]
@@ -250,4 +254,4 @@ def get_dataset(name: str) -> DatasetSpec:
 def make_dataset(name: str, **params: float) -> Split:
     """The registry's dataset `name`, defaults overlaid with `params`; a clear ValueError otherwise."""
     spec = get_dataset(name)
-    return spec.make(**resolve(spec.params, params, f"dataset {name!r}"))
+    return spec.make(**resolve(spec.params, plain(params), f"dataset {name!r}"))

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.datasets import Split
+from core.datasets import Split, plain
 from core.idx import IdxError, md5_hex, read_gzip, read_idx
 from core.params import Param, lookup, resolve
 
@@ -240,7 +240,7 @@ def _decoded(spec: ImageSet, folder: Path, stamp: tuple) -> Split:
 
 def _subset(x, y, size, rng):
     """`size` rows chosen at random, in their original order; the same seed gives nested subsets."""
-    if size is None or size >= len(y):
+    if size >= len(y):
         return x, y
     rows = np.sort(rng.permutation(len(y))[:size])
     return x[rows], y[rows]
@@ -263,8 +263,8 @@ def load(
     """
     spec = get_image_set(name)
     given = {"train_size": train_size, "test_size": test_size, "seed": seed}
-    given = {k: v.item() if isinstance(v, np.generic) else v for k, v in given.items()}
-    sizes = resolve(spec.params, {k: v for k, v in given.items() if v is not None}, f"dataset {name!r}")
+    given = plain({k: v for k, v in given.items() if v is not None})
+    v = resolve(spec.params, given, f"dataset {name!r}")
     if download:
         folder = fetch(name, root, mirrors, progress)
     elif (folder := locate(name, root)) is None:
@@ -275,9 +275,9 @@ def load(
             full = _decoded(spec, folder.resolve(), stamp)
     except IdxError as e:
         raise IdxError(f"{e}; replace it with a good copy, or delete it to download it again") from None
-    train_rng, test_rng = np.random.default_rng(sizes["seed"]).spawn(2)
-    x_train, y_train = _subset(full.x_train, full.y_train, train_size, train_rng)
-    x_test, y_test = _subset(full.x_test, full.y_test, test_size, test_rng)
+    train_rng, test_rng = np.random.default_rng(v["seed"]).spawn(2)
+    x_train, y_train = _subset(full.x_train, full.y_train, v["train_size"], train_rng)
+    x_test, y_test = _subset(full.x_test, full.y_test, v["test_size"], test_rng)
     return Split(x_train, y_train, x_test, y_test, spec.class_names)
 
 
