@@ -51,29 +51,31 @@ def test_write_refuses_unsupported_arrays(tmp_path):
 GOOD = idx_bytes(np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
 
 
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        (b"", "truncated: 0 bytes, an IDX header has at least 4"),
-        (GOOD[:3], "truncated: 3 bytes"),
-        (GOOD[:10], "truncated: 10 bytes, its header alone needs 16"),
-        (
-            GOOD[:-1],
-            r"truncated: its header declares \(2, 3, 4\) uint8 \(24 bytes of data\), the file holds 23",
-        ),
-        (GOOD[:16], "the file holds 0"),
-        (GOOD + b"\x00\x07", r"has 2 bytes beyond the 24 that its header declares \(2, 3, 4\)"),
-        (b"\x1f\x8b\x08\x00" + GOOD[4:], "not an IDX file: magic number 0x1F8B0800"),
-        (b"\x00\x01" + GOOD[2:], "not an IDX file: magic number 0x00010803"),
-        (b"\x00\x00\x07\x03" + GOOD[4:], "unknown dtype code 0x07"),
-        (b"\x00\x00\x08\x00" + GOOD[4:], "declares 0 dimensions"),
-        (b"\x00\x00\x08\x02" + GOOD[4:], r"has 22 bytes beyond the 6 that its header declares \(2, 3\)"),
-        (b"\x00\x00\x08\x04" + GOOD[4:], r"truncated: its header declares \(2, 3, 4, \d+\)"),
-        (GOOD[:4] + struct.pack(">3I", 2, 0, 4) + GOOD[16:], "declares a dimension of size 0"),
-        (GOOD[:4] + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + GOOD[16:], "truncated"),
-    ],
-    ids="empty short-magic short-dims short-data no-data extra-bytes gzip-magic bad-magic bad-dtype zero-ndim fewer-dims more-dims zero-size huge-dims".split(),
-)
+MALFORMED = {
+    "empty": (b"", "truncated: 0 bytes, an IDX header has at least 4"),
+    "short-magic": (GOOD[:3], "truncated: 3 bytes"),
+    "short-dims": (GOOD[:10], "truncated: 10 bytes, its header alone needs 16"),
+    "short-data": (
+        GOOD[:-1],
+        r"truncated: its header declares \(2, 3, 4\) uint8 \(24 bytes of data\), the file holds 23",
+    ),
+    "no-data": (GOOD[:16], "the file holds 0"),
+    "extra-bytes": (GOOD + b"\x00\x07", r"has 2 bytes beyond the 24 that its header declares \(2, 3, 4\)"),
+    "gzip-magic": (b"\x1f\x8b\x08\x00" + GOOD[4:], "not an IDX file: magic number 0x1F8B0800"),
+    "bad-magic": (b"\x00\x01" + GOOD[2:], "not an IDX file: magic number 0x00010803"),
+    "bad-dtype": (b"\x00\x00\x07\x03" + GOOD[4:], "unknown dtype code 0x07"),
+    "zero-ndim": (b"\x00\x00\x08\x00" + GOOD[4:], "declares 0 dimensions"),
+    "fewer-dims": (
+        b"\x00\x00\x08\x02" + GOOD[4:],
+        r"has 22 bytes beyond the 6 that its header declares \(2, 3\)",
+    ),
+    "more-dims": (b"\x00\x00\x08\x04" + GOOD[4:], r"truncated: its header declares \(2, 3, 4, \d+\)"),
+    "zero-size": (GOOD[:4] + struct.pack(">3I", 2, 0, 4) + GOOD[16:], "declares a dimension of size 0"),
+    "huge-dims": (GOOD[:4] + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + GOOD[16:], "truncated"),
+}
+
+
+@pytest.mark.parametrize(("raw", "message"), list(MALFORMED.values()), ids=list(MALFORMED))
 def test_malformed_data_is_refused_with_a_clear_message(raw, message):
     with pytest.raises(IdxError, match=message):
         parse_idx(raw)
