@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import re
 import sys
 from collections.abc import Sequence
 
-import numpy as np
 import orjson
 
+from app.formats import csv_table
 from core.landscapes import LANDSCAPES, get_landscape
 from core.noise import GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
@@ -117,16 +116,6 @@ def _run(args):
     return path(landscape, spec, hyper, start, steps, noise, schedule, args.seed)
 
 
-def _table(steps: Steps) -> tuple[list[str], np.ndarray]:
-    """CSV header and rows: the step columns, then each optimizer buffer's x and y."""
-    names = ["step", "x", "y", "loss", "lr", "grad_norm", "gx", "gy"]
-    columns = [getattr(steps, name) for name in names]
-    for name, values in steps.state.items():
-        names += [f"{name}_x", f"{name}_y"]
-        columns += [values[:, 0], values[:, 1]]
-    return names, np.column_stack(columns)
-
-
 def cmd_path(args) -> None:
     *chunks, outcome = _run(args)
     steps = Steps.join(chunks)
@@ -134,10 +123,7 @@ def cmd_path(args) -> None:
         doc = {"steps": steps, "outcome": outcome}
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
     elif args.format == "csv":
-        names, rows = _table(steps)
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([int(r[0]), *map(float, r[1:])] for r in rows)
+        sys.stdout.write(csv_table([steps]))
         print(outcome.message, file=sys.stderr)
     else:
         every = max(1, len(steps) // 20)
@@ -150,12 +136,36 @@ def cmd_path(args) -> None:
         print(f"{outcome.message}; distance to the nearest known minimum {outcome.distance:.3g}")
 
 
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"descent: serving on {args.host}: anyone who can reach this machine can use the app",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        timeout_graceful_shutdown=2,  # open streams must not hold up Ctrl-C
+    )
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="descent", description="See and tune gradient-based optimizers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("landscapes", help="list the loss landscapes").set_defaults(func=cmd_landscapes)
     sub.add_parser("optimizers", help="list the optimizers").set_defaults(func=cmd_optimizers)
     sub.add_parser("schedules", help="list the learning-rate schedules").set_defaults(func=cmd_schedules)
+
+    p = sub.add_parser("serve", help="start the web app")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--reload", action="store_true", help="restart when the code changes (development)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("path", help="run one optimizer on one landscape and print the path")
     p.add_argument("--landscape", default="mccormick", help="registry name (see `descent landscapes`)")

@@ -34,11 +34,24 @@ def surface(landscape: Landscape, resolution: int = 120, arrows: int = 20) -> Su
     color = np.log10(z - low + 1e-6 * (high - low)) if log_scale else z
 
     pad_x, pad_y = (x1 - x0) / (2 * arrows), (y1 - y0) / (2 * arrows)
-    ax, ay = np.meshgrid(np.linspace(x0 + pad_x, x1 - pad_x, arrows), np.linspace(y0 + pad_y, y1 - pad_y, arrows))
+    ax, ay = np.meshgrid(
+        np.linspace(x0 + pad_x, x1 - pad_x, arrows), np.linspace(y0 + pad_y, y1 - pad_y, arrows)
+    )
     gx, gy = landscape.grad(ax, ay)
     norm = np.hypot(gx, gy)
     scale = np.divide(-1.0, norm, out=np.zeros_like(norm), where=norm > 0)
-    return Surface(x, y, z, color, log_scale, ax.ravel(), ay.ravel(), (gx * scale).ravel(), (gy * scale).ravel(), norm.ravel())
+    return Surface(
+        x,
+        y,
+        z,
+        color,
+        log_scale,
+        ax.ravel(),
+        ay.ravel(),
+        (gx * scale).ravel(),
+        (gy * scale).ravel(),
+        norm.ravel(),
+    )
 
 
 @dataclass(frozen=True)

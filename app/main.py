@@ -1,0 +1,102 @@
+"""The FastAPI application: routers, templates, static files and offline assets."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+import fastapi_offline
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.routers import landscapes, pages, paths, registry
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "static"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+SWAGGER = Path(fastapi_offline.__file__).parent / "static"
+YEAR = "public, max-age=31536000, immutable"
+
+
+def _csp(script_hashes: list[str]) -> str:
+    scripts = " ".join(["'self'", *(f"'sha256-{h}'" for h in script_hashes)])
+    return (
+        "default-src 'self'; "
+        f"script-src {scripts}; "
+        "style-src 'self' 'unsafe-inline'; "  # Plotly styles its SVG inline
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (streams pass straight through): CSP, nosniff, no framing."""
+
+    def __init__(self, app, csp: str):
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+        ]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each bad field and why; the offending input is not echoed (it may not be JSON)."""
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Descent",
+        summary="See and tune gradient-based optimizers",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER), name="swagger")
+    for router in (registry.router, landscapes.router, paths.router, pages.router):
+        app.include_router(router)
+
+    @app.get(pages.PLOTLY_URL, include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": YEAR})
+
+    docs = get_swagger_ui_html(
+        openapi_url=app.openapi_url,
+        title="Descent API",
+        swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/vendor/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    ).body
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return HTMLResponse(docs)
+
+    # Swagger UI starts itself from one inline script: allow exactly that script, by hash.
+    inline = re.findall(rb"<script>(.*?)</script>", docs, re.S)
+    hashes = [base64.b64encode(hashlib.sha256(s).digest()).decode() for s in inline]
+    app.add_middleware(SecurityHeaders, csp=_csp(hashes))
+    return app

@@ -1,0 +1,78 @@
+"""Optimizer paths: streamed over Server-Sent Events as they are computed, or exported whole."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from fastapi import APIRouter, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from app.formats import csv_table
+from app.schemas import ExportIn, RaceIn
+from app.streaming import WorkerError, in_thread
+from core.paths import Outcome, Steps, race
+
+router = APIRouter(prefix="/api", tags=["paths"])
+
+EVENTS = """Events, each `data` a JSON object:
+
+- `steps`: `{"racer": i, "steps": {"step": [...], "x": [...], "y": [...], "loss": [...], "lr": [...],
+  "gx": [...], "gy": [...], "grad_norm": [...], "state": {"m": [[x, y], ...], ...}}}`: up to 50
+  consecutive steps of racer i (row 0 of the first batch is the start).
+- `outcome`: `{"racer": i, "outcome": {"status": "done" | "converged" | "diverged", "step": k,
+  "message": "...", "distance": d, "minimum": j}}`: racer i has finished.
+- `end`: `{}`: every racer has finished. `error`: `{"message": "..."}` if the computation failed.
+
+No number in any event is NaN or infinite: a diverged path ends at its last finite point.
+"""
+
+
+def _encode(obj) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+@router.post("/paths", response_class=EventSourceResponse, description=EVENTS)
+async def stream_paths(req: RaceIn) -> AsyncIterator[ServerSentEvent]:
+    """Race one or more optimizers from one start over the same noise, streamed as they run."""
+    async for item in in_thread(race(**req.core_args())):
+        if isinstance(item, WorkerError):
+            yield ServerSentEvent(raw_data=_encode({"message": str(item)}), event="error")
+            return
+        i, part = item
+        if isinstance(part, Steps):
+            yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": part}), event="steps")
+        else:
+            yield ServerSentEvent(raw_data=_encode({"racer": i, "outcome": part}), event="outcome")
+    yield ServerSentEvent(raw_data="{}", event="end")
+
+
+@router.post(
+    "/paths/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}, "description": "the paths"}},
+)
+def export_paths(req: ExportIn) -> Response:
+    """The whole race as one CSV table (a row per racer and step) or a JSON document."""
+    parts: dict[int, list[Steps]] = {i: [] for i in range(len(req.racers))}
+    outcomes: dict[int, Outcome] = {}
+    for i, part in race(**req.core_args()):
+        if isinstance(part, Steps):
+            parts[i].append(part)
+        else:
+            outcomes[i] = part
+    paths = [Steps.join(parts[i]) for i in range(len(req.racers))]
+    if req.format == "csv":
+        labels = [(str(i), r.optimizer) for i, r in enumerate(req.racers)]
+        body, media = csv_table(paths, labels, ("racer", "optimizer")), "text/csv"
+    else:
+        config = req.model_dump(exclude={"format"})
+        racers = [
+            {"optimizer": r.optimizer, "hyper": r.hyper, "steps": paths[i], "outcome": outcomes[i]}
+            for i, r in enumerate(req.racers)
+        ]
+        body, media = _encode({"config": config, "racers": racers}), "application/json"
+    filename = f"descent-{req.landscape}.{req.format}"
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

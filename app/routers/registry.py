@@ -1,0 +1,43 @@
+"""The core registries as JSON: what the page builds its selects and sliders from."""
+
+from fastapi import APIRouter
+
+from app.schemas import MAX_RACERS, MAX_STEPS, LandscapeOut, OptimizerOut, ParamOut, RegistryOut, ScheduleOut
+from core.landscapes import LANDSCAPES
+from core.noise import NOISE_PARAMS
+from core.optimizers import OPTIMIZERS
+from core.schedules import SCHEDULES
+
+router = APIRouter(prefix="/api", tags=["registries"])
+
+
+def registry() -> RegistryOut:
+    return RegistryOut(
+        landscapes=[LandscapeOut.model_validate(ls) for ls in LANDSCAPES.values()],
+        optimizers=[OptimizerOut.model_validate(spec) for spec in OPTIMIZERS.values()],
+        schedules=[ScheduleOut.model_validate(spec) for spec in SCHEDULES.values()],
+        noise=[ParamOut.model_validate(p) for p in NOISE_PARAMS],
+        max_steps=MAX_STEPS,
+        max_racers=MAX_RACERS,
+    )
+
+
+@router.get("/registry")
+def get_registry() -> RegistryOut:
+    """Landscapes, optimizers, schedules and noise settings, with every parameter's range."""
+    return registry()
+
+
+@router.get("/landscapes")
+def get_landscapes() -> list[LandscapeOut]:
+    return registry().landscapes
+
+
+@router.get("/optimizers")
+def get_optimizers() -> list[OptimizerOut]:
+    return registry().optimizers
+
+
+@router.get("/schedules")
+def get_schedules() -> list[ScheduleOut]:
+    return registry().schedules
