@@ -138,7 +138,7 @@ def _download(url: str, dest: Path, file: IdxFile, progress: bool) -> None:
                 while chunk := response.read(_CHUNK):
                     received += len(chunk)
                     if received > limit:
-                        raise IdxError(f"{url} sent more than {limit} bytes, the most expected")
+                        raise IdxError(f"the download exceeds {limit} bytes, the most expected")
                     out.write(chunk)
                     bar.update(len(chunk))
         read_idx(tmp, file.md5, file.size, source="the download")
