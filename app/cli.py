@@ -12,6 +12,7 @@ import orjson
 
 from app.formats import csv_table
 from core.landscapes import LANDSCAPES, get_landscape
+from core.mnist import IMAGE_SETS, DataError, fetch, load
 from core.noise import GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.params import Param
@@ -154,6 +155,23 @@ def cmd_serve(args) -> None:
     )
 
 
+def cmd_data(args) -> None:
+    spec = IMAGE_SETS[args.dataset]
+    try:
+        folder = fetch(spec.name, mirrors=args.mirror or None)
+        data = load(spec.name, download=False)
+    except (ValueError, DataError) as e:
+        raise UsageError(str(e)) from None
+    rows, cols = spec.shape
+    counts = [len(data.y_train)] * 2 + [len(data.y_test)] * 2
+    print(f"{spec.label}: {spec.description}")
+    print(f"folder: {folder}")
+    for file, count, what in zip(spec.files, counts, [f"images {rows}×{cols}", "labels"] * 2, strict=True):
+        print(f"  {file.name:28} {count:>6} {what}")
+    print("verified: each file's uncompressed bytes have the published MD5")
+    print(f"classes: {', '.join(spec.class_names)}")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="descent", description="See and tune gradient-based optimizers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -183,6 +201,11 @@ def build_parser() -> Parser:
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--format", choices=["csv", "json", "table"], default="csv")
     p.set_defaults(func=cmd_path)
+
+    p = sub.add_parser("data", help="download an image dataset if needed, verify it, say where it is")
+    p.add_argument("dataset", choices=list(IMAGE_SETS))
+    p.add_argument("--mirror", action="append", default=[], metavar="URL", help="base URL to download from")
+    p.set_defaults(func=cmd_data)
     return parser
 
 

@@ -1,0 +1,63 @@
+"""`descent data mnist|fashion-mnist`: where the data is, and one-line errors with exit status 2."""
+
+import pytest
+
+from app.cli import main
+from core import mnist
+from tests.core.test_mnist import NAMES, dead_url, make_fixture, patch_spec, serve, server  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path, dead_url):  # noqa: F811
+    """An empty data dir, no Debian copy, and mirrors on a loopback port where nothing listens."""
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DESCENT_MNIST_MIRRORS", dead_url)
+    monkeypatch.setenv("DESCENT_FASHION_MNIST_MIRRORS", dead_url)
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setattr(mnist, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    return tmp_path / "data"
+
+
+def test_data_mnist_prints_where_it_is(monkeypatch, mnist_dir, capsys):
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(mnist_dir))
+    assert main(["data", "mnist"]) == 0
+    out = capsys.readouterr().out
+    assert f"folder: {mnist_dir}\n" in out
+    for name, count in zip(NAMES, [60000, 60000, 10000, 10000], strict=True):
+        assert any(line.split()[:2] == [name, str(count)] for line in out.splitlines())
+    assert "verified" in out and "classes: 0, 1, 2" in out
+
+
+def test_data_downloads_with_a_mirror_flag(isolated, monkeypatch, server, capsys):  # noqa: F811
+    fixture = make_fixture(3)
+    patch_spec(monkeypatch, "fashion-mnist", fixture)
+    assert main(["data", "fashion-mnist", "--mirror", serve(server, fixture)]) == 0
+    captured = capsys.readouterr()
+    assert f"folder: {isolated / 'fashion-mnist'}\n" in captured.out
+    assert "classes: T-shirt/top, Trouser" in captured.out
+    assert "100%" in captured.err
+    assert sorted(p.name for p in (isolated / "fashion-mnist").iterdir()) == sorted(NAMES)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["data", "cifar10"], "invalid choice: 'cifar10' (choose from 'mnist', 'fashion-mnist')"),
+        (["data"], "the following arguments are required: dataset"),
+        (["data", "mnist"], "MNIST not found and not downloaded (http://127.0.0.1:"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(isolated, argv, message, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("descent: error: ")
+    assert message in captured.err
+
+
+def test_offline_error_names_files_folder_and_remedy(isolated, tmp_path, capsys):
+    assert main(["data", "fashion-mnist"]) == 2
+    err = capsys.readouterr().err
+    for part in [*NAMES, str(isolated / "fashion-mnist"), str(tmp_path / "debian"), "DESCENT_DATA_DIR"]:
+        assert part in err
+    assert "apt-get install dataset-fashion-mnist" in err
