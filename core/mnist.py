@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from core.datasets import Split, plain
 from core.idx import IdxError, md5_hex, read_gzip, read_idx
@@ -124,6 +123,8 @@ def mirrors_for(name: str, mirrors=None) -> list[str]:
 
 def _download(url: str, dest: Path, file: IdxFile, progress: bool) -> None:
     """Fetch `url` into a temporary file beside `dest`; rename it to `dest` only once it verifies."""
+    from tqdm import tqdm  # only downloads need it
+
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT) as response:
