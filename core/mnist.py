@@ -117,7 +117,7 @@ def mirrors_for(name: str, mirrors=None) -> list[str]:
     """`mirrors` if given, else the URLs in $DESCENT_<NAME>_MIRRORS, else the dataset's own."""
     spec = get_image_set(name)
     if mirrors is None and (env := os.environ.get(spec.mirror_env)):
-        mirrors = re.split(r"[\s,]+", env.strip())
+        mirrors = [url for url in re.split(r"[\s,]+", env) if url]
     return list(spec.mirrors if mirrors is None else mirrors)
 
 
@@ -132,10 +132,16 @@ def _download(url: str, dest: Path, file: IdxFile, progress: bool) -> None:
             total = int(length) if length and length.isdigit() else None
             limit = file.size + (1 << 20)  # gzip adds a few bytes per 16 KiB, even to random data
             received = 0
-            with tqdm(
-                total=total, desc=file.name, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, disable=not progress, leave=True,
-            ) as bar:  # fmt: skip
+            bar = tqdm(
+                total=total,
+                desc=file.name,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                disable=not progress,
+            )
+            with bar:
                 while chunk := response.read(_CHUNK):
                     received += len(chunk)
                     if received > limit:
