@@ -7,8 +7,11 @@ the CLI, the API's validation and the browser's sliders all come from one place.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Param:
 
     def check(self, value: float) -> float | int:
         """Return `value` as a number in range, or raise ValueError naming the valid range."""
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             raise ValueError(f"{self.name} must be a number, got {value!r}")
         if not math.isfinite(value):
             raise ValueError(f"{self.name} must be finite, got {value}")
