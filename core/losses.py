@@ -19,13 +19,12 @@ CLIP = 1e-15  # cross-entropy clips ŷ to [CLIP, 1 − CLIP] and takes log(ŷ + 
 def one_hot(labels, classes: int, dtype=np.float32):
     """Rows e_k for class indices k in [0, classes)."""
     labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"labels must be a 1-D array of integers, got shape {labels.shape} {labels.dtype}")
-    if labels.size and not 0 <= labels.min() <= labels.max() < classes:
+    hits = labels[:, None] == np.arange(classes)
+    if np.count_nonzero(hits) != labels.size:  # some label matched no class
         raise ValueError(f"labels must be in [0, {classes - 1}], got [{labels.min()}, {labels.max()}]")
-    rows = np.zeros((labels.size, classes), dtype)
-    rows[np.arange(labels.size), labels] = 1
-    return rows
+    return hits.astype(dtype)
 
 
 def _check(y, pred):

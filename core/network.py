@@ -52,10 +52,18 @@ def max_norm(w, c: float, out=None):
 
     Column j is the weight vector of neuron j (its incoming weights), so the norms run over axis 0.
     The seed's example passes one neuron's weights as a row, max_norm(w.T, c).T in this layout.
+    With out=w it works in place, and skips the rescaling pass when no column exceeds c.
     """
     norms = np.sqrt(np.einsum("ij,ij->j", w, w))
+    over = norms > c
+    if not over.any():  # nothing to rescale
+        if out is None:
+            return w.copy()
+        if out is not w:
+            np.copyto(out, w)
+        return out
     scale = np.ones_like(norms)
-    np.divide(c, norms, out=scale, where=norms > c)
+    np.divide(c, norms, out=scale, where=over)
     return np.multiply(w, scale, out=out)
 
 
@@ -80,12 +88,12 @@ class NetworkSpec:
     dropout: float = 0.0
 
     def __post_init__(self):
-        replace(WIDTH, name="inputs").check(self.inputs)
-        replace(WIDTH, name="outputs").check(self.outputs)
-        hidden = tuple((width, act) for width, act in self.hidden)
-        object.__setattr__(self, "hidden", hidden)
-        for width, act in hidden:
-            WIDTH.check(width)
+        """Check every field, and store sizes as ints and `hidden` as tuples (JSON gives lists)."""
+        fix = object.__setattr__
+        fix(self, "inputs", replace(WIDTH, name="inputs").check(self.inputs))
+        fix(self, "outputs", replace(WIDTH, name="outputs").check(self.outputs))
+        fix(self, "hidden", tuple((WIDTH.check(width), act) for width, act in self.hidden))
+        for _, act in self.hidden:
             if get_activation(act).output_only:
                 raise ValueError(f"{act} normalizes a whole row: use it as the output activation only")
         get_activation(self.output)
@@ -94,7 +102,7 @@ class NetworkSpec:
         get_init(self.output_init)
         if self.norm is not None:
             lookup(NORMS, self.norm, "norm")
-        DROPOUT.check(self.dropout)
+        fix(self, "dropout", DROPOUT.check(self.dropout))
 
 
 def _flatten(layers, dtype):
@@ -117,6 +125,14 @@ def _flatten(layers, dtype):
 
 
 class Network:
+    """The layers of a `NetworkSpec` over one flat parameter buffer; `seed` fixes weights and dropout.
+
+    Training: `loss_and_grad`, `add_regularization`, `penalty`, `apply_max_norm`, with `params` and
+    `grad` for the optimizer. Inference: `forward`, `predict_proba`, `evaluate`. Streaming:
+    `diagnostics`, `activations`, `weights`. Keeping: `snapshot`/`restore` (in memory),
+    `state_dict`/`load_state_dict`/`from_state_dict` and `save`/`load` (.npz, no pickle).
+    """
+
     def __init__(self, spec: NetworkSpec, seed=0, dtype=np.float32):
         rng = np.random.default_rng(seed)
         self.spec, self.dtype, self.loss = spec, np.dtype(dtype), get_loss(spec.loss)
@@ -154,7 +170,7 @@ class Network:
 
     def _targets(self, y, n):
         y = np.asarray(y)
-        if y.ndim == 1 and self.spec.loss == "cross_entropy" and np.issubdtype(y.dtype, np.integer):
+        if y.ndim == 1 and self.spec.loss == "cross_entropy" and y.dtype.kind in "iu":
             y = one_hot(y, self.spec.outputs, self.dtype)
         elif y.ndim == 1 and self.spec.outputs == 1:
             y = y[:, None]
@@ -242,7 +258,7 @@ class Network:
         l1, l2 = L1.check(l1), L2.check(l2)
         total = 0.0
         if l1:
-            total += l1 * float(np.abs(self.weights_flat, out=self._scratch_buffer()).sum(dtype=np.float64))
+            total += l1 * float(np.abs(self.weights_flat, out=self._scratch_buffer()).sum())
         if l2:
             total += l2 * l2_penalty(self.weights_flat)
         return total
