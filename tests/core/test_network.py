@@ -319,6 +319,9 @@ def test_torch_network(torch):
         np.testing.assert_allclose(layer.grads["b"], ref[i].bias.grad.numpy(), rtol=1e-10, atol=1e-15)
 
 
+# The seed's seeded 4-10-10-2 forward pass ([[0.69168217, 0.53534015]]) is not reproduced: it draws
+# from the global np.random (seed 2022) with randn for weights and biases alike, which this project
+# never uses. What a seed must give here is reproducibility of its own:
 def test_same_seed_same_network():
     spec = NetworkSpec(5, 3, hidden=((4, "relu"),), dropout=0.5)
     a, b, c = Network(spec, seed=9), Network(spec, seed=9), Network(spec, seed=10)
