@@ -1,0 +1,487 @@
+// Plotly figures of the landscape page, as pure functions of the data: the surface (background),
+// the paths and vectors drawn over it (foreground), the side plots and the 3D view.
+//
+// The map is two stacked figures with identical size, margins and ranges. The surface (a contour
+// or heatmap) changes only with the landscape, while the paths change every animation frame; in
+// one figure every path update would recompute the contours too (three times the cost).
+
+import { fmt } from "./common.js";
+
+export const MARGIN = { l: 46, r: 78, t: 8, b: 36, pad: 0, autoexpand: false };
+const INK = "#1f2937";
+const MUTED = "#6b7280";
+const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: INK };
+
+// Light where f is low, so the racers' colours stand out along the valleys they end in.
+export const COLORSCALE = [
+  [0, "#fbfdff"],
+  [0.2, "#e4edf6"],
+  [0.45, "#c4d5e8"],
+  [0.7, "#9fb7d4"],
+  [1, "#7895bd"],
+];
+
+export const TRACES_PER_RACER = 6; // path, head, end marker, update vector, −g vector, state vectors
+export const FIXED_TRACES = 3; // global minima, local minima, start
+
+// --- surface ---------------------------------------------------------------------------------------
+
+/** Where the colour bar puts its ticks: at f values, even when colours follow log10(f − min + δ). */
+function colorbar(surface) {
+  const bar = {
+    title: { text: surface.log_scale ? "f (log scale)" : "f", side: "right", font: { size: 12 } },
+    thickness: 12,
+    len: 1,
+    x: 1.015,
+    xanchor: "left",
+    xpad: 0,
+    ypad: 0,
+    outlinewidth: 0,
+    tickfont: { size: 11 },
+  };
+  if (!surface.log_scale) return bar;
+  const [lo, hi] = surface.range;
+  const first = Math.ceil(lo);
+  const last = Math.floor(hi);
+  const every = Math.max(1, Math.ceil((last - first + 1) / 7));
+  const tickvals = [];
+  for (let t = first; t <= last; t += every) tickvals.push(t);
+  return { ...bar, tickvals, ticktext: tickvals.map((t) => fmt(surface.zmin + 10 ** t, 2)) };
+}
+
+function quiver(surface, show) {
+  // −∇f as short line segments with arrowheads, three traces by gradient size (light to dark)
+  const a = surface.arrows;
+  const n = a.x.length;
+  const side = Math.round(Math.sqrt(n)) || 1;
+  const [[x0, x1], [y0, y1]] = surface.domain;
+  const len = (0.8 * Math.min(x1 - x0, y1 - y0)) / side;
+  const logs = Array.from(a.norm, (v) => Math.log10(v + 1e-300));
+  const sorted = logs.filter((v, i) => a.u[i] || a.v[i]).sort((p, q) => p - q);
+  const cut = [sorted[Math.floor(sorted.length / 3)], sorted[Math.floor((2 * sorted.length) / 3)]];
+  const bins = [0, 1, 2].map(() => ({ x: [], y: [] }));
+  for (let i = 0; i < n; i++) {
+    if (!a.u[i] && !a.v[i]) continue;
+    const b = logs[i] < cut[0] ? 0 : logs[i] < cut[1] ? 1 : 2;
+    const cx = a.x[i] - (len / 2) * a.u[i];
+    const cy = a.y[i] - (len / 2) * a.v[i];
+    arrow(bins[b].x, bins[b].y, cx, cy, a.u[i], a.v[i], len, 0.32);
+  }
+  return bins.map((bin, b) => ({
+    type: "scatter",
+    mode: "lines",
+    x: bin.x,
+    y: bin.y,
+    line: { color: `rgba(31, 41, 55, ${[0.22, 0.38, 0.55][b]})`, width: 1 },
+    hoverinfo: "skip",
+    visible: show,
+    showlegend: false,
+  }));
+}
+
+/** Append one arrow from (x0, y0) along (dx, dy), drawn `length` long, to the segment lists xs, ys. */
+export function arrow(xs, ys, x0, y0, dx, dy, length, head = 0.28) {
+  const n = Math.hypot(dx, dy);
+  if (!(n > 0) || !Number.isFinite(n)) return;
+  const ux = dx / n;
+  const uy = dy / n;
+  const x1 = x0 + length * ux;
+  const y1 = y0 + length * uy;
+  const c = Math.cos(0.45);
+  const s = Math.sin(0.45);
+  const hl = head * length;
+  xs.push(x0, x1, null, x1 + hl * (-ux * c + uy * s), x1, x1 + hl * (-ux * c - uy * s), null);
+  ys.push(y0, y1, null, y1 + hl * (-ux * s - uy * c), y1, y1 + hl * (ux * s - uy * c), null);
+}
+
+function axes(domain, { labels }) {
+  const [[x0, x1], [y0, y1]] = domain;
+  const common = {
+    showgrid: false,
+    zeroline: false,
+    automargin: false,
+    constrain: "domain",
+    showticklabels: labels,
+    ticks: labels ? "outside" : "",
+    ticklen: 4,
+    tickcolor: "#9ca3af",
+    showline: labels,
+    linecolor: "#9ca3af",
+    mirror: labels,
+    tickfont: { size: 11 },
+  };
+  return {
+    xaxis: { ...common, range: [x0, x1], title: labels ? { text: "x", standoff: 2, font: { size: 12 } } : undefined },
+    yaxis: {
+      ...common,
+      range: [y0, y1],
+      scaleanchor: "x",
+      scaleratio: 1,
+      title: labels ? { text: "y", standoff: 2, font: { size: 12 } } : undefined,
+    },
+  };
+}
+
+/** Background figure: the surface as contour or heatmap with the −∇f field. */
+export function surfaceFigure(surface, { view, arrows, uirevision }) {
+  const heat = view === "heatmap";
+  const map = {
+    type: heat ? "heatmap" : "contour",
+    x: surface.x,
+    y: surface.y,
+    z: surface.color,
+    colorscale: COLORSCALE,
+    zmin: surface.range[0],
+    zmax: surface.range[1],
+    colorbar: colorbar(surface),
+    hoverinfo: "skip",
+    ...(heat
+      ? { zsmooth: "best" }
+      : { ncontours: 26, contours: { coloring: "fill", showlines: true }, line: { color: "rgba(31,41,55,0.22)", width: 0.6 } }),
+  };
+  return {
+    data: [map, ...quiver(surface, arrows)],
+    layout: {
+      margin: MARGIN,
+      font: FONT,
+      paper_bgcolor: "#ffffff",
+      plot_bgcolor: "#ffffff",
+      ...axes(surface.domain, { labels: true }),
+      showlegend: false,
+      dragmode: false,
+      hovermode: false,
+      uirevision,
+    },
+  };
+}
+
+// --- paths -----------------------------------------------------------------------------------------
+
+const EMPTY = { x: [], y: [] };
+
+/**
+ * Foreground traces: minima, start, and per racer slot the path up to the cursor, its head, its
+ * end marker (✕ where it diverged) and the step vectors at the cursor.
+ * `racers`: [{label, color, stale, rows, j, outcome, diverged}] with rows = the path's columns.
+ */
+export function pathsFigure({ landscape, start, racers, slots, vectors, domain, ranges, uirevision }) {
+  const data = [];
+  const minima = landscape.minima;
+  const minTrace = (global) => {
+    const ms = minima.filter((m) => m.is_global === global);
+    return {
+      type: "scatter",
+      mode: "markers",
+      x: ms.map((m) => m.x),
+      y: ms.map((m) => m.y),
+      marker: global
+        ? { symbol: "star", size: 15, color: INK, line: { color: "#fff", width: 1.2 } }
+        : { symbol: "diamond-open", size: 10, color: INK, line: { width: 1.8 } },
+      hovertemplate: ms.map(
+        (m) => `${global ? "global" : "local"} minimum<br>(${fmt(m.x)}, ${fmt(m.y)})<br>f = ${fmt(m.value)}<extra></extra>`,
+      ),
+      showlegend: false,
+    };
+  };
+  data.push(minTrace(true), minTrace(false));
+  data.push({
+    type: "scatter",
+    mode: "markers+text",
+    x: [start[0]],
+    y: [start[1]],
+    text: ["start"],
+    textposition: "top right",
+    textfont: { size: 11, color: INK },
+    marker: { symbol: "circle-open", size: 14, color: INK, line: { width: 2.5 } },
+    hovertemplate: `start<br>(${fmt(start[0])}, ${fmt(start[1])})<extra></extra>`,
+    cliponaxis: false,
+    showlegend: false,
+  });
+
+  const [[vx0, vx1], [vy0, vy1]] = ranges ?? domain;
+  const vecLen = 0.09 * Math.min(Math.abs(vx1 - vx0), Math.abs(vy1 - vy0));
+  for (let s = 0; s < slots; s++) {
+    const r = racers[s];
+    if (!r) {
+      for (let t = 0; t < TRACES_PER_RACER; t++) data.push({ type: "scatter", mode: "lines", ...EMPTY, visible: false });
+      continue;
+    }
+    const { rows, j } = r;
+    const n = j + 1;
+    const opacity = r.stale ? 0.35 : 1;
+    const has = rows && rows.x.length > 0 && j >= 0;
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      x: has ? rows.x.slice(0, n) : [],
+      y: has ? rows.y.slice(0, n) : [],
+      line: { color: r.color, width: 2.2 },
+      opacity,
+      name: r.label,
+      hovertemplate: `${r.label}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      showlegend: false,
+    });
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      x: has ? [rows.x[j]] : [],
+      y: has ? [rows.y[j]] : [],
+      marker: { size: 10, color: r.color, line: { color: "#fff", width: 1.5 } },
+      opacity,
+      hovertemplate: `${r.label}<br>step ${j}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      showlegend: false,
+    });
+    const ended = has && r.outcome && j === rows.x.length - 1;
+    const diverged = ended && r.outcome.status === "diverged";
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      x: diverged ? [rows.x[j]] : [],
+      y: diverged ? [rows.y[j]] : [],
+      marker: { symbol: "x-thin", size: 18, color: r.color, line: { color: r.color, width: 3.5 } },
+      hovertemplate: diverged ? `${r.label}<br>${r.outcome.message}<extra></extra>` : undefined,
+      showlegend: false,
+    });
+    const vec = [EMPTY, EMPTY, EMPTY].map(() => ({ x: [], y: [] }));
+    if (vectors && has && j >= 1) {
+      const x0 = rows.x[j - 1];
+      const y0 = rows.y[j - 1];
+      arrow(vec[0].x, vec[0].y, x0, y0, rows.x[j] - x0, rows.y[j] - y0, vecLen);
+      arrow(vec[1].x, vec[1].y, x0, y0, -rows.gx[j], -rows.gy[j], vecLen);
+      for (const buffer of Object.values(rows.state)) {
+        arrow(vec[2].x, vec[2].y, x0, y0, -buffer[j][0], -buffer[j][1], 0.8 * vecLen);
+      }
+    }
+    const dash = ["solid", "dash", "dot"];
+    const width = [2.6, 1.8, 1.8];
+    for (let v = 0; v < 3; v++) {
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        x: vec[v].x,
+        y: vec[v].y,
+        line: { color: r.color, width: width[v], dash: dash[v] },
+        opacity,
+        hoverinfo: "skip",
+        showlegend: false,
+      });
+    }
+  }
+  return {
+    data,
+    layout: {
+      margin: MARGIN,
+      font: FONT,
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      ...axes(domain, { labels: false }),
+      showlegend: false,
+      hovermode: "closest",
+      hoveranywhere: true,
+      clickanywhere: true,
+      dragmode: "zoom",
+      hoverlabel: { font: { size: 12 } },
+      uirevision,
+    },
+  };
+}
+
+// --- side plots ------------------------------------------------------------------------------------
+
+const SIDE_ROWS = [
+  { key: "gap", title: "f − f*", help: "loss above the global minimum" },
+  { key: "dist", title: "distance", help: "to the nearest known minimum" },
+  { key: "lr", title: "η", help: "learning rate" },
+];
+
+/** Loss, distance to the nearest minimum and learning rate against the step, one row each. */
+export function sideFigure({ racers, slots, steps, cursor, uirevision }) {
+  const data = [];
+  SIDE_ROWS.forEach((row, i) => {
+    for (let s = 0; s < slots; s++) {
+      const r = racers[s];
+      const y = r?.series?.[row.key] ?? [];
+      data.push({
+        type: "scatter",
+        mode: y.length === 1 ? "markers" : "lines",
+        x: r?.series?.step ?? [],
+        y,
+        xaxis: "x",
+        yaxis: i ? `y${i + 1}` : "y",
+        line: { color: r?.color ?? "#000", width: 1.6 },
+        marker: { color: r?.color ?? "#000", size: 6 },
+        opacity: r?.stale ? 0.35 : 1,
+        visible: Boolean(r),
+        name: r?.label ?? "",
+        hovertemplate: `${r?.label ?? ""}<br>step %{x}<br>${row.title} = %{y:.4g}<extra></extra>`,
+        showlegend: false,
+      });
+    }
+  });
+  const gap = 0.07;
+  const h = (1 - 2 * gap) / 3;
+  const yaxis = (i) => ({
+    type: "log",
+    domain: [1 - (i + 1) * h - i * gap, 1 - i * h - i * gap],
+    exponentformat: "power",
+    tickfont: { size: 10 },
+    gridcolor: "#eef0f3",
+    zeroline: false,
+    automargin: true,
+    anchor: "x",
+    nticks: 4,
+  });
+  return {
+    data,
+    layout: {
+      margin: { l: 54, r: 10, t: 22, b: 34 },
+      font: FONT,
+      paper_bgcolor: "#ffffff",
+      plot_bgcolor: "#ffffff",
+      xaxis: {
+        anchor: "y3",
+        range: [0, Math.max(1, steps)],
+        title: { text: "step", standoff: 2, font: { size: 12 } },
+        gridcolor: "#eef0f3",
+        zeroline: false,
+        tickfont: { size: 10 },
+      },
+      yaxis: yaxis(0),
+      yaxis2: yaxis(1),
+      yaxis3: yaxis(2),
+      annotations: SIDE_ROWS.map((row, i) => ({
+        text: `<b>${row.title}</b> <span style="color:${MUTED}">${row.help} (log)</span>`,
+        xref: "paper",
+        yref: "paper",
+        x: 0,
+        y: 1 - i * (h + gap),
+        xanchor: "left",
+        yanchor: "bottom",
+        showarrow: false,
+        font: { size: 11 },
+      })),
+      shapes: [cursorShape(cursor)],
+      showlegend: false,
+      hovermode: "closest",
+      uirevision,
+    },
+  };
+}
+
+export function cursorShape(k) {
+  return {
+    type: "line",
+    xref: "x",
+    yref: "paper",
+    x0: k ?? 0,
+    x1: k ?? 0,
+    y0: 0,
+    y1: 1,
+    line: { color: "#9ca3af", width: 1, dash: "dot" },
+    visible: k !== null && k !== undefined,
+  };
+}
+
+// --- 3D --------------------------------------------------------------------------------------------
+
+/** Height for the 3D view: f, or log10(f − min + δ) where the colours are log-scaled. */
+export function heightOf(surface) {
+  if (!surface.log_scale) return (f) => f;
+  const delta = 1e-6 * (surface.zmax - surface.zmin);
+  return (f) => Math.log10(Math.max(f - surface.zmin, 0) + delta);
+}
+
+export function surface3dFigure({ surface, landscape, start, racers, uirevision }) {
+  const height = heightOf(surface);
+  const [lo, hi] = surface.range3d;
+  const lift = 0.012 * (hi - lo);
+  const [[x0, x1], [y0, y1]] = surface.domain;
+  const data = [
+    {
+      type: "surface",
+      x: surface.x,
+      y: surface.y,
+      z: surface.log_scale ? surface.color : surface.z,
+      surfacecolor: surface.color,
+      cmin: surface.range[0],
+      cmax: surface.range[1],
+      colorscale: COLORSCALE,
+      showscale: false,
+      opacity: 0.92,
+      contours: { z: { show: true, usecolormap: false, color: "rgba(31,41,55,0.25)", width: 1 } },
+      hoverinfo: "skip",
+      lighting: { ambient: 0.75, diffuse: 0.5, specular: 0.05 },
+    },
+  ];
+  const ms = landscape.minima;
+  data.push({
+    type: "scatter3d",
+    mode: "markers",
+    x: ms.map((m) => m.x),
+    y: ms.map((m) => m.y),
+    z: ms.map((m) => height(m.value) + lift),
+    marker: { size: 5, color: ms.map((m) => (m.is_global ? INK : "#ffffff")), line: { color: INK, width: 2 }, symbol: "diamond" },
+    hovertemplate: ms.map((m) => `${m.is_global ? "global" : "local"} minimum<br>f = ${fmt(m.value)}<extra></extra>`),
+    showlegend: false,
+  });
+  data.push({
+    type: "scatter3d",
+    mode: "markers",
+    x: [start[0]],
+    y: [start[1]],
+    z: [height(start[2]) + lift],
+    marker: { size: 6, color: "#ffffff", line: { color: INK, width: 3 } },
+    hovertemplate: "start<extra></extra>",
+    showlegend: false,
+  });
+  for (const r of racers) {
+    const n = r.j + 1;
+    const has = r.rows && r.rows.x.length > 0 && r.j >= 0;
+    const z = has ? r.rows.loss.slice(0, n).map((f) => height(f) + lift) : [];
+    data.push({
+      type: "scatter3d",
+      mode: "lines",
+      x: has ? r.rows.x.slice(0, n) : [],
+      y: has ? r.rows.y.slice(0, n) : [],
+      z,
+      line: { color: r.color, width: 5 },
+      opacity: r.stale ? 0.35 : 1,
+      name: r.label,
+      hovertemplate: `${r.label}<br>step %{pointNumber}<br>f = %{customdata:.4g}<extra></extra>`,
+      customdata: has ? r.rows.loss.slice(0, n) : [],
+      showlegend: false,
+    });
+    const diverged = has && r.outcome?.status === "diverged" && r.j === r.rows.x.length - 1;
+    data.push({
+      type: "scatter3d",
+      mode: "markers",
+      x: has ? [r.rows.x[r.j]] : [],
+      y: has ? [r.rows.y[r.j]] : [],
+      z: has ? [z[z.length - 1]] : [],
+      marker: diverged
+        ? { size: 7, symbol: "x", color: r.color }
+        : { size: 5, color: r.color, line: { color: "#ffffff", width: 1 } },
+      hovertemplate: `${r.label}<br>${diverged ? r.outcome.message : `step ${r.j}`}<extra></extra>`,
+      showlegend: false,
+    });
+  }
+  const span = Math.max(x1 - x0, y1 - y0);
+  return {
+    data,
+    layout: {
+      margin: { l: 0, r: 0, t: 0, b: 0 },
+      font: FONT,
+      paper_bgcolor: "#ffffff",
+      scene: {
+        xaxis: { title: { text: "x" }, range: [x0, x1] },
+        yaxis: { title: { text: "y" }, range: [y0, y1] },
+        zaxis: { title: { text: surface.log_scale ? "log₁₀(f − min)" : "f" } },
+        aspectmode: "manual",
+        aspectratio: { x: (x1 - x0) / span, y: (y1 - y0) / span, z: 0.6 },
+        camera: { eye: { x: -1.3, y: -1.5, z: 1.1 } },
+      },
+      showlegend: false,
+      uirevision,
+    },
+  };
+}

@@ -1,0 +1,1080 @@
+// The landscape playground: optimizers racing on a 2D loss surface, streamed from /api/paths.
+//
+// One state object (serialized to the URL through FIELDS), racers with their own controls, streams
+// per set of racers (a racer's hyperparameter re-streams that racer alone), a render loop that draws
+// at most once per animation frame, and a playback cursor over the steps.
+
+import {
+  HttpError,
+  PALETTE,
+  T,
+  UrlState,
+  clamp,
+  copyText,
+  debounce,
+  fmt,
+  h,
+  paramControl,
+  postJSON,
+  saveBlob,
+  select,
+  streamSSE,
+} from "./common.js";
+import {
+  MARGIN,
+  cursorShape,
+  heightOf,
+  pathsFigure,
+  sideFigure,
+  surface3dFigure,
+  surfaceFigure,
+} from "./landscape_figures.js";
+
+const REG = JSON.parse(document.getElementById("registry").textContent);
+const LANDSCAPES = Object.fromEntries(REG.landscapes.map((l) => [l.name, l]));
+const OPTIMIZERS = Object.fromEntries(REG.optimizers.map((o) => [o.name, o]));
+const SCHEDULES = Object.fromEntries(REG.schedules.map((s) => [s.name, s]));
+const NOISE = REG.noise;
+const SLOTS = REG.max_racers;
+const VIEWS = ["contour", "heatmap", "3d"];
+const DEFAULT_RACERS = ["sgd", "momentum", "adam", "rmsprop"];
+const STEPS_PARAM = { name: "steps", label: "steps", default: 500, low: 1, high: REG.max_steps, log: true, integer: true, help: "" };
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+
+// --- state and its URL -------------------------------------------------------------------------------
+
+const FIELDS = new UrlState([
+  { name: "landscape", key: "landscape", type: T.string },
+  { name: "lparams", key: "lp", type: T.dict, when: (s) => Object.keys(s.lparams).length > 0 },
+  { name: "start", key: "start", type: T.point },
+  { name: "steps", key: "steps", type: T.int },
+  { name: "racers", key: "racers", type: T.racers },
+  { name: "noise", key: "noise", type: T.bool },
+  ...NOISE.map((p) => ({ name: p.name, key: p.name, type: p.integer ? T.int : T.number, when: (s) => s.noise })),
+  { name: "seed", key: "seed", type: T.int },
+  { name: "schedule", key: "schedule", type: T.string },
+  { name: "sparams", key: "sp", type: T.dict, when: (s) => Object.keys(s.sparams).length > 0 },
+  { name: "view", key: "view", type: T.string },
+  { name: "arrows", key: "arrows", type: T.bool },
+  { name: "vectors", key: "vectors", type: T.bool },
+]);
+
+const clampParam = (p, v) => (Number.isFinite(v) ? clamp(p.integer ? Math.round(v) : v, p.low, p.high) : p.default);
+const settings = (params, given = {}) => Object.fromEntries(params.map((p) => [p.name, clampParam(p, given[p.name])]));
+const suggestedLr = (landscape, optimizer) => landscape.lr[optimizer.family] ?? optimizer.params[0].default;
+
+function hyperFor(optimizer, landscape, given = {}) {
+  const hyper = settings(optimizer.params, given);
+  if (given.lr === undefined) hyper.lr = suggestedLr(landscape, optimizer);
+  return hyper;
+}
+
+/** A complete, valid state from what a link holds (anything missing or unknown takes its default). */
+function normalize(raw) {
+  const ls = LANDSCAPES[raw.landscape] ?? LANDSCAPES.mccormick ?? REG.landscapes[0];
+  const s = {
+    landscape: ls.name,
+    lparams: settings(ls.params, raw.lparams),
+    start: raw.start ?? [...ls.start],
+    steps: clampParam(STEPS_PARAM, raw.steps ?? ls.steps),
+    noise: raw.noise ?? false,
+    seed: clamp(raw.seed ?? 0, 0, 2 ** 32 - 1),
+    schedule: SCHEDULES[raw.schedule] ? raw.schedule : "constant",
+    view: VIEWS.includes(raw.view) ? raw.view : "contour",
+    arrows: raw.arrows ?? true,
+    vectors: raw.vectors ?? true,
+  };
+  Object.assign(s, settings(NOISE, raw));
+  s.batch_size = Math.min(s.batch_size, s.dataset_size);
+  s.sparams = settings(SCHEDULES[s.schedule].params, raw.sparams);
+  const racers = (raw.racers ?? DEFAULT_RACERS.map((optimizer) => ({ optimizer, hyper: {} })))
+    .filter((r) => OPTIMIZERS[r.optimizer])
+    .slice(0, SLOTS);
+  s.racers = (racers.length ? racers : [{ optimizer: "adam", hyper: {} }]).map((r) => ({
+    optimizer: r.optimizer,
+    hyper: hyperFor(OPTIMIZERS[r.optimizer], ls, r.hyper),
+  }));
+  return s;
+}
+
+const state = normalize(FIELDS.deserialize(location.search));
+const landscape = () => LANDSCAPES[state.landscape];
+
+function saveUrl() {
+  state.racers = racers.map((r) => ({ optimizer: r.optimizer, hyper: r.hyper }));
+  history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+}
+
+// --- racers ------------------------------------------------------------------------------------------
+
+let nextId = 0;
+const racers = []; // {id, optimizer, hyper, color, data, outcome, stale, card, controls, ...}
+
+const emptyData = () => ({ step: [], x: [], y: [], loss: [], lr: [], gx: [], gy: [], grad_norm: [], state: {}, version: 0 });
+
+function freeColor() {
+  const used = new Set(racers.map((r) => r.color));
+  return PALETTE.find((c) => !used.has(c)) ?? PALETTE[racers.length % PALETTE.length];
+}
+
+function addRacer(optimizer, hyper) {
+  const spec = OPTIMIZERS[optimizer];
+  const r = {
+    id: nextId++,
+    optimizer,
+    hyper: hyper ?? hyperFor(spec, landscape()),
+    color: freeColor(),
+    data: emptyData(),
+    outcome: null,
+    stale: false,
+  };
+  racers.push(r);
+  buildCard(r);
+  return r;
+}
+
+const labelOf = (r) => {
+  const same = racers.filter((o) => o.optimizer === r.optimizer);
+  const name = OPTIMIZERS[r.optimizer].label.replace(/ \(.*\)$/, "");
+  return same.length > 1 ? `${name} ${same.indexOf(r) + 1}` : name;
+};
+
+function buildCard(r) {
+  const spec = OPTIMIZERS[r.optimizer];
+  r.controls = {};
+  const onParam = (name) => (v) => {
+    r.hyper[name] = v;
+    changed({ racers: [r.id] });
+  };
+  const [lrParam, ...rest] = spec.params;
+  r.controls.lr = paramControl(lrParam, r.hyper.lr, onParam("lr"));
+  for (const p of rest) r.controls[p.name] = paramControl(p, r.hyper[p.name], onParam(p.name));
+  r.stability = h("p.stability-note", { hidden: true });
+  r.status = h("p.racer-status", { role: "status" });
+  r.error = h("div.field-error", { role: "status" });
+  const remove = h("button.icon", { type: "button", title: "Remove this racer", "aria-label": "Remove racer" }, "✕");
+  remove.addEventListener("click", () => removeRacer(r));
+  const choose = select(REG.optimizers, r.optimizer, (name) => switchOptimizer(r, name), { "aria-label": "Optimizer" });
+  const more = rest.length
+    ? h("details.more", {}, h("summary", {}, rest.map((p) => p.label.split(" ")[0]).join(", ")), rest.map((p) => r.controls[p.name].el))
+    : null;
+  const card = h(
+    "article.racer",
+    { dataset: { id: r.id, optimizer: r.optimizer } },
+    h("div.racer-head", {}, h("span.swatch"), choose, remove),
+    h("p.rule", { title: spec.reference }, spec.rule),
+    r.controls.lr.el,
+    r.stability,
+    more,
+    r.status,
+    r.error,
+  );
+  card.style.setProperty("--racer", r.color);
+  if (r.card) r.card.replaceWith(card);
+  else $("racers").append(card);
+  r.card = card;
+  r.remove = remove;
+  updateStabilityMarks();
+}
+
+function switchOptimizer(r, name) {
+  r.optimizer = name;
+  r.hyper = hyperFor(OPTIMIZERS[name], landscape());
+  buildCard(r);
+  changed({ racers: [r.id] });
+  refreshRacerChrome();
+}
+
+function removeRacer(r) {
+  if (racers.length <= 1) return;
+  racers.splice(racers.indexOf(r), 1);
+  r.card.remove();
+  for (const job of jobs) job.ids.delete(r.id);
+  refreshRacerChrome();
+  changed({});
+}
+
+function refreshRacerChrome() {
+  $("racer-count").textContent = `${racers.length} of ${SLOTS}`;
+  $("add-racer").disabled = racers.length >= SLOTS;
+  for (const r of racers) r.remove.disabled = racers.length <= 1;
+}
+
+$("add-racer").addEventListener("click", () => {
+  if (racers.length >= SLOTS) return;
+  const used = new Set(racers.map((r) => r.optimizer));
+  const name = REG.optimizers.find((o) => !used.has(o.name))?.name ?? "adam";
+  const r = addRacer(name);
+  refreshRacerChrome();
+  changed({ racers: [r.id] });
+  r.card.scrollIntoView({ block: "nearest" });
+});
+
+// --- global controls ---------------------------------------------------------------------------------
+
+let landscapeControls = {};
+let stepsControl = null;
+const noiseControls = {};
+let scheduleControls = {};
+
+function buildLandscapeControls() {
+  const ls = landscape();
+  $("landscape").value = ls.name;
+  $("formula").textContent = `f(x, y) = ${ls.formula}`;
+  $("landscape-note").textContent = ls.reference;
+  landscapeControls = {};
+  $("landscape-params").replaceChildren(
+    ...ls.params.map((p) => {
+      landscapeControls[p.name] = paramControl(p, state.lparams[p.name], (v) => {
+        state.lparams[p.name] = v;
+        changed({ surface: true, all: true });
+      });
+      return landscapeControls[p.name].el;
+    }),
+  );
+}
+
+function buildScheduleControls() {
+  const spec = SCHEDULES[state.schedule];
+  $("schedule").value = spec.name;
+  $("schedule-formula").textContent = spec.formula;
+  scheduleControls = {};
+  $("schedule-params").replaceChildren(
+    ...spec.params.map((p) => {
+      scheduleControls[p.name] = paramControl(p, state.sparams[p.name], (v) => {
+        state.sparams[p.name] = v;
+        changed({ all: true });
+      });
+      return scheduleControls[p.name].el;
+    }),
+  );
+}
+
+function buildNoiseControls() {
+  $("noise-params").replaceChildren(
+    ...NOISE.map((p) => {
+      noiseControls[p.name] = paramControl(p, state[p.name], (v) => {
+        state[p.name] = v;
+        if (p.name === "dataset_size" && state.batch_size > v) setNoise("batch_size", v);
+        if (p.name === "batch_size" && v > state.dataset_size) setNoise("batch_size", state.dataset_size);
+        changed({ all: true });
+      });
+      return noiseControls[p.name].el;
+    }),
+  );
+  stepsControl = paramControl(STEPS_PARAM, state.steps, (v) => {
+    state.steps = v;
+    changed({ all: true });
+  });
+  $("steps-control").replaceChildren(stepsControl.el);
+}
+
+function setNoise(name, v) {
+  state[name] = v;
+  noiseControls[name].set(v);
+}
+
+function syncNoiseUi() {
+  $("noise-on").checked = state.noise;
+  $("noise-off").checked = !state.noise;
+  $("noise-settings").hidden = !state.noise;
+  $("seed").value = String(state.seed);
+  const preset = state.batch_size === state.dataset_size ? "batch" : state.batch_size === 1 ? "sgd" : "minibatch";
+  for (const b of document.querySelectorAll("[data-preset]")) b.setAttribute("aria-pressed", String(b.dataset.preset === preset));
+}
+
+function syncStartUi() {
+  for (const [i, id] of ["start-x", "start-y"].entries()) {
+    if (document.activeElement !== $(id)) $(id).value = String(state.start[i]);
+  }
+}
+
+$("landscape").addEventListener("change", () => {
+  const ls = LANDSCAPES[$("landscape").value];
+  state.landscape = ls.name;
+  state.lparams = settings(ls.params);
+  state.start = [...ls.start];
+  state.steps = ls.steps;
+  stepsControl.set(state.steps);
+  for (const r of racers) {
+    r.hyper.lr = suggestedLr(ls, OPTIMIZERS[r.optimizer]);
+    r.controls.lr.set(r.hyper.lr);
+  }
+  buildLandscapeControls();
+  syncStartUi();
+  resetZoom();
+  fitMap();
+  changed({ surface: true, all: true, start: true });
+});
+
+for (const id of ["start-x", "start-y"]) {
+  $(id).addEventListener("change", () => {
+    const p = [Number($("start-x").value), Number($("start-y").value)];
+    if (!p.every(Number.isFinite) || $("start-x").value.trim() === "" || $("start-y").value.trim() === "") {
+      $("start-error").textContent = "x and y must be numbers";
+      return;
+    }
+    moveStart(p);
+  });
+}
+$("start-reset").addEventListener("click", () => moveStart([...landscape().start]));
+
+function moveStart(p) {
+  state.start = p;
+  syncStartUi();
+  changed({ all: true, start: true });
+}
+
+for (const radio of document.querySelectorAll("input[name=noise]")) {
+  radio.addEventListener("change", () => {
+    state.noise = $("noise-on").checked;
+    syncNoiseUi();
+    changed({ all: true });
+  });
+}
+for (const button of document.querySelectorAll("[data-preset]")) {
+  button.addEventListener("click", () => {
+    const b = { batch: state.dataset_size, sgd: 1, minibatch: Math.min(32, state.dataset_size) }[button.dataset.preset];
+    setNoise("batch_size", b);
+    syncNoiseUi();
+    changed({ all: true });
+  });
+}
+$("seed").addEventListener("change", () => {
+  const v = Number($("seed").value);
+  if (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 1) {
+    $("noise-error").textContent = "the seed is a whole number from 0 to 4294967295";
+    return;
+  }
+  state.seed = v;
+  changed({ all: true });
+});
+$("seed-new").addEventListener("click", () => {
+  state.seed = Math.floor(Math.random() * 1e6);
+  syncNoiseUi();
+  changed({ all: true });
+});
+$("schedule").addEventListener("change", () => {
+  state.schedule = $("schedule").value;
+  state.sparams = settings(SCHEDULES[state.schedule].params);
+  buildScheduleControls();
+  changed({ all: true });
+});
+
+for (const radio of document.querySelectorAll("input[name=view]")) {
+  radio.checked = radio.value === state.view;
+  radio.addEventListener("change", () => {
+    state.view = radio.value;
+    showView();
+    saveUrl();
+  });
+}
+$("show-arrows").checked = state.arrows;
+$("show-arrows").addEventListener("change", () => {
+  state.arrows = $("show-arrows").checked;
+  invalidate("bg");
+  saveUrl();
+});
+$("show-vectors").checked = state.vectors;
+$("show-vectors").addEventListener("change", () => {
+  state.vectors = $("show-vectors").checked;
+  invalidate("fg");
+  saveUrl();
+});
+
+// --- changes, streams and errors ---------------------------------------------------------------------
+
+let pendingIds = new Set();
+let pendingAll = false;
+let lastInput = performance.now();
+document.addEventListener("input", () => (lastInput = performance.now()), true);
+document.addEventListener("change", () => (lastInput = performance.now()), true);
+
+/** Something changed: re-stream the racers it affects (all for a global setting), save the URL. */
+function changed({ racers: ids = [], all = false, surface = false, start = false }) {
+  if (surface) fetchSurface();
+  if (start || surface) fetchStability();
+  if (start) invalidate("fg", "d3");
+  for (const id of ids) pendingIds.add(id);
+  pendingAll ||= all;
+  restreamSoon();
+  saveUrl();
+}
+
+const restreamSoon = debounce(() => {
+  const ids = pendingAll ? racers.map((r) => r.id) : [...pendingIds];
+  pendingIds = new Set();
+  pendingAll = false;
+  restream(ids);
+}, 15);
+
+const jobs = new Set(); // {ids: Set, controller, order: [id]}
+
+function requestBody(list) {
+  const body = {
+    landscape: state.landscape,
+    landscape_params: { ...state.lparams },
+    racers: list.map((r) => ({ optimizer: r.optimizer, hyper: { ...r.hyper } })),
+    start: [...state.start],
+    steps: state.steps,
+    noise: state.noise ? Object.fromEntries(NOISE.map((p) => [p.name, state[p.name]])) : null,
+    schedule: state.schedule,
+    schedule_params: { ...state.sparams },
+    seed: state.seed,
+  };
+  return body;
+}
+
+function restream(ids) {
+  const want = new Set(ids);
+  for (const job of [...jobs]) {
+    if ([...job.ids].some((id) => want.has(id))) {
+      job.controller.abort();
+      jobs.delete(job);
+      for (const id of job.ids) want.add(id);
+    }
+  }
+  const list = racers.filter((r) => want.has(r.id));
+  if (!list.length) {
+    invalidate("fg", "side", "table", "d3");
+    return settle();
+  }
+  clearErrors();
+  const job = { ids: new Set(list.map((r) => r.id)), controller: new AbortController(), order: list.map((r) => r.id), fresh: new Set() };
+  jobs.add(job);
+  for (const r of list) r.status.textContent = "running…";
+  setStatus();
+  const byId = new Map(list.map((r) => [r.id, r]));
+  const racerOf = (i) => (job.ids.has(job.order[i]) ? byId.get(job.order[i]) : null);
+  streamSSE("/api/paths", requestBody(list), {
+    signal: job.controller.signal,
+    onEvent(name, d) {
+      if (name === "steps") {
+        const r = racerOf(d.racer);
+        if (!r) return;
+        if (!job.fresh.has(r.id)) {
+          job.fresh.add(r.id);
+          r.data = emptyData();
+          r.outcome = null;
+          r.stale = false;
+        }
+        append(r.data, d.steps);
+        streamed();
+      } else if (name === "outcome") {
+        const r = racerOf(d.racer);
+        if (!r) return;
+        r.outcome = d.outcome;
+        showOutcome(r);
+        streamed();
+      } else if (name === "error") {
+        banner(`The computation failed: ${d.message}`);
+      }
+    },
+  })
+    .then(() => finish(job))
+    .catch((err) => {
+      if (err.name === "AbortError") return;
+      finish(job);
+      for (const id of job.ids) {
+        const r = byId.get(id);
+        if (r) {
+          r.stale = true;
+          r.status.textContent = "";
+        }
+      }
+      if (err instanceof HttpError) showErrors(err, job.order);
+      else banner(`Could not reach the server: ${err.message}`);
+      invalidate("fg", "side", "table", "d3");
+    });
+}
+
+function finish(job) {
+  jobs.delete(job);
+  clearTimeout(streamTimer);
+  streamTimer = null;
+  invalidate("fg", "side", "table", "d3");
+  awaitingDrawn = true;
+  setStatus();
+}
+
+function append(data, chunk) {
+  for (const key of ["step", "x", "y", "loss", "lr", "gx", "gy", "grad_norm"]) {
+    const target = data[key];
+    for (const v of chunk[key]) target.push(v);
+  }
+  for (const [name, rows] of Object.entries(chunk.state)) {
+    const target = (data.state[name] ??= []);
+    for (const v of rows) target.push(v);
+  }
+  data.version++;
+}
+
+// A fast stream (most are under 100 ms) is drawn once, at its end; a long one every ~120 ms.
+let streamTimer = null;
+let awaitingDrawn = false;
+function streamed() {
+  streamTimer ??= setTimeout(() => {
+    streamTimer = null;
+    invalidate("fg", "side", "table", "d3");
+  }, 120);
+}
+
+function showOutcome(r) {
+  const o = r.outcome;
+  const m = landscape().minima[o.minimum];
+  const which = m ? (m.is_global ? "the global minimum" : "a local minimum") : "a minimum";
+  r.card.classList.toggle("diverged", o.status === "diverged");
+  if (o.status === "diverged") r.status.textContent = `✕ ${o.message}. Try a smaller learning rate.`;
+  else if (o.status === "converged") r.status.textContent = `✓ ${o.message}, at ${which}`;
+  else r.status.textContent = `${o.message}; ${fmt(o.distance, 3)} from ${which}`;
+}
+
+function clearErrors() {
+  for (const el of document.querySelectorAll(".group > .field-error, .racer > .field-error")) el.textContent = "";
+  for (const c of [...Object.values(landscapeControls), ...Object.values(noiseControls), ...Object.values(scheduleControls), stepsControl]) {
+    c?.setError("");
+  }
+  banner(null);
+}
+
+/** Each 422 message next to the control it is about. */
+function showErrors(err, order) {
+  for (const d of err.detail) {
+    const loc = d.loc[0] === "body" ? d.loc.slice(1) : d.loc;
+    const msg = d.msg.replace(/^Value error, /, "");
+    const racer = loc[0] === "racers" && Number.isInteger(loc[1]) ? racers.find((r) => r.id === order[loc[1]]) : null;
+    if (racer) {
+      racer.error.textContent = msg;
+      continue;
+    }
+    const where =
+      {
+        landscape: "landscape-error",
+        landscape_params: "landscape-error",
+        start: "start-error",
+        noise: "noise-error",
+        seed: "noise-error",
+        schedule: "schedule-error",
+        schedule_params: "schedule-error",
+      }[loc[0]] ??
+      (/landscape|kappa/.test(msg)
+        ? "landscape-error"
+        : /start/.test(msg)
+          ? "start-error"
+          : /schedule/.test(msg)
+            ? "schedule-error"
+            : /batch_size|dataset_size|sigma/.test(msg)
+              ? "noise-error"
+              : null);
+    if (loc[0] === "steps") stepsControl.setError(msg);
+    else if (where) $(where).textContent = msg;
+    else banner(msg);
+  }
+}
+
+function banner(msg) {
+  $("banner").hidden = !msg;
+  $("banner").textContent = msg ?? "";
+}
+
+function setStatus() {
+  const busy = jobs.size > 0;
+  $("status").textContent = busy ? "computing…" : "";
+  if (busy) app.dataset.status = "streaming";
+}
+
+/** No stream in flight and everything drawn: tell tests and benchmarks. */
+function settle() {
+  if (jobs.size || surfaceJob) return;
+  app.dataset.status = "ready";
+}
+
+// --- surface and stability ---------------------------------------------------------------------------
+
+let surface = null;
+let surfaceJob = null;
+let uirevision = 0;
+
+async function fetchSurface() {
+  surfaceJob?.abort();
+  const job = (surfaceJob = new AbortController());
+  try {
+    const s = await postJSON(
+      "/api/surface",
+      { landscape: state.landscape, landscape_params: { ...state.lparams }, resolution: 120, arrows: 20 },
+      { signal: job.signal },
+    );
+    let lo = Infinity;
+    let hi = -Infinity;
+    let zmin = Infinity;
+    let zmax = -Infinity;
+    for (let i = 0; i < s.z.length; i++) {
+      for (let j = 0; j < s.z[i].length; j++) {
+        lo = Math.min(lo, s.color[i][j]);
+        hi = Math.max(hi, s.color[i][j]);
+        zmin = Math.min(zmin, s.z[i][j]);
+        zmax = Math.max(zmax, s.z[i][j]);
+      }
+    }
+    s.range = [lo, hi];
+    s.zmin = zmin;
+    s.zmax = zmax;
+    s.range3d = s.log_scale ? [lo, hi] : [zmin, zmax];
+    s.domain = landscape().domain;
+    s.name = state.landscape;
+    surface = s;
+    $("landscape-error").textContent = "";
+    invalidate("bg", "fg", "d3");
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    $("landscape-error").textContent = err instanceof HttpError ? err.message.replace(/Value error, /g, "") : String(err);
+  } finally {
+    if (surfaceJob === job) surfaceJob = null;
+    settle();
+  }
+}
+
+let stabilityJob = null;
+let lrLimit = null;
+
+const fetchStability = debounce(async () => {
+  stabilityJob?.abort();
+  const job = (stabilityJob = new AbortController());
+  try {
+    const s = await postJSON(
+      "/api/stability",
+      { landscape: state.landscape, landscape_params: { ...state.lparams }, x: state.start[0], y: state.start[1] },
+      { signal: job.signal },
+    );
+    lrLimit = s.lr_limit;
+    $("stability").innerHTML = "";
+    $("stability").append(
+      `Curvature at the start: λmax = ${fmt(s.curvature, 3)}. `,
+      s.lr_limit === null
+        ? "f curves down here: plain GD has no step-size limit at this point."
+        : h("span", {}, "Plain GD is stable for η < 2/λmax = ", h("b", {}, fmt(s.lr_limit, 3)), "."),
+    );
+    updateStabilityMarks();
+  } catch (err) {
+    if (err.name !== "AbortError") $("stability").textContent = "";
+  }
+}, 30);
+
+function updateStabilityMarks() {
+  for (const r of racers) {
+    const gd = r.optimizer === "sgd" && lrLimit !== null;
+    r.controls.lr.setMarker(gd ? lrLimit : null, gd ? `2/λmax = ${fmt(lrLimit, 3)}` : "");
+    r.stability.hidden = !gd;
+    if (gd) {
+      const over = r.hyper.lr > lrLimit;
+      r.stability.classList.toggle("over", over);
+      r.stability.textContent = `▲ 2/λmax = ${fmt(lrLimit, 3)} at the start: above this, GD oscillates or diverges here.${over ? " η is above it." : ""}`;
+    }
+  }
+}
+
+// --- figures and the render loop ---------------------------------------------------------------------
+
+const figs = { bg: $("surface"), fg: $("paths"), side: $("side"), d3: $("surface3d") };
+const CONFIG = { responsive: false, displaylogo: false, doubleClick: "reset", modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"] };
+const created = new Set();
+let dirty = new Set();
+let frame = null;
+let rendering = false;
+
+function invalidate(...parts) {
+  for (const p of parts) dirty.add(p);
+  if (!frame && !rendering) frame = requestAnimationFrame(render);
+}
+
+async function draw(name, figure, config = CONFIG) {
+  const gd = figs[name];
+  if (!created.has(name)) {
+    created.add(name);
+    await Plotly.newPlot(gd, figure.data, figure.layout, config);
+    hookFigure(name, gd);
+  } else {
+    await Plotly.react(gd, figure.data, figure.layout, config);
+  }
+}
+
+/** What every figure needs about a racer at the cursor: its rows and the row index j shown. */
+function racerViews() {
+  return racers.map((r) => {
+    const n = r.data.x.length;
+    const j = n ? Math.min(cursor.follow ? n - 1 : cursor.k, n - 1) : -1;
+    return { label: labelOf(r), color: r.color, stale: r.stale, rows: r.data, j, outcome: r.outcome, series: series(r) };
+  });
+}
+
+async function render() {
+  frame = null;
+  rendering = true;
+  const parts = dirty;
+  dirty = new Set();
+  try {
+    const is3d = state.view === "3d";
+    const views = racerViews();
+    const work = [];
+    if (surface && surface.name === state.landscape) {
+      if (parts.has("bg") && !is3d) work.push(draw("bg", surfaceFigure(surface, { view: state.view, arrows: state.arrows, uirevision })));
+      if (parts.has("fg") && !is3d) {
+        work.push(
+          draw("fg", pathsFigure({ landscape: landscape(), start: state.start, racers: views, slots: SLOTS, vectors: state.vectors, domain: surface.domain, ranges: zoom, uirevision })),
+        );
+      }
+      if ((parts.has("d3") || parts.has("fg")) && is3d) {
+        work.push(
+          draw("d3", surface3dFigure({ surface, landscape: landscape(), start: [...state.start, startLoss()], racers: views, uirevision }), {
+            ...CONFIG,
+            responsive: true,
+            modeBarButtonsToRemove: ["toImage"],
+          }),
+        );
+      }
+    }
+    if (parts.has("side")) {
+      work.push(draw("side", sideFigure({ racers: views, slots: SLOTS, steps: state.steps, cursor: cursorStep(), uirevision }), { ...CONFIG, responsive: true, doubleClick: "autosize" }));
+    } else if (parts.has("cursor") && created.has("side")) {
+      const c = cursorShape(cursorStep());
+      work.push(Plotly.relayout(figs.side, { "shapes[0].x0": c.x0, "shapes[0].x1": c.x1, "shapes[0].visible": c.visible }));
+    }
+    if (parts.has("table") || parts.has("fg")) renderTable(views);
+    syncScrubber();
+    await Promise.all(work);
+  } catch (err) {
+    banner(`Drawing failed: ${err.message}`);
+  } finally {
+    rendering = false;
+    if (dirty.size) frame = requestAnimationFrame(render);
+    else if (!jobs.size && !surfaceJob && surface) {
+      if (awaitingDrawn) {
+        awaitingDrawn = false;
+        performance.mark("descent:drawn");
+        performance.measure("descent:redraw", { start: lastInput, end: performance.now() });
+      }
+      settle();
+    }
+  }
+}
+
+function startLoss() {
+  for (const r of racers) if (r.data.loss.length) return r.data.loss[0];
+  return surface ? surface.zmin : 0;
+}
+
+// Side-plot series per racer, cached by the data's version.
+function series(r) {
+  if (r.series && r.seriesVersion === r.data.version && r.seriesLandscape === state.landscape) return r.series;
+  const ms = landscape().minima;
+  const fstar = Math.min(...ms.map((m) => m.value));
+  const d = r.data;
+  const tiny = 1e-16;
+  r.series = {
+    step: d.step.slice(),
+    gap: d.loss.map((f) => Math.max(f - fstar, tiny)),
+    dist: d.x.map((x, i) => Math.max(Math.min(...ms.map((m) => Math.hypot(x - m.x, d.y[i] - m.y))), tiny)),
+    lr: d.lr.slice(),
+  };
+  r.seriesVersion = d.version;
+  r.seriesLandscape = state.landscape;
+  return r.series;
+}
+
+function hookFigure(name, gd) {
+  if (name === "fg") {
+    gd.on("plotly_click", (ev) => {
+      const x = ev.xvals?.[0] ?? ev.points?.[0]?.x;
+      const y = ev.yvals?.[0] ?? ev.points?.[0]?.y;
+      if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+      const [[x0, x1], [y0, y1]] = landscape().domain;
+      const digits = (w) => Math.max(0, 3 - Math.floor(Math.log10(w)));
+      moveStart([Number(x.toFixed(digits(x1 - x0))), Number(y.toFixed(digits(y1 - y0)))]);
+    });
+    gd.on("plotly_hover", (ev) => {
+      const x = ev.xvals?.[0];
+      const y = ev.yvals?.[0];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+      const f = interpolate(x, y);
+      $("cursor-readout").hidden = false;
+      $("cursor-readout").textContent = `x ${fmt(x, 3)}   y ${fmt(y, 3)}   f ≈ ${f === null ? "–" : fmt(f, 4)}   · click to start here`;
+    });
+    gd.on("plotly_unhover", () => ($("cursor-readout").hidden = true));
+    gd.addEventListener("mouseleave", () => ($("cursor-readout").hidden = true));
+    gd.on("plotly_relayout", (ev) => syncZoom(ev));
+  }
+}
+
+// f between grid points (bilinear): the hover read-out anywhere on the map.
+function interpolate(x, y) {
+  if (!surface) return null;
+  const { x: xs, y: ys, z } = surface;
+  const fi = ((x - xs[0]) / (xs[xs.length - 1] - xs[0])) * (xs.length - 1);
+  const fj = ((y - ys[0]) / (ys[ys.length - 1] - ys[0])) * (ys.length - 1);
+  if (!(fi >= 0 && fj >= 0 && fi <= xs.length - 1 && fj <= ys.length - 1)) return null;
+  const i = Math.min(Math.floor(fi), xs.length - 2);
+  const j = Math.min(Math.floor(fj), ys.length - 2);
+  const u = fi - i;
+  const v = fj - j;
+  return (1 - v) * ((1 - u) * z[j][i] + u * z[j][i + 1]) + v * ((1 - u) * z[j + 1][i] + u * z[j + 1][i + 1]);
+}
+
+// The surface follows the paths figure's zoom (the paths figure takes the mouse).
+let zoom = null;
+function syncZoom(ev) {
+  const full = figs.fg._fullLayout;
+  if (!full || !("xaxis.range[0]" in ev || "xaxis.range" in ev || "xaxis.autorange" in ev || "yaxis.range[0]" in ev)) return;
+  zoom = [full.xaxis.range.slice(), full.yaxis.range.slice()];
+  if (created.has("bg")) Plotly.relayout(figs.bg, { "xaxis.range": zoom[0], "yaxis.range": zoom[1] });
+  invalidate("fg");
+}
+
+function resetZoom() {
+  zoom = null;
+  uirevision++;
+}
+
+/** Size the two map figures to the landscape's aspect (x and y share a scale), centred. */
+function fitMap() {
+  const stack = $("map-stack");
+  const W = stack.clientWidth;
+  const H = stack.clientHeight;
+  if (!W || !H || state.view === "3d") return;
+  const [[x0, x1], [y0, y1]] = landscape().domain;
+  const plotH = H - MARGIN.t - MARGIN.b;
+  const width = Math.round(Math.min(W, plotH * ((x1 - x0) / (y1 - y0)) + MARGIN.l + MARGIN.r));
+  for (const name of ["bg", "fg"]) {
+    const gd = figs[name];
+    gd.style.width = `${width}px`;
+    gd.style.left = `${Math.floor((W - width) / 2)}px`;
+    if (created.has(name)) Plotly.Plots.resize(gd);
+  }
+}
+new ResizeObserver(() => fitMap()).observe($("map-stack"));
+
+function showView() {
+  const is3d = state.view === "3d";
+  figs.bg.hidden = is3d;
+  figs.fg.hidden = is3d;
+  figs.d3.hidden = !is3d;
+  $("show-arrows").disabled = is3d;
+  $("show-vectors").disabled = is3d;
+  for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;
+  if (!is3d) fitMap();
+  else if (created.has("d3")) {
+    Plotly.Plots.resize(figs.d3);
+  }
+  invalidate("bg", "fg", "d3");
+}
+
+// --- the readout table -------------------------------------------------------------------------------
+
+const pair = (a, b) => `(${fmt(a, 3)}, ${fmt(b, 3)})`;
+
+function renderTable(views) {
+  const table = $("readout");
+  const body = table.tBodies[0];
+  const columns = table.tHead.rows[0].cells.length;
+  const k = cursor.follow ? lastStep() : cursor.k;
+  while (body.rows.length > racers.length) body.deleteRow(-1);
+  views.forEach((v, i) => {
+    const row = body.rows[i] ?? body.insertRow();
+    if (row.cells.length !== columns) row.replaceChildren(...Array.from({ length: columns }, () => h("td")));
+    row.style.setProperty("--racer", v.color);
+    const d = v.rows;
+    const j = v.j;
+    const dx = j > 0 ? d.x[j] - d.x[j - 1] : 0;
+    const dy = j > 0 ? d.y[j] - d.y[j - 1] : 0;
+    const early = j >= 0 && j < k;
+    const mark = v.outcome?.status === "diverged" ? "✕" : v.outcome?.status === "converged" ? "✓" : "";
+    const names = j >= 0 ? Object.keys(d.state) : [];
+    const cells =
+      j < 0
+        ? [[v.label], ["…"]]
+        : [
+            [early ? `${v.label} ${mark}${j}` : v.label, early ? `${v.outcome?.message ?? ""}` : ""],
+            [pair(d.x[j], d.y[j])],
+            [fmt(d.loss[j])],
+            j ? [pair(d.gx[j], d.gy[j]), `|g| = ${fmt(d.grad_norm[j], 4)}`] : ["–"],
+            j ? [pair(dx, dy), `|Δθ| = ${fmt(Math.hypot(dx, dy), 4)}`] : ["–"],
+            [fmt(d.lr[j], 3)],
+            [names.length ? names.map((n) => `${n} ${pair(d.state[n][j][0], d.state[n][j][1])}`).join("\n") : "none"],
+          ];
+    for (let c = 0; c < columns; c++) {
+      const [text = "", title = ""] = cells[c] ?? [];
+      const cell = row.cells[c];
+      if (cell.textContent !== text) cell.textContent = text;
+      if (cell.title !== title) cell.title = title;
+    }
+    row.classList.toggle("diverged", v.outcome?.status === "diverged" && early);
+  });
+}
+
+// --- playback ----------------------------------------------------------------------------------------
+
+const cursor = { k: 0, follow: true, playing: false, exact: 0, last: 0 };
+const lastStep = () => Math.max(0, ...racers.map((r) => r.data.x.length - 1));
+const cursorStep = () => (cursor.follow ? null : cursor.k);
+
+function syncScrubber() {
+  const s = $("scrubber");
+  s.max = String(state.steps);
+  const k = cursor.follow ? lastStep() : cursor.k;
+  if (document.activeElement !== s) s.value = String(k);
+  $("step-label").textContent = `step ${k.toLocaleString("en")} of ${state.steps.toLocaleString("en")}`;
+  $("play").querySelector("span").textContent = cursor.playing ? "Pause" : "Play";
+  $("play").setAttribute("aria-pressed", String(cursor.playing));
+  app.dataset.playing = String(cursor.playing);
+}
+
+function seek(k) {
+  cursor.k = clamp(Math.round(k), 0, state.steps);
+  cursor.exact = cursor.k;
+  cursor.follow = false;
+  invalidate("fg", "cursor", "table", "d3");
+}
+
+function play() {
+  if (cursor.playing) return;
+  if (cursor.follow || cursor.k >= lastStep()) seek(0);
+  cursor.playing = true;
+  cursor.last = performance.now();
+  requestAnimationFrame(tick);
+  syncScrubber();
+}
+
+function pause() {
+  cursor.playing = false;
+  syncScrubber();
+}
+
+function tick(now) {
+  if (!cursor.playing) return;
+  const dt = Math.min(100, now - cursor.last);
+  cursor.last = now;
+  cursor.exact += (Number($("speed").value) * dt) / 1000;
+  const end = lastStep();
+  if (cursor.exact >= end && !jobs.size) {
+    cursor.playing = false;
+    cursor.follow = true;
+    cursor.k = end;
+  } else {
+    cursor.k = Math.min(Math.floor(cursor.exact), end);
+    cursor.exact = Math.min(cursor.exact, Math.max(end, cursor.k));
+  }
+  invalidate("fg", "cursor", "table", "d3");
+  if (cursor.playing) requestAnimationFrame(tick);
+  else syncScrubber();
+}
+
+$("play").addEventListener("click", () => (cursor.playing ? pause() : play()));
+$("reset").addEventListener("click", () => {
+  pause();
+  seek(0);
+});
+$("back").addEventListener("click", () => stepBy(-1));
+$("forward").addEventListener("click", () => stepBy(1));
+$("to-end").addEventListener("click", () => {
+  pause();
+  cursor.follow = true;
+  invalidate("fg", "cursor", "table", "d3");
+});
+$("scrubber").addEventListener("input", () => {
+  pause();
+  seek(Number($("scrubber").value));
+});
+
+function stepBy(n) {
+  pause();
+  seek((cursor.follow ? lastStep() : cursor.k) + n);
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const t = e.target;
+  const typing = t.matches?.("input:not([type=radio]):not([type=checkbox]), select, textarea, [contenteditable]");
+  if (typing) return;
+  if (e.key === " ") {
+    e.preventDefault();
+    cursor.playing ? pause() : play();
+  } else if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+    e.preventDefault();
+    stepBy((e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1));
+  }
+});
+
+// --- share and download ------------------------------------------------------------------------------
+
+function note(msg) {
+  $("share-status").textContent = msg;
+}
+
+$("copy-link").addEventListener("click", async () => {
+  saveUrl();
+  note((await copyText(location.href)) ? "Link copied: it reproduces these paths exactly." : `Copy this link: ${location.href}`);
+});
+
+async function download(format) {
+  note(`Preparing ${format.toUpperCase()}…`);
+  try {
+    const response = await fetch("/api/paths/export", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...requestBody(racers), format }),
+    });
+    if (!response.ok) throw new HttpError(response.status, (await response.json()).detail);
+    saveBlob(await response.blob(), `descent-${state.landscape}.${format}`);
+    note(`Saved descent-${state.landscape}.${format}`);
+  } catch (err) {
+    note(`Export failed: ${err.message}`);
+  }
+}
+$("download-csv").addEventListener("click", () => download("csv"));
+$("download-json").addEventListener("click", () => download("json"));
+$("download-png").addEventListener("click", async () => {
+  const filename = `descent-${state.landscape}`;
+  try {
+    if (state.view === "3d") {
+      await Plotly.downloadImage(figs.d3, { format: "png", filename, scale: 2 });
+    } else {
+      // the map is two stacked figures: one image of both, at the current zoom
+      const { width, height } = figs.fg.getBoundingClientRect();
+      const full = figs.fg._fullLayout;
+      const base = figs.bg.layout;
+      const layout = {
+        ...base,
+        xaxis: { ...base.xaxis, range: full.xaxis.range.slice() },
+        yaxis: { ...base.yaxis, range: full.yaxis.range.slice() },
+        width,
+        height,
+      };
+      const figure = { data: [...figs.bg.data, ...figs.fg.data], layout };
+      await Plotly.downloadImage(figure, { format: "png", filename, width, height, scale: 2 });
+    }
+    note(`Saved ${filename}.png`);
+  } catch (err) {
+    note(`PNG failed: ${err.message}`);
+  }
+});
+
+// --- start -------------------------------------------------------------------------------------------
+
+buildLandscapeControls();
+buildNoiseControls();
+buildScheduleControls();
+syncNoiseUi();
+syncStartUi();
+for (const r of state.racers) addRacer(r.optimizer, r.hyper);
+refreshRacerChrome();
+$("speed").value = "500";
+showView();
+saveUrl();
+fetchSurface();
+fetchStability();
+restream(racers.map((r) => r.id));
+// interactive by default: the race plays as soon as the paths are in
+play();
+
+// For tests and benchmarks: the page's own view of what it drew.
+window.descent = { state, racers, cursor, get surface() { return surface; } };
