@@ -39,7 +39,11 @@ BATCH = Param("batch_size", "batch size", 16, 1, 65_536, log=True, integer=True)
 EPOCHS = Param("epochs", "epochs", 25, 1, 10_000, log=True, integer=True)
 PATIENCE = Param("patience", "early-stopping patience (epochs)", 0, 0, 1000, integer=True, help="0: off")
 EVAL_EVERY = Param("eval_every", "steps between evaluations", 0, 0, 1_000_000, integer=True, help="0: epochs")
-TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY)
+EVAL_TRAIN = Param("eval_train_size", "training examples scored per evaluation", 0, 0, 10**7, integer=True)
+SURFACE = Param("surface", "decision-surface grid points per axis", 0, 0, 200, integer=True, help="0: none")
+CHUNK = Param("chunk", "steps per event", 50, 1, 100_000, integer=True)
+SEED = Param("seed", "seed", 0, 0, 2**32 - 1, integer=True)
+TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, SEED)
 LIVE = ("l1", "l2", "max_norm")  # regularization strengths that may change while training runs
 HISTOGRAM_BINS = 30
 MISCLASSIFIED = 24  # test examples listed per evaluation
