@@ -233,13 +233,18 @@ export function pathsFigure({ landscape, start, racers, slots, vectors, domain, 
     });
     const ended = has && r.outcome && j === rows.x.length - 1;
     const diverged = ended && r.outcome.status === "diverged";
+    // a diverged path often ends far off the map: its ✕ then sits on the map's edge, towards it
+    const [ex, ey, off] = diverged ? onMap(rows.x[j], rows.y[j], [[vx0, vx1], [vy0, vy1]]) : [];
     data.push({
       type: "scatter",
       mode: "markers",
-      x: diverged ? [rows.x[j]] : [],
-      y: diverged ? [rows.y[j]] : [],
+      x: diverged ? [ex] : [],
+      y: diverged ? [ey] : [],
       marker: { symbol: "x-thin", size: 18, color: r.color, line: { color: r.color, width: 3.5 } },
-      hovertemplate: diverged ? `${r.label}<br>${r.outcome.message}<extra></extra>` : undefined,
+      hovertemplate: diverged
+        ? `${r.label}<br>${r.outcome.message}<br>last point (${fmt(rows.x[j])}, ${fmt(rows.y[j])})${off ? ", off the map" : ""}<extra></extra>`
+        : undefined,
+      cliponaxis: false,
       showlegend: false,
     });
     const vec = [EMPTY, EMPTY, EMPTY].map(() => ({ x: [], y: [] }));
@@ -286,11 +291,22 @@ export function pathsFigure({ landscape, start, racers, slots, vectors, domain, 
   };
 }
 
+/** (x, y) pulled onto the visible rectangle (inset 2%), and whether it had to move. */
+function onMap(x, y, [[x0, x1], [y0, y1]]) {
+  const [ax, bx] = [Math.min(x0, x1), Math.max(x0, x1)];
+  const [ay, by] = [Math.min(y0, y1), Math.max(y0, y1)];
+  const mx = 0.02 * (bx - ax);
+  const my = 0.02 * (by - ay);
+  const cx = Math.min(bx - mx, Math.max(ax + mx, x));
+  const cy = Math.min(by - my, Math.max(ay + my, y));
+  return [cx, cy, cx !== x || cy !== y];
+}
+
 // --- side plots ------------------------------------------------------------------------------------
 
 const SIDE_ROWS = [
-  { key: "gap", title: "f − f*", help: "loss above the global minimum" },
-  { key: "dist", title: "distance", help: "to the nearest known minimum" },
+  { key: "gap", title: "f − f*", help: "loss above the minimum" },
+  { key: "dist", title: "distance", help: "to the nearest minimum" },
   { key: "lr", title: "η", help: "learning rate" },
 ];
 
@@ -384,17 +400,11 @@ export function cursorShape(k) {
 
 // --- 3D --------------------------------------------------------------------------------------------
 
-/** Height for the 3D view: f, or log10(f − min + δ) where the colours are log-scaled. */
-export function heightOf(surface) {
-  if (!surface.log_scale) return (f) => f;
-  const delta = 1e-6 * (surface.zmax - surface.zmin);
-  return (f) => Math.log10(Math.max(f - surface.zmin, 0) + delta);
-}
-
-export function surface3dFigure({ surface, landscape, start, racers, uirevision }) {
-  const height = heightOf(surface);
+/** The surface in 3D (height f, or log10(f − min + δ) where colours are log-scaled) with the paths
+ * drawn on it: `height(x, y)` is the drawn surface's height there, racers carry theirs in `heights`. */
+export function surface3dFigure({ surface, landscape, start, racers, height, uirevision }) {
   const [lo, hi] = surface.range3d;
-  const lift = 0.012 * (hi - lo);
+  const lift = 0.015 * (hi - lo);
   const [[x0, x1], [y0, y1]] = surface.domain;
   const data = [
     {
@@ -407,7 +417,7 @@ export function surface3dFigure({ surface, landscape, start, racers, uirevision 
       cmax: surface.range[1],
       colorscale: COLORSCALE,
       showscale: false,
-      opacity: 0.92,
+      opacity: 0.85,
       contours: { z: { show: true, usecolormap: false, color: "rgba(31,41,55,0.25)", width: 1 } },
       hoverinfo: "skip",
       lighting: { ambient: 0.75, diffuse: 0.5, specular: 0.05 },
@@ -419,7 +429,7 @@ export function surface3dFigure({ surface, landscape, start, racers, uirevision 
     mode: "markers",
     x: ms.map((m) => m.x),
     y: ms.map((m) => m.y),
-    z: ms.map((m) => height(m.value) + lift),
+    z: ms.map((m) => height(m.x, m.y) + lift),
     marker: { size: 5, color: ms.map((m) => (m.is_global ? INK : "#ffffff")), line: { color: INK, width: 2 }, symbol: "diamond" },
     hovertemplate: ms.map((m) => `${m.is_global ? "global" : "local"} minimum<br>f = ${fmt(m.value)}<extra></extra>`),
     showlegend: false,
@@ -429,7 +439,7 @@ export function surface3dFigure({ surface, landscape, start, racers, uirevision 
     mode: "markers",
     x: [start[0]],
     y: [start[1]],
-    z: [height(start[2]) + lift],
+    z: [height(start[0], start[1]) + lift],
     marker: { size: 6, color: "#ffffff", line: { color: INK, width: 3 } },
     hovertemplate: "start<extra></extra>",
     showlegend: false,
@@ -437,18 +447,18 @@ export function surface3dFigure({ surface, landscape, start, racers, uirevision 
   for (const r of racers) {
     const n = r.j + 1;
     const has = r.rows && r.rows.x.length > 0 && r.j >= 0;
-    const z = has ? r.rows.loss.slice(0, n).map((f) => height(f) + lift) : [];
+    const z = has ? r.heights.slice(0, n).map((v) => v + lift) : [];
     data.push({
       type: "scatter3d",
       mode: "lines",
       x: has ? r.rows.x.slice(0, n) : [],
       y: has ? r.rows.y.slice(0, n) : [],
       z,
-      line: { color: r.color, width: 5 },
+      line: { color: r.color, width: 6 },
       opacity: r.stale ? 0.35 : 1,
       name: r.label,
-      hovertemplate: `${r.label}<br>step %{pointNumber}<br>f = %{customdata:.4g}<extra></extra>`,
       customdata: has ? r.rows.loss.slice(0, n) : [],
+      hovertemplate: `${r.label}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<br>f = %{customdata:.4g}<extra></extra>`,
       showlegend: false,
     });
     const diverged = has && r.outcome?.status === "diverged" && r.j === r.rows.x.length - 1;
@@ -478,7 +488,7 @@ export function surface3dFigure({ surface, landscape, start, racers, uirevision 
         zaxis: { title: { text: surface.log_scale ? "log₁₀(f − min)" : "f" } },
         aspectmode: "manual",
         aspectratio: { x: (x1 - x0) / span, y: (y1 - y0) / span, z: 0.6 },
-        camera: { eye: { x: -1.3, y: -1.5, z: 1.1 } },
+        camera: { eye: { x: -1.05, y: -1.25, z: 0.85 } },
       },
       showlegend: false,
       uirevision,

@@ -23,7 +23,6 @@ import {
 import {
   MARGIN,
   cursorShape,
-  heightOf,
   pathsFigure,
   sideFigure,
   surface3dFigure,
@@ -393,6 +392,7 @@ document.addEventListener("change", () => (lastInput = performance.now()), true)
 
 /** Something changed: re-stream the racers it affects (all for a global setting), save the URL. */
 function changed({ racers: ids = [], all = false, surface = false, start = false }) {
+  app.dataset.status = "pending";
   if (surface) fetchSurface();
   if (start || surface) fetchStability();
   if (start) invalidate("fg", "d3");
@@ -437,8 +437,9 @@ function restream(ids) {
   }
   const list = racers.filter((r) => want.has(r.id));
   if (!list.length) {
+    awaitingDrawn = true;
     invalidate("fg", "side", "table", "d3");
-    return settle();
+    return;
   }
   clearErrors();
   const job = { ids: new Set(list.map((r) => r.id)), controller: new AbortController(), order: list.map((r) => r.id), fresh: new Set() };
@@ -584,9 +585,9 @@ function setStatus() {
   if (busy) app.dataset.status = "streaming";
 }
 
-/** No stream in flight and everything drawn: tell tests and benchmarks. */
+/** No stream or surface in flight, and what they brought is drawn: tell tests and benchmarks. */
 function settle() {
-  if (jobs.size || surfaceJob) return;
+  if (jobs.size || surfaceJob || awaitingDrawn) return;
   app.dataset.status = "ready";
 }
 
@@ -599,6 +600,7 @@ let uirevision = 0;
 async function fetchSurface() {
   surfaceJob?.abort();
   const job = (surfaceJob = new AbortController());
+  app.dataset.status = "loading";
   try {
     const s = await postJSON(
       "/api/surface",
@@ -625,6 +627,7 @@ async function fetchSurface() {
     s.name = state.landscape;
     surface = s;
     $("landscape-error").textContent = "";
+    awaitingDrawn = true;
     invalidate("bg", "fg", "d3");
   } catch (err) {
     if (err.name === "AbortError") return;
@@ -704,7 +707,17 @@ function racerViews() {
   return racers.map((r) => {
     const n = r.data.x.length;
     const j = n ? Math.min(cursor.follow ? n - 1 : cursor.k, n - 1) : -1;
-    return { label: labelOf(r), color: r.color, stale: r.stale, rows: r.data, j, outcome: r.outcome, series: series(r) };
+    const is3d = state.view === "3d" && surface;
+    return {
+      label: labelOf(r),
+      color: r.color,
+      stale: r.stale,
+      rows: r.data,
+      j,
+      outcome: r.outcome,
+      series: series(r),
+      heights: is3d ? heights(r) : null,
+    };
   });
 }
 
@@ -713,6 +726,8 @@ async function render() {
   rendering = true;
   const parts = dirty;
   dirty = new Set();
+  // this frame draws the last stream's (or the surface's) final data
+  const completes = awaitingDrawn && !jobs.size && !surfaceJob && surface !== null;
   try {
     const is3d = state.view === "3d";
     const views = racerViews();
@@ -726,7 +741,7 @@ async function render() {
       }
       if ((parts.has("d3") || parts.has("fg")) && is3d) {
         work.push(
-          draw("d3", surface3dFigure({ surface, landscape: landscape(), start: [...state.start, startLoss()], racers: views, uirevision }), {
+          draw("d3", surface3dFigure({ surface, landscape: landscape(), start: state.start, racers: views, height: height3d, uirevision }), {
             ...CONFIG,
             responsive: true,
             modeBarButtonsToRemove: ["toImage"],
@@ -747,21 +762,16 @@ async function render() {
     banner(`Drawing failed: ${err.message}`);
   } finally {
     rendering = false;
-    if (dirty.size) frame = requestAnimationFrame(render);
-    else if (!jobs.size && !surfaceJob && surface) {
-      if (awaitingDrawn) {
-        awaitingDrawn = false;
-        performance.mark("descent:drawn");
-        performance.measure("descent:redraw", { start: lastInput, end: performance.now() });
-      }
+    if (completes && awaitingDrawn && !jobs.size && !surfaceJob) {
+      // every stream has ended and its paths are on screen
+      awaitingDrawn = false;
+      performance.mark("descent:drawn");
+      performance.measure("descent:redraw", { start: lastInput, end: performance.now() });
+      app.dataset.draws = String(Number(app.dataset.draws ?? 0) + 1);
       settle();
     }
+    if (dirty.size) frame = requestAnimationFrame(render);
   }
-}
-
-function startLoss() {
-  for (const r of racers) if (r.data.loss.length) return r.data.loss[0];
-  return surface ? surface.zmin : 0;
 }
 
 // Side-plot series per racer, cached by the data's version.
@@ -806,18 +816,35 @@ function hookFigure(name, gd) {
   }
 }
 
-// f between grid points (bilinear): the hover read-out anywhere on the map.
-function interpolate(x, y) {
+// A grid value between grid points (bilinear): f for the hover read-out anywhere on the map, and
+// the surface's height under each 3D path point (null outside the grid, or its edge with `clamped`).
+function interpolate(x, y, grid = surface?.z, clamped = false) {
   if (!surface) return null;
-  const { x: xs, y: ys, z } = surface;
-  const fi = ((x - xs[0]) / (xs[xs.length - 1] - xs[0])) * (xs.length - 1);
-  const fj = ((y - ys[0]) / (ys[ys.length - 1] - ys[0])) * (ys.length - 1);
+  const { x: xs, y: ys } = surface;
+  let fi = ((x - xs[0]) / (xs[xs.length - 1] - xs[0])) * (xs.length - 1);
+  let fj = ((y - ys[0]) / (ys[ys.length - 1] - ys[0])) * (ys.length - 1);
+  if (clamped) {
+    fi = clamp(fi, 0, xs.length - 1);
+    fj = clamp(fj, 0, ys.length - 1);
+  }
   if (!(fi >= 0 && fj >= 0 && fi <= xs.length - 1 && fj <= ys.length - 1)) return null;
   const i = Math.min(Math.floor(fi), xs.length - 2);
   const j = Math.min(Math.floor(fj), ys.length - 2);
   const u = fi - i;
   const v = fj - j;
+  const z = grid;
   return (1 - v) * ((1 - u) * z[j][i] + u * z[j][i + 1]) + v * ((1 - u) * z[j + 1][i] + u * z[j + 1][i + 1]);
+}
+
+/** Height of the drawn 3D surface at (x, y): paths are drawn on it, not inside it. */
+const height3d = (x, y) => interpolate(x, y, surface.log_scale ? surface.color : surface.z, true);
+
+function heights(r) {
+  if (r.heights && r.heightsVersion === r.data.version && r.heightsSurface === surface) return r.heights;
+  r.heights = r.data.x.map((x, i) => height3d(x, r.data.y[i]));
+  r.heightsVersion = r.data.version;
+  r.heightsSurface = surface;
+  return r.heights;
 }
 
 // The surface follows the paths figure's zoom (the paths figure takes the mouse).
@@ -893,7 +920,7 @@ function renderTable(views) {
       j < 0
         ? [[v.label], ["…"]]
         : [
-            [early ? `${v.label} ${mark}${j}` : v.label, early ? `${v.outcome?.message ?? ""}` : ""],
+            [early ? `${v.label}\n${mark} step ${j}` : v.label, early ? `${v.outcome?.message ?? ""}` : ""],
             [pair(d.x[j], d.y[j])],
             [fmt(d.loss[j])],
             j ? [pair(d.gx[j], d.gy[j]), `|g| = ${fmt(d.grad_norm[j], 4)}`] : ["–"],

@@ -1,9 +1,16 @@
-"""Shared fixtures: the optional PyTorch reference and the MNIST data directory."""
+"""Shared fixtures: the optional PyTorch reference, the MNIST data directory, and the app served for real
+(uvicorn in a thread: for streams in tests/app and for the browser in tests/browser)."""
 
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import uvicorn
+
+from app.main import create_app
 
 # In CI (DESCENT_REQUIRE_TORCH=1) a missing reference is a failure; elsewhere, a skip with a reason.
 REQUIRE_TORCH = os.environ.get("DESCENT_REQUIRE_TORCH") == "1"
@@ -30,3 +37,27 @@ def mnist_dir() -> Path:
         if candidate and (Path(candidate) / "t10k-labels-idx1-ubyte.gz").exists():
             return Path(candidate)
     pytest.skip("MNIST not found: set DESCENT_DATA_DIR to a directory with the four .gz files")
+
+
+@pytest.fixture(scope="session")
+def app():
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """Base URL of the app served by uvicorn on a free loopback port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(5)
