@@ -113,8 +113,8 @@ def network_for(config: TrainConfig, split: Split) -> Network:
 class Controls:
     """Pause, resume, single-step, stop and retune a run from another thread.
 
-    The training loop calls `gate()` before every step: it blocks while paused and returns what
-    changed since the last step, so every control takes effect within one step.
+    The training loop calls `gate()` before every step: it reports what changed since the last
+    step and blocks while paused, so every control takes effect within one step.
     """
 
     def __init__(self):
@@ -155,16 +155,22 @@ class Controls:
         """New hyperparameter values (already validated by the caller), from the next step on."""
         self._post({"action": "set", "values": values})
 
-    def gate(self, timeout: float | None = None) -> tuple[list[dict], bool]:
-        """Block while paused; return (changes since the last call, whether to stop)."""
+    def gate(self) -> tuple[list[dict], str]:
+        """(changes since the last call, what to do now): "run", "step" (one step while paused),
+        "paused" (report the changes, then call again: it blocks until something happens) or "stop".
+        """
         with self._cond:
-            while self._paused and not self._stopped and self._credits == 0:
-                if not self._cond.wait(timeout):
-                    break
-            if self._paused and self._credits:
-                self._credits -= 1
+            while not self._changes and self._paused and not self._stopped and not self._credits:
+                self._cond.wait()
             changes, self._changes = self._changes, []
-            return changes, self._stopped
+            if self._stopped:
+                return changes, "stop"
+            if not self._paused:
+                return changes, "run"
+            if self._credits and not changes:
+                self._credits -= 1
+                return changes, "step"
+            return changes, "paused"
 
 
 def _histogram(values) -> dict:
@@ -209,6 +215,10 @@ class _Scorer:
 
     def eval_event(self, step: int, epoch: float) -> dict | None:
         """The evaluation event, or None when the network has stopped being finite (diverged)."""
+        with np.errstate(all="ignore"):
+            return self._eval_event(step, epoch)
+
+    def _eval_event(self, step: int, epoch: float) -> dict | None:
         if not np.isfinite(self.net.params).all():
             return None
         train_loss, train_acc, _ = self._score(self.x_train, self.y_train)
@@ -235,6 +245,8 @@ class _Scorer:
         if self.grid is not None:
             xs, ys, points = self.grid
             probs = self.net.predict_proba(points)
+            if not np.isfinite(probs).all():
+                return None
             grid = np.ascontiguousarray(probs.T).reshape(-1, len(ys), len(xs))
             event["surface"] = {"x": xs, "y": ys, "probabilities": grid}
         event["diagnostics"] = self.diagnostics()
@@ -316,33 +328,37 @@ def train(
         order = rng.permutation(n)
         seconds = 0.0
         for start in range(0, n, config.batch_size):
-            changes, stop = controls.gate()
-            for change in changes:
-                if change["action"] == "set":
-                    for name, value in change["values"].items():
-                        (reg if name in LIVE else base)[name] = value
-                        if name != "lr":
-                            hp[name] = value
-                yield {"type": "control", "step": step + 1, **change}
-            if stop:
+            state = "paused"
+            while state == "paused":
+                if controls.paused and filled:
+                    yield flush()  # show every step taken before the pause
+                changes, state = controls.gate()
+                for change in changes:
+                    if change["action"] == "set":
+                        for name, value in change["values"].items():
+                            (reg if name in LIVE else base)[name] = value
+                            if name != "lr":
+                                hp[name] = value
+                    yield {"type": "control", "step": step + 1, **change}
+            if state == "stop":
                 status = "stopped"
                 break
             tick = time.perf_counter()
             rows = order[start : start + config.batch_size]
-            loss = net.loss_and_grad(split.x_train[rows], targets[rows])
-            if not math.isfinite(loss):
-                status, diverged_at = "diverged", step + 1
-                break
-            net.add_regularization(reg["l1"], reg["l2"])
-            hp["lr"] = base["lr"] * factors[step]
-            opt.send(net.grad)
-            net.apply_max_norm(reg["max_norm"])
+            with np.errstate(all="ignore"):  # overflow is how divergence starts: caught just below
+                loss = net.loss_and_grad(split.x_train[rows], targets[rows])
+                if not math.isfinite(loss):
+                    status, diverged_at = "diverged", step + 1
+                    break
+                net.add_regularization(reg["l1"], reg["l2"])
+                hp["lr"] = float(base["lr"] * factors[step])  # a numpy float64 would upcast float32 math
+                opt.send(net.grad)
+                net.apply_max_norm(reg["max_norm"])
             seconds += time.perf_counter() - tick
             step += 1
             losses[filled], rates[filled] = loss, hp["lr"]
             filled += 1
-            stepped = any(c["action"] == "step" for c in changes)
-            evaluate = (config.eval_every and step % config.eval_every == 0) or stepped
+            evaluate = (config.eval_every and step % config.eval_every == 0) or state == "step"
             if filled == config.chunk or evaluate:
                 yield flush()
             if evaluate and start + config.batch_size < n:

@@ -1,0 +1,129 @@
+"""One MNIST epoch of the seed's network (784-600-10, ReLU/softmax, SGD lr 0.02, batch 16, L2 2e-4):
+ours against PyTorch CPU and against the GEMM-bound floor, plus the cost of streaming events.
+
+- ours: core.training.train, the epoch event's `seconds` (training steps only).
+- PyTorch: torch 2.13 CPU, the same layers and SGD (weight_decay 4e-4 = the seed's 2λ), the same
+  shuffled index slices per batch, one thread.
+- floor: the epoch's matmul FLOPs divided by a measured float32 GEMM rate (1024³, one thread).
+- streaming: train() with every event serialized by orjson (as the server does) against a bare loop
+  over the same network, batches and optimizer with no events at all.
+
+    OPENBLAS_NUM_THREADS=1 DESCENT_DATA_DIR=... python bench/mnist_epoch.py [--repeat 3]
+"""
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import time
+
+import numpy as np
+import orjson
+
+from core.datasets import one_hot
+from core.mnist import load
+from core.optimizers import get_optimizer
+from core.training import TrainConfig, network_for, train
+
+CONFIG = TrainConfig(
+    dataset="mnist",
+    hidden=((600, "relu"),),
+    optimizer="sgd",
+    hyper={"lr": 0.02},
+    batch_size=16,
+    epochs=1,
+    l2=2e-4,
+)
+
+
+def ours(split) -> float:
+    for event in train(CONFIG, split=split):
+        orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY)
+        if event["type"] == "epoch":
+            return event["seconds"]
+    raise RuntimeError("no epoch event")
+
+
+def bare(split) -> float:
+    """The same work as one epoch of train(), with no events, evaluation or bookkeeping."""
+    net = network_for(CONFIG, split)
+    spec = get_optimizer("sgd")
+    hp = spec.hyperparameters(lr=0.02)
+    opt = spec.make(net.params, hp)
+    next(opt)
+    targets = one_hot(split.y_train, 10)
+    order = np.random.default_rng(0).permutation(len(targets))
+    start = time.perf_counter()
+    for i in range(0, len(order), 16):
+        rows = order[i : i + 16]
+        net.loss_and_grad(split.x_train[rows], targets[rows])
+        net.add_regularization(0.0, 2e-4)
+        opt.send(net.grad)
+    return time.perf_counter() - start
+
+
+def torch_epoch(split) -> float:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 600), torch.nn.ReLU(), torch.nn.Linear(600, 10))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, weight_decay=4e-4)
+    x = torch.from_numpy(np.ascontiguousarray(split.x_train))
+    y = torch.from_numpy(split.y_train)
+    order = torch.from_numpy(np.random.default_rng(0).permutation(len(y)))
+    start = time.perf_counter()
+    for i in range(0, len(order), 16):
+        rows = order[i : i + 16]
+        loss = loss_fn(model(x[rows]), y[rows])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def gemm_rate() -> float:
+    """float32 FLOP/s of one large matrix product on one thread (best of 5)."""
+    a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)
+    out = np.empty_like(a)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        np.matmul(a, a, out=out)
+        best = min(best, time.perf_counter() - t)
+    return 2 * 1024**3 / best
+
+
+def epoch_flops(n: int, batch: int = 16) -> float:
+    """Matmul FLOPs of one epoch: forward and weight gradients of both layers, ∂L/∂x of the second."""
+    per_example = 2 * (784 * 600 * 2 + 600 * 10 * 3)
+    return per_example * n
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    split = load("mnist", progress=False)
+    n = len(split.y_train)
+    rate = gemm_rate()
+    floor = epoch_flops(n) / rate
+    runs = {"ours (train)": [], "ours (bare loop)": [], "PyTorch": []}
+    for _ in range(args.repeat):
+        runs["ours (train)"].append(ours(split))
+        runs["ours (bare loop)"].append(bare(split))
+        runs["PyTorch"].append(torch_epoch(split))
+    best = {k: min(v) for k, v in runs.items()}
+    print(f"MNIST epoch, 784-600-10, batch 16, float32, one thread; best of {args.repeat}")
+    print(f"  GEMM rate {rate / 1e9:.1f} GFLOP/s -> floor {floor:.2f} s for {epoch_flops(n) / 1e9:.1f} GFLOP")
+    for name, seconds in best.items():
+        print(f"  {name:18} {seconds:6.2f} s   all runs: {', '.join(f'{s:.2f}' for s in runs[name])}")
+    print(f"  ours / PyTorch       {best['ours (train)'] / best['PyTorch']:.2f}   (goal <= 0.5)")
+    print(f"  ours / GEMM floor    {best['ours (train)'] / floor:.2f}   (goal <= 1.5)")
+    print(f"  streaming overhead   {best['ours (train)'] / best['ours (bare loop)'] - 1:+.1%} (goal <= 5%)")
+
+
+if __name__ == "__main__":
+    main()
