@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
@@ -15,7 +17,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.routers import landscapes, pages, paths, registry
+from app.routers import landscapes, pages, paths, registry, runs
+from app.runs import Limits, RunManager
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -65,18 +68,38 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse({"detail": detail}, status_code=422)
 
 
-def create_app() -> FastAPI:
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Sweep idle and old runs every second; stop every run on shutdown."""
+
+    async def sweep():
+        while True:
+            await asyncio.sleep(1.0)
+            app.state.runs.sweep()
+
+    task = asyncio.create_task(sweep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        app.state.runs.stop_all()
+
+
+def create_app(limits: Limits | None = None) -> FastAPI:
+    """The app; `limits` caps training runs (default: see app.runs.Limits, or DESCENT_* variables)."""
     app = FastAPI(
+        lifespan=lifespan,
         title="Descent",
         summary="See and tune gradient-based optimizers",
         version="0.1.0",
         docs_url=None,
         redoc_url=None,
     )
+    app.state.runs = RunManager(limits or Limits.from_env())
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER), name="swagger")
-    for router in (registry.router, landscapes.router, paths.router, pages.router):
+    for router in (registry.router, landscapes.router, paths.router, runs.router, pages.router):
         app.include_router(router)
 
     @app.get(pages.PLOTLY_URL, include_in_schema=False)

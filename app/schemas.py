@@ -7,11 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from core.activations import ACTIVATIONS
+from core.datasets import DATASETS
+from core.inits import INITS
 from core.landscapes import LANDSCAPES, Landscape, get_landscape
+from core.losses import LOSSES
+from core.mnist import IMAGE_SETS
 from core.noise import NOISE_PARAMS, GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.params import Param
 from core.schedules import SCHEDULES, get_schedule
+from core.training import TrainConfig
 
 MAX_STEPS = 10_000
 MAX_RACERS = 8
@@ -202,3 +208,79 @@ class SurfaceOut(BaseModel):
 class StabilityOut(BaseModel):
     curvature: float = Field(description="largest Hessian eigenvalue λmax")
     lr_limit: float | None = Field(description="2/λmax, the largest stable learning rate of plain GD")
+
+
+# --- training runs -------------------------------------------------------------------------------
+
+MAX_LAYERS, MAX_WIDTH, MAX_EPOCHS = 8, 2048, 500
+DatasetName = Literal[(*DATASETS, *IMAGE_SETS)]
+HiddenActivation = Literal[tuple(name for name, a in ACTIVATIONS.items() if not a.output_only)]
+OutputActivation = Literal[tuple(ACTIVATIONS)]
+
+
+class LayerIn(Strict):
+    width: int = Field(ge=1, le=MAX_WIDTH)
+    activation: HiddenActivation = "relu"
+
+
+class TrainIn(Strict):
+    """A training run: the fields of core.training.TrainConfig, bounded for a shared server."""
+
+    dataset: DatasetName = "moons"
+    data: Settings = Field(default={}, description="the dataset's parameters (see /api/datasets)")
+    hidden: list[LayerIn] = Field(default=[LayerIn(width=16), LayerIn(width=16)], max_length=MAX_LAYERS)
+    output: OutputActivation = "softmax"
+    loss: Literal[tuple(LOSSES)] = "cross_entropy"
+    init: Literal[tuple(INITS)] = "he"
+    output_init: Literal[tuple(INITS)] = "xavier"
+    norm: Literal["batch", "layer"] | None = None
+    dropout: float = Field(0.0, ge=0.0, le=0.95, description="drop probability")
+    optimizer: OptimizerName = "sgd"
+    hyper: Settings = {}
+    schedule: ScheduleName = "constant"
+    schedule_params: Settings = {}
+    batch_size: int = Field(16, ge=1, le=4096)
+    epochs: int = Field(25, ge=1, le=MAX_EPOCHS)
+    l1: float = Field(0.0, ge=0.0, le=1.0)
+    l2: float = Field(0.0, ge=0.0, le=1.0)
+    max_norm: float = Field(0.0, ge=0.0, le=100.0)
+    patience: int = Field(0, ge=0, le=MAX_EPOCHS)
+    eval_every: int = Field(0, ge=0, le=1_000_000, description="steps between evaluations; 0: epoch ends")
+    eval_train_size: int = Field(0, ge=0, le=60_000, description="training examples scored; 0: all")
+    surface: int = Field(0, ge=0, le=100, description="decision-surface grid points per axis (2D data)")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        self.config()  # the core's own checks: names, ranges, optimizer and schedule parameters
+        return self
+
+    def config(self) -> TrainConfig:
+        fields = self.model_dump(exclude={"hidden"})
+        return TrainConfig(**fields, hidden=tuple((layer.width, layer.activation) for layer in self.hidden))
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> TrainIn:
+        fields = {name: getattr(config, name) for name in cls.model_fields if name != "hidden"}
+        hidden = [LayerIn(width=w, activation=a) for w, a in config.hidden]
+        return cls.model_construct(**fields, hidden=hidden)
+
+
+class HyperIn(Strict):
+    values: Settings = Field(description="optimizer hyperparameters and l1, l2, max_norm to change now")
+
+
+class PredictIn(Strict):
+    inputs: list[Annotated[list[Finite], Field(max_length=784)]] = Field(min_length=1, max_length=64)
+
+
+class RunOut(BaseModel):
+    id: str
+    status: str = Field(description="running, paused, done, stopped, early_stopped, diverged or error")
+    subscribers: int
+    error: str | None
+
+
+class PredictOut(BaseModel):
+    probabilities: list[list[float]]
+    classes: list[str]

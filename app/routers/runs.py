@@ -1,0 +1,223 @@
+"""Training runs: create, watch over Server-Sent Events, control, ask for predictions, save and load."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import ValidationError
+
+from app.runs import Busy, Run, RunManager
+from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn
+from core.mnist import DataError
+from core.network import L1, L2, MAX_NORM
+from core.optimizers import get_optimizer
+from core.params import resolve
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+MAX_UPLOAD = 64 * 2**20  # bytes of an uploaded model
+
+NOT_FOUND = {404: {"description": "no run with this id (runs live in memory and are forgotten)"}}
+ENDED = {409: {"description": "the run has ended"}}
+
+EVENTS = """The run's events, each `data` a JSON object. A new subscriber first gets `start`, one
+`history` event (every step's loss and lr so far, every evaluation and epoch summary without
+the bulky parts, every control), the latest full `eval`, and any ending events; then live events:
+`steps`, `eval`, `epoch`, `control`, `early_stop`, `diverged`, `error`, and finally `summary`.
+See core/training.py for each event's fields. No number is ever NaN or infinite."""
+
+
+def manager(request: Request) -> RunManager:
+    return request.app.state.runs
+
+
+def _run(request: Request, run_id: str) -> Run:
+    run = manager(request).get(run_id)
+    if run is None:
+        raise HTTPException(404, f"no run {run_id!r}: it never existed or has been forgotten")
+    return run
+
+
+def _out(run: Run) -> RunOut:
+    return RunOut(id=run.id, status=run.status, subscribers=run.subscribers, error=run.error)
+
+
+def invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        429: {"description": "too many runs are training"},
+        503: {"description": "the dataset is not on this server; the message says how to get it"},
+    },
+)
+def create_run(req: TrainIn, request: Request) -> RunOut:
+    """Start training. The run goes on without any subscriber until it ends or is left unwatched."""
+    try:
+        run = manager(request).create(req.config())
+    except Busy as e:
+        raise HTTPException(429, str(e)) from None
+    except DataError as e:
+        raise HTTPException(503, str(e)) from None
+    except ValueError as e:
+        field = str(e).split(" ", 1)[0] if str(e).startswith("batch_size") else "data"
+        raise invalid(field, str(e)) from None
+    return _out(run)
+
+
+@router.get("/{run_id}", responses=NOT_FOUND)
+def get_run(run_id: str, request: Request) -> RunOut:
+    return _out(_run(request, run_id))
+
+
+@router.get("/{run_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND, description=EVENTS)
+async def run_events(run_id: str, request: Request) -> AsyncIterator[ServerSentEvent]:
+    """Subscribe to a run: what it missed first, then live events until it ends."""
+    run = _run(request, run_id)
+    async for event in run.subscribe():
+        data = orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        yield ServerSentEvent(raw_data=data, event=event["type"])
+
+
+def _control(request: Request, run_id: str, action: str) -> RunOut:
+    run = _run(request, run_id)
+    if run.finished:
+        raise HTTPException(409, f"run {run_id!r} has ended ({run.status})")
+    getattr(run.controls, action)()
+    return _out(run)
+
+
+@router.post("/{run_id}/pause", responses=NOT_FOUND | ENDED)
+def pause(run_id: str, request: Request) -> RunOut:
+    """Pause before the next step."""
+    return _control(request, run_id, "pause")
+
+
+@router.post("/{run_id}/resume", responses=NOT_FOUND | ENDED)
+def resume(run_id: str, request: Request) -> RunOut:
+    return _control(request, run_id, "resume")
+
+
+@router.post("/{run_id}/step", responses=NOT_FOUND | ENDED)
+def single_step(run_id: str, request: Request) -> RunOut:
+    """While paused: take one step, then evaluate."""
+    return _control(request, run_id, "step")
+
+
+@router.post("/{run_id}/stop", responses=NOT_FOUND | ENDED)
+def stop(run_id: str, request: Request) -> RunOut:
+    return _control(request, run_id, "stop")
+
+
+@router.post("/{run_id}/hyper", responses=NOT_FOUND | ENDED)
+def set_hyper(run_id: str, req: HyperIn, request: Request) -> RunOut:
+    """Change the learning rate (the schedule's base), other optimizer hyperparameters, or l1, l2,
+    max_norm, from the next step on."""
+    run = _run(request, run_id)
+    spec = get_optimizer(run.config.optimizer)
+    allowed = (*spec.params, L1, L2, MAX_NORM)
+    try:
+        values = {
+            k: v for k, v in resolve(allowed, req.values, f"run with {spec.name}").items() if k in req.values
+        }
+    except ValueError as e:
+        raise invalid("values", str(e)) from None
+    if run.finished:
+        raise HTTPException(409, f"run {run_id!r} has ended ({run.status})")
+    run.controls.set(**values)
+    return _out(run)
+
+
+@router.post("/{run_id}/predict", responses=NOT_FOUND)
+def predict(run_id: str, req: PredictIn, request: Request) -> PredictOut:
+    """Class probabilities for inputs (e.g. a drawn 28×28 digit as 784 values in [0, 1]), from the
+    current weights, also while the run trains."""
+    run = _run(request, run_id)
+    inputs = run.net.spec.inputs
+    if any(len(row) != inputs for row in req.inputs):
+        raise invalid("inputs", f"each input must have {inputs} values")
+    probabilities = run.predict(np.asarray(req.inputs, dtype=np.float32))
+    return PredictOut(probabilities=probabilities.tolist(), classes=list(run.split.class_names))
+
+
+@router.get(
+    "/{run_id}/model",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "an .npz"}} | NOT_FOUND,
+)
+def download_model(run_id: str, request: Request) -> Response:
+    """The current weights as an .npz of named arrays, with the network spec and run configuration."""
+    run = _run(request, run_id)
+    arrays = run.weights()
+    arrays["config"] = np.array(TrainIn.from_config(run.config).model_dump_json())
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    filename = f"descent-{run.config.dataset}-{run.id[:6]}.npz"
+    return Response(
+        buffer.getvalue(),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post(
+    "/upload",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        }
+    },
+    responses={
+        413: {"description": "the file is too large"},
+        429: {"description": "too many runs are training"},
+        503: {"description": "the model's dataset is not on this server"},
+    },
+)
+async def upload_model(request: Request) -> RunOut:
+    """Load a saved .npz: a new run that starts from its weights, paused after evaluating them."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD:
+            raise HTTPException(413, f"a model file may have at most {MAX_UPLOAD // 2**20} MB")
+    arrays, req = _read_model(bytes(body))
+    return await run_in_threadpool(_create_loaded, request, req, arrays)
+
+
+def _read_model(body: bytes) -> tuple[dict, TrainIn]:
+    """The arrays and training configuration of an uploaded .npz, or a 422 that says what is wrong."""
+    try:
+        with np.load(io.BytesIO(body), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except Exception:  # zip, npy and pickle-refusal errors all mean the same thing here
+        raise invalid("file", "not a readable .npz file (save one from a run's Download model)") from None
+    if "config" not in arrays:
+        raise invalid("file", "the .npz has no 'config' array: it was not saved by Descent")
+    try:
+        req = TrainIn.model_validate_json(str(arrays.pop("config")))
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise invalid("config", f"the saved configuration is not valid: {problems}") from None
+    return arrays, req
+
+
+def _create_loaded(request: Request, req: TrainIn, arrays: dict) -> RunOut:
+    try:
+        run = manager(request).create(req.config(), weights=arrays)
+    except Busy as e:
+        raise HTTPException(429, str(e)) from None
+    except DataError as e:
+        raise HTTPException(503, str(e)) from None
+    except ValueError as e:
+        raise invalid("file", f"the weights do not fit the saved network: {e}") from None
+    return _out(run)
