@@ -83,12 +83,15 @@ class Run:
     # --- the worker ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Record the start event here, so that every subscriber sees it first; then train in the thread."""
+        self._events = train(self.config, self.controls, self.split, self.net)
+        self._deliver(next(self._events))
         self._thread.start()
 
     def _work(self) -> None:
         try:
             with threadpool_limits(1):
-                for event in train(self.config, self.controls, self.split, self.net):
+                for event in self._events:
                     self._deliver(event)
         except Exception as e:  # the run reports it; the server and other runs go on
             self.error = f"{type(e).__name__}: {e}"

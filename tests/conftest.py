@@ -5,6 +5,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,9 @@ def app():
     return create_app()
 
 
-@pytest.fixture(scope="session")
-def live_server(app):
-    """Base URL of the app served by uvicorn on a free loopback port."""
+@contextmanager
+def serve(app):
+    """Serve `app` with uvicorn on a free loopback port, in a thread; yields the base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
@@ -58,6 +59,15 @@ def live_server(app):
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """Base URL of the app served by uvicorn on a free loopback port."""
+    with serve(app) as url:
+        yield url

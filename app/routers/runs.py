@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -37,11 +38,15 @@ def manager(request: Request) -> RunManager:
     return request.app.state.runs
 
 
-def _run(request: Request, run_id: str) -> Run:
+def find_run(run_id: str, request: Request) -> Run:
+    """The run `run_id` (a dependency, so a 404 comes before any stream starts)."""
     run = manager(request).get(run_id)
     if run is None:
         raise HTTPException(404, f"no run {run_id!r}: it never existed or has been forgotten")
     return run
+
+
+ThisRun = Annotated[Run, Depends(find_run)]
 
 
 def _out(run: Run) -> RunOut:
@@ -75,54 +80,54 @@ def create_run(req: TrainIn, request: Request) -> RunOut:
 
 
 @router.get("/{run_id}", responses=NOT_FOUND)
-def get_run(run_id: str, request: Request) -> RunOut:
-    return _out(_run(request, run_id))
+def get_run(run: ThisRun) -> RunOut:
+    return _out(run)
 
 
 @router.get("/{run_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND, description=EVENTS)
-async def run_events(run_id: str, request: Request) -> AsyncIterator[ServerSentEvent]:
+async def run_events(run: ThisRun) -> AsyncIterator[ServerSentEvent]:
     """Subscribe to a run: what it missed first, then live events until it ends."""
-    run = _run(request, run_id)
     async for event in run.subscribe():
         data = orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode()
         yield ServerSentEvent(raw_data=data, event=event["type"])
 
 
-def _control(request: Request, run_id: str, action: str) -> RunOut:
-    run = _run(request, run_id)
+def _live(run: Run) -> Run:
     if run.finished:
-        raise HTTPException(409, f"run {run_id!r} has ended ({run.status})")
-    getattr(run.controls, action)()
-    return _out(run)
+        raise HTTPException(409, f"run {run.id!r} has ended ({run.status})")
+    return run
 
 
 @router.post("/{run_id}/pause", responses=NOT_FOUND | ENDED)
-def pause(run_id: str, request: Request) -> RunOut:
+def pause(run: ThisRun) -> RunOut:
     """Pause before the next step."""
-    return _control(request, run_id, "pause")
+    _live(run).controls.pause()
+    return _out(run)
 
 
 @router.post("/{run_id}/resume", responses=NOT_FOUND | ENDED)
-def resume(run_id: str, request: Request) -> RunOut:
-    return _control(request, run_id, "resume")
+def resume(run: ThisRun) -> RunOut:
+    _live(run).controls.resume()
+    return _out(run)
 
 
 @router.post("/{run_id}/step", responses=NOT_FOUND | ENDED)
-def single_step(run_id: str, request: Request) -> RunOut:
+def single_step(run: ThisRun) -> RunOut:
     """While paused: take one step, then evaluate."""
-    return _control(request, run_id, "step")
+    _live(run).controls.step()
+    return _out(run)
 
 
 @router.post("/{run_id}/stop", responses=NOT_FOUND | ENDED)
-def stop(run_id: str, request: Request) -> RunOut:
-    return _control(request, run_id, "stop")
+def stop(run: ThisRun) -> RunOut:
+    _live(run).controls.stop()
+    return _out(run)
 
 
 @router.post("/{run_id}/hyper", responses=NOT_FOUND | ENDED)
-def set_hyper(run_id: str, req: HyperIn, request: Request) -> RunOut:
+def set_hyper(run: ThisRun, req: HyperIn) -> RunOut:
     """Change the learning rate (the schedule's base), other optimizer hyperparameters, or l1, l2,
     max_norm, from the next step on."""
-    run = _run(request, run_id)
     spec = get_optimizer(run.config.optimizer)
     allowed = (*spec.params, L1, L2, MAX_NORM)
     try:
@@ -131,17 +136,14 @@ def set_hyper(run_id: str, req: HyperIn, request: Request) -> RunOut:
         }
     except ValueError as e:
         raise invalid("values", str(e)) from None
-    if run.finished:
-        raise HTTPException(409, f"run {run_id!r} has ended ({run.status})")
-    run.controls.set(**values)
+    _live(run).controls.set(**values)
     return _out(run)
 
 
 @router.post("/{run_id}/predict", responses=NOT_FOUND)
-def predict(run_id: str, req: PredictIn, request: Request) -> PredictOut:
+def predict(run: ThisRun, req: PredictIn) -> PredictOut:
     """Class probabilities for inputs (e.g. a drawn 28×28 digit as 784 values in [0, 1]), from the
     current weights, also while the run trains."""
-    run = _run(request, run_id)
     inputs = run.net.spec.inputs
     if any(len(row) != inputs for row in req.inputs):
         raise invalid("inputs", f"each input must have {inputs} values")
@@ -154,9 +156,8 @@ def predict(run_id: str, req: PredictIn, request: Request) -> PredictOut:
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}, "description": "an .npz"}} | NOT_FOUND,
 )
-def download_model(run_id: str, request: Request) -> Response:
+def download_model(run: ThisRun) -> Response:
     """The current weights as an .npz of named arrays, with the network spec and run configuration."""
-    run = _run(request, run_id)
     arrays = run.weights()
     arrays["config"] = np.array(TrainIn.from_config(run.config).model_dump_json())
     buffer = io.BytesIO()
