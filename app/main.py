@@ -17,7 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.routers import landscapes, pages, paths, registry, runs
+from app.routers import landscapes, networks, pages, paths, registry, runs
 from app.runs import Limits, RunManager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,14 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER), name="swagger")
-    for router in (registry.router, landscapes.router, paths.router, runs.router, pages.router):
+    for router in (
+        registry.router,
+        landscapes.router,
+        paths.router,
+        networks.router,
+        runs.router,
+        pages.router,
+    ):
         app.include_router(router)
 
     @app.get(pages.PLOTLY_URL, include_in_schema=False)

@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from core.activations import ACTIVATIONS
-from core.datasets import DATASETS
+from core.datasets import DATASETS, get_dataset
 from core.inits import INITS
 from core.landscapes import LANDSCAPES, Landscape, get_landscape
 from core.losses import LOSSES
 from core.mnist import IMAGE_SETS
 from core.noise import NOISE_PARAMS, GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
-from core.params import Param
+from core.params import Param, resolve
 from core.schedules import SCHEDULES, get_schedule
 from core.training import TrainConfig
 
@@ -284,3 +284,13 @@ class RunOut(BaseModel):
 class PredictOut(BaseModel):
     probabilities: list[list[float]]
     classes: list[str]
+
+
+class PointsIn(Strict):
+    dataset: Literal[tuple(DATASETS)] = "moons"
+    data: Settings = {}
+
+    @model_validator(mode="after")
+    def _check(self):
+        resolve(get_dataset(self.dataset).params, self.data, f"dataset {self.dataset!r}")
+        return self

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from app.runs import Busy, Run, RunManager
 from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn
-from core.mnist import DataError
+from core.mnist import IMAGE_SETS, DataError
 from core.network import L1, L2, MAX_NORM
 from core.optimizers import get_optimizer
 from core.params import resolve
@@ -53,8 +53,8 @@ def _out(run: Run) -> RunOut:
     return RunOut(id=run.id, status=run.status, subscribers=run.subscribers, error=run.error)
 
 
-def invalid(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+def invalid(field: str, message: str, where: str = "body") -> RequestValidationError:
+    return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])
 
 
 @router.post(
@@ -222,3 +222,45 @@ def _create_loaded(request: Request, req: TrainIn, arrays: dict) -> RunOut:
     except ValueError as e:
         raise invalid("file", f"the weights do not fit the saved network: {e}") from None
     return _out(run)
+
+
+class ImagesOut(BaseModel):
+    shape: list[int]
+    images: list[list[float]] = Field(description="row-major pixel values in [0, 1]")
+    labels: list[int]
+
+
+class FiltersOut(BaseModel):
+    shape: list[int]
+    units: list[int]
+    images: list[list[float]] = Field(description="each unit's incoming weights, row-major")
+
+
+def _image_shape(run: Run) -> list[int]:
+    spec = IMAGE_SETS.get(run.config.dataset)
+    if spec is None:
+        raise HTTPException(409, f"run {run.id!r} trains on 2D points, not images")
+    return list(spec.shape)
+
+
+@router.get("/{run_id}/images", responses=NOT_FOUND | {409: {"description": "the run's data are not images"}})
+def test_images(run: ThisRun, indices: Annotated[str, Query(pattern=r"^\d+(,\d+){0,63}$")]) -> ImagesOut:
+    """Test images of the run's data (e.g. those an evaluation listed as misclassified), by index."""
+    shape = _image_shape(run)
+    rows = [int(i) for i in indices.split(",")]
+    if max(rows) >= len(run.split.y_test):
+        raise invalid("indices", f"indices must be in [0, {len(run.split.y_test) - 1}]", "query")
+    return ImagesOut(
+        shape=shape, images=run.split.x_test[rows].tolist(), labels=run.split.y_test[rows].tolist()
+    )
+
+
+@router.get(
+    "/{run_id}/filters", responses=NOT_FOUND | {409: {"description": "the run's data are not images"}}
+)
+def first_layer_filters(run: ThisRun, count: Annotated[int, Query(ge=1, le=256)] = 64) -> FiltersOut:
+    """The first layer's incoming weights of `count` units, shaped like the input images."""
+    shape = _image_shape(run)
+    weights = run.net.weights()["dense0.W"]
+    units = list(range(min(count, weights.shape[1])))
+    return FiltersOut(shape=shape, units=units, images=weights[:, units].T.tolist())

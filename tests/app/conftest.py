@@ -1,4 +1,4 @@
-"""The app in-process (TestClient). `app` and `live_server` (uvicorn in a thread) live in tests/conftest.py."""
+"""The app in-process (TestClient); `app` and `live_server` (uvicorn) live in tests/conftest.py."""
 
 import pytest
 from fastapi.testclient import TestClient

@@ -1,0 +1,129 @@
+"""What the network pages build their controls from, and the data they draw."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, ParamOut, PointsIn
+from core.activations import ACTIVATIONS
+from core.datasets import DATASETS, make_dataset
+from core.inits import INITS
+from core.losses import LOSSES
+from core.mnist import DATA_DIR_ENV, IMAGE_SETS, data_dir, locate
+from core.network import REGULARIZATION
+from core.norms import NORMS
+from core.training import TRAINING_PARAMS
+
+router = APIRouter(prefix="/api", tags=["networks"])
+
+
+class Named(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    label: str
+    formula: str = ""
+
+
+class ActivationOut(Named):
+    output_only: bool
+
+
+class DatasetOut(BaseModel):
+    name: str
+    label: str
+    description: str
+    kind: str = Field(description="points (2D toy set) or images")
+    classes: list[str]
+    params: list[ParamOut]
+    available: bool = Field(description="whether the data is on this server")
+    remedy: str = Field(description="how to get the data when it is not available")
+
+
+class NetworksOut(BaseModel):
+    datasets: list[DatasetOut]
+    activations: list[ActivationOut]
+    losses: list[Named]
+    inits: list[Named]
+    norms: list[Named]
+    regularization: list[ParamOut]
+    training: list[ParamOut]
+    max_layers: int
+    max_width: int
+    max_epochs: int
+
+
+def _datasets() -> list[DatasetOut]:
+    toy = [
+        DatasetOut(
+            name=d.name,
+            label=d.label,
+            description=d.description,
+            kind="points",
+            classes=list(d.class_names),
+            params=[ParamOut.model_validate(p) for p in d.params],
+            available=True,
+            remedy="",
+        )
+        for d in DATASETS.values()
+    ]
+    images = []
+    for s in IMAGE_SETS.values():
+        remedy = (
+            f"Run `descent data {s.name}` on the server (it downloads and verifies the four files), or copy"
+            f" them into {data_dir() / s.name}, or set {DATA_DIR_ENV} to a folder that holds them"
+            + (f", or `apt-get install {s.debian_package}`" if s.debian_package else "")
+            + "."
+        )
+        images.append(
+            DatasetOut(
+                name=s.name,
+                label=s.label,
+                description=s.description,
+                kind="images",
+                classes=list(s.class_names),
+                params=[ParamOut.model_validate(p) for p in s.params],
+                available=locate(s.name) is not None,
+                remedy=remedy,
+            )
+        )
+    return toy + images
+
+
+@router.get("/networks")
+def get_networks() -> NetworksOut:
+    """Datasets (with availability), activations, losses, initializations, norms, regularization and
+    training parameters, with every range."""
+    return NetworksOut(
+        datasets=_datasets(),
+        activations=[ActivationOut.model_validate(a) for a in ACTIVATIONS.values()],
+        losses=[Named.model_validate(x) for x in LOSSES.values()],
+        inits=[Named.model_validate(x) for x in INITS.values()],
+        norms=[Named.model_validate(x) for x in NORMS.values()],
+        regularization=[ParamOut.model_validate(p) for p in REGULARIZATION],
+        training=[ParamOut.model_validate(p) for p in TRAINING_PARAMS],
+        max_layers=MAX_LAYERS,
+        max_width=MAX_WIDTH,
+        max_epochs=MAX_EPOCHS,
+    )
+
+
+class PointsOut(BaseModel):
+    x_train: list[list[float]]
+    y_train: list[int]
+    x_test: list[list[float]]
+    y_test: list[int]
+    classes: list[str]
+
+
+@router.post("/datasets/points")
+def post_points(req: PointsIn) -> PointsOut:
+    """The points of a 2D toy dataset, exactly as a run with the same parameters trains on them."""
+    split = make_dataset(req.dataset, **req.data)
+    return PointsOut(
+        x_train=split.x_train.tolist(),
+        y_train=split.y_train.tolist(),
+        x_test=split.x_test.tolist(),
+        y_test=split.y_test.tolist(),
+        classes=list(split.class_names),
+    )
