@@ -21,8 +21,6 @@ export const COLORSCALE = [
   [1, "#7895bd"],
 ];
 
-export const TRACES_PER_RACER = 6; // path, head, end marker, update vector, −g vector, state vectors
-export const FIXED_TRACES = 3; // global minima, local minima, start
 
 // --- surface ---------------------------------------------------------------------------------------
 
@@ -46,7 +44,7 @@ function colorbar(surface) {
   const every = Math.max(1, Math.ceil((last - first + 1) / 7));
   const tickvals = [];
   for (let t = first; t <= last; t += every) tickvals.push(t);
-  return { ...bar, tickvals, ticktext: tickvals.map((t) => fmt(surface.zmin + 10 ** t, 2)) };
+  return { ...bar, tickvals, ticktext: tickvals.map((t) => fmt(surface.zmin + 10 ** t, 3)) };
 }
 
 function quiver(surface, show) {
@@ -155,16 +153,15 @@ export function surfaceFigure(surface, { view, arrows, uirevision }) {
   };
 }
 
-// --- paths -----------------------------------------------------------------------------------------
-
-const EMPTY = { x: [], y: [] };
+// --- paths ---------------------------------------------------------------------------------------
 
 /**
- * Foreground traces: minima, start, and per racer slot the path up to the cursor, its head, its
- * end marker (✕ where it diverged) and the step vectors at the cursor.
- * `racers`: [{label, color, stale, rows, j, outcome, diverged}] with rows = the path's columns.
+ * Foreground traces: minima and start; per racer its path up to the cursor and the step vectors at
+ * the cursor (update, −g, −state); then every racer's head in one trace, and the ✕ of every diverged
+ * path in another. Only racers that exist get traces: each trace costs a few ms per redraw.
+ * `racers`: [{label, color, stale, rows, j, outcome}] with rows = the path's columns, j = the row shown.
  */
-export function pathsFigure({ landscape, start, racers, slots, vectors, domain, ranges, uirevision }) {
+export function pathsFigure({ landscape, start, racers, vectors, domain, ranges, uirevision }) {
   const data = [];
   const minima = landscape.minima;
   const minTrace = (global) => {
@@ -198,14 +195,12 @@ export function pathsFigure({ landscape, start, racers, slots, vectors, domain, 
     showlegend: false,
   });
 
-  const [[vx0, vx1], [vy0, vy1]] = ranges ?? domain;
+  const view = ranges ?? domain;
+  const [[vx0, vx1], [vy0, vy1]] = view;
   const vecLen = 0.09 * Math.min(Math.abs(vx1 - vx0), Math.abs(vy1 - vy0));
-  for (let s = 0; s < slots; s++) {
-    const r = racers[s];
-    if (!r) {
-      for (let t = 0; t < TRACES_PER_RACER; t++) data.push({ type: "scatter", mode: "lines", ...EMPTY, visible: false });
-      continue;
-    }
+  const heads = { x: [], y: [], color: [], text: [], opacity: [] };
+  const ends = { x: [], y: [], color: [], text: [] };
+  for (const r of racers) {
     const { rows, j } = r;
     const n = j + 1;
     const opacity = r.stale ? 0.35 : 1;
@@ -221,33 +216,7 @@ export function pathsFigure({ landscape, start, racers, slots, vectors, domain, 
       hovertemplate: `${r.label}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       showlegend: false,
     });
-    data.push({
-      type: "scatter",
-      mode: "markers",
-      x: has ? [rows.x[j]] : [],
-      y: has ? [rows.y[j]] : [],
-      marker: { size: 10, color: r.color, line: { color: "#fff", width: 1.5 } },
-      opacity,
-      hovertemplate: `${r.label}<br>step ${j}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
-      showlegend: false,
-    });
-    const ended = has && r.outcome && j === rows.x.length - 1;
-    const diverged = ended && r.outcome.status === "diverged";
-    // a diverged path often ends far off the map: its ✕ then sits on the map's edge, towards it
-    const [ex, ey, off] = diverged ? onMap(rows.x[j], rows.y[j], [[vx0, vx1], [vy0, vy1]]) : [];
-    data.push({
-      type: "scatter",
-      mode: "markers",
-      x: diverged ? [ex] : [],
-      y: diverged ? [ey] : [],
-      marker: { symbol: "x-thin", size: 18, color: r.color, line: { color: r.color, width: 3.5 } },
-      hovertemplate: diverged
-        ? `${r.label}<br>${r.outcome.message}<br>last point (${fmt(rows.x[j])}, ${fmt(rows.y[j])})${off ? ", off the map" : ""}<extra></extra>`
-        : undefined,
-      cliponaxis: false,
-      showlegend: false,
-    });
-    const vec = [EMPTY, EMPTY, EMPTY].map(() => ({ x: [], y: [] }));
+    const vec = [0, 1, 2].map(() => ({ x: [], y: [] }));
     if (vectors && has && j >= 1) {
       const x0 = rows.x[j - 1];
       const y0 = rows.y[j - 1];
@@ -271,7 +240,44 @@ export function pathsFigure({ landscape, start, racers, slots, vectors, domain, 
         showlegend: false,
       });
     }
+    if (!has) continue;
+    heads.x.push(rows.x[j]);
+    heads.y.push(rows.y[j]);
+    heads.color.push(r.color);
+    heads.opacity.push(opacity);
+    heads.text.push(`${r.label}<br>step ${j}<br>(${fmt(rows.x[j])}, ${fmt(rows.y[j])})`);
+    if (r.outcome?.status === "diverged" && j === rows.x.length - 1) {
+      // a diverged path often ends far off the map: its ✕ then sits on the map's edge, towards it
+      const [ex, ey, off] = onMap(rows.x[j], rows.y[j], view);
+      ends.x.push(ex);
+      ends.y.push(ey);
+      ends.color.push(r.color);
+      ends.text.push(
+        `${r.label}<br>${r.outcome.message}<br>last point (${fmt(rows.x[j])}, ${fmt(rows.y[j])})${off ? ", off the map" : ""}`,
+      );
+    }
   }
+  data.push({
+    type: "scatter",
+    mode: "markers",
+    x: heads.x,
+    y: heads.y,
+    marker: { size: 10, color: heads.color, opacity: heads.opacity, line: { color: "#fff", width: 1.5 } },
+    hovertext: heads.text,
+    hovertemplate: "%{hovertext}<extra></extra>",
+    showlegend: false,
+  });
+  data.push({
+    type: "scatter",
+    mode: "markers",
+    x: ends.x,
+    y: ends.y,
+    marker: { symbol: "x-thin", size: 18, color: ends.color, line: { color: ends.color, width: 3.5 } },
+    hovertext: ends.text,
+    hovertemplate: "%{hovertext}<extra></extra>",
+    cliponaxis: false,
+    showlegend: false,
+  });
   return {
     data,
     layout: {
@@ -311,25 +317,23 @@ const SIDE_ROWS = [
 ];
 
 /** Loss, distance to the nearest minimum and learning rate against the step, one row each. */
-export function sideFigure({ racers, slots, steps, cursor, uirevision }) {
+export function sideFigure({ racers, steps, cursor, uirevision }) {
   const data = [];
   SIDE_ROWS.forEach((row, i) => {
-    for (let s = 0; s < slots; s++) {
-      const r = racers[s];
-      const y = r?.series?.[row.key] ?? [];
+    for (const r of racers) {
+      const y = r.series[row.key];
       data.push({
         type: "scatter",
         mode: y.length === 1 ? "markers" : "lines",
-        x: r?.series?.step ?? [],
+        x: r.series.step,
         y,
         xaxis: "x",
         yaxis: i ? `y${i + 1}` : "y",
-        line: { color: r?.color ?? "#000", width: 1.6 },
-        marker: { color: r?.color ?? "#000", size: 6 },
-        opacity: r?.stale ? 0.35 : 1,
-        visible: Boolean(r),
-        name: r?.label ?? "",
-        hovertemplate: `${r?.label ?? ""}<br>step %{x}<br>${row.title} = %{y:.4g}<extra></extra>`,
+        line: { color: r.color, width: 1.6 },
+        marker: { color: r.color, size: 6 },
+        opacity: r.stale ? 0.35 : 1,
+        name: r.label,
+        hovertemplate: `${r.label}<br>step %{x}<br>${row.title} = %{y:.4g}<extra></extra>`,
         showlegend: false,
       });
     }

@@ -133,9 +133,12 @@ function addRacer(optimizer, hyper) {
   return r;
 }
 
+/** "SGD (batch, mini-batch, stochastic)" → "SGD": the full label stays in the select's tooltip. */
+const shortLabel = (spec) => spec.label.replace(/ \(.*\)$/, "");
+
 const labelOf = (r) => {
   const same = racers.filter((o) => o.optimizer === r.optimizer);
-  const name = OPTIMIZERS[r.optimizer].label.replace(/ \(.*\)$/, "");
+  const name = shortLabel(OPTIMIZERS[r.optimizer]);
   return same.length > 1 ? `${name} ${same.indexOf(r) + 1}` : name;
 };
 
@@ -154,7 +157,8 @@ function buildCard(r) {
   r.error = h("div.field-error", { role: "status" });
   const remove = h("button.icon", { type: "button", title: "Remove this racer", "aria-label": "Remove racer" }, "✕");
   remove.addEventListener("click", () => removeRacer(r));
-  const choose = select(REG.optimizers, r.optimizer, (name) => switchOptimizer(r, name), { "aria-label": "Optimizer" });
+  const short = REG.optimizers.map((o) => ({ name: o.name, label: shortLabel(o) }));
+  const choose = select(short, r.optimizer, (name) => switchOptimizer(r, name), { "aria-label": "Optimizer", title: spec.label });
   const more = rest.length
     ? h("details.more", {}, h("summary", {}, rest.map((p) => p.label.split(" ")[0]).join(", ")), rest.map((p) => r.controls[p.name].el))
     : null;
@@ -319,7 +323,20 @@ for (const id of ["start-x", "start-y"]) {
 }
 $("start-reset").addEventListener("click", () => moveStart([...landscape().start]));
 
+/** The server's rule: a start more than ten domain widths outside the plot cannot be raced. */
+function farOutside([x, y]) {
+  const [[x0, x1], [y0, y1]] = landscape().domain;
+  const wx = 10 * (x1 - x0);
+  const wy = 10 * (y1 - y0);
+  return x < x0 - wx || x > x1 + wx || y < y0 - wy || y > y1 + wy;
+}
+
 function moveStart(p) {
+  if (farOutside(p)) {
+    $("start-error").textContent = `(${p.join(", ")}) lies more than ten domain widths outside the map`;
+    return;
+  }
+  $("start-error").textContent = "";
   state.start = p;
   syncStartUi();
   changed({ all: true, start: true });
@@ -387,8 +404,12 @@ $("show-vectors").addEventListener("change", () => {
 let pendingIds = new Set();
 let pendingAll = false;
 let lastInput = performance.now();
-document.addEventListener("input", () => (lastInput = performance.now()), true);
-document.addEventListener("change", () => (lastInput = performance.now()), true);
+// When the user acted, for the redraw measure: a slider, select or box acts on `input`; a text field
+// when its value is committed.
+const isText = (el) => el.matches?.("input[type=text]");
+document.addEventListener("input", (e) => isText(e.target) || (lastInput = performance.now()), true);
+document.addEventListener("change", (e) => isText(e.target) && (lastInput = performance.now()), true);
+document.addEventListener("keydown", (e) => e.key === "Enter" && isText(e.target) && (lastInput = performance.now()), true);
 
 /** Something changed: re-stream the racers it affects (all for a global setting), save the URL. */
 function changed({ racers: ids = [], all = false, surface = false, start = false }) {
@@ -402,12 +423,33 @@ function changed({ racers: ids = [], all = false, surface = false, start = false
   saveUrl();
 }
 
-const restreamSoon = debounce(() => {
+// A change starts its stream at once (after the current task, so changes made together go out
+// together); while a slider is dragged, streams start at most every 40 ms, the last change always.
+const GAP = 40;
+let lastStart = -Infinity;
+let flushQueued = false;
+let trailing = null;
+
+function restreamSoon() {
+  if (flushQueued || trailing) return;
+  const wait = lastStart + GAP - performance.now();
+  if (wait <= 0) {
+    flushQueued = true;
+    queueMicrotask(flush);
+  } else {
+    trailing = setTimeout(flush, wait);
+  }
+}
+
+function flush() {
+  flushQueued = false;
+  trailing = null;
+  lastStart = performance.now();
   const ids = pendingAll ? racers.map((r) => r.id) : [...pendingIds];
   pendingIds = new Set();
   pendingAll = false;
   restream(ids);
-}, 15);
+}
 
 const jobs = new Set(); // {ids: Set, controller, order: [id]}
 
@@ -442,6 +484,7 @@ function restream(ids) {
     return;
   }
   clearErrors();
+  performance.mark("descent:request");
   const job = { ids: new Set(list.map((r) => r.id)), controller: new AbortController(), order: list.map((r) => r.id), fresh: new Set() };
   jobs.add(job);
   for (const r of list) r.status.textContent = "running…";
@@ -491,6 +534,7 @@ function restream(ids) {
 }
 
 function finish(job) {
+  performance.mark("descent:end");
   jobs.delete(job);
   clearTimeout(streamTimer);
   streamTimer = null;
@@ -511,14 +555,14 @@ function append(data, chunk) {
   data.version++;
 }
 
-// A fast stream (most are under 100 ms) is drawn once, at its end; a long one every ~120 ms.
+// A fast stream (most take 50 to 150 ms) is drawn once, at its end; a long one every ~250 ms.
 let streamTimer = null;
 let awaitingDrawn = false;
 function streamed() {
   streamTimer ??= setTimeout(() => {
     streamTimer = null;
     invalidate("fg", "side", "table", "d3");
-  }, 120);
+  }, 250);
 }
 
 function showOutcome(r) {
@@ -691,8 +735,11 @@ function invalidate(...parts) {
   if (!frame && !rendering) frame = requestAnimationFrame(render);
 }
 
+const timings = {}; // ms of each figure's last draw, for benchmarks
+
 async function draw(name, figure, config = CONFIG) {
   const gd = figs[name];
+  const t0 = performance.now();
   if (!created.has(name)) {
     created.add(name);
     await Plotly.newPlot(gd, figure.data, figure.layout, config);
@@ -700,6 +747,7 @@ async function draw(name, figure, config = CONFIG) {
   } else {
     await Plotly.react(gd, figure.data, figure.layout, config);
   }
+  timings[name] = performance.now() - t0;
 }
 
 /** What every figure needs about a racer at the cursor: its rows and the row index j shown. */
@@ -736,7 +784,7 @@ async function render() {
       if (parts.has("bg") && !is3d) work.push(draw("bg", surfaceFigure(surface, { view: state.view, arrows: state.arrows, uirevision })));
       if (parts.has("fg") && !is3d) {
         work.push(
-          draw("fg", pathsFigure({ landscape: landscape(), start: state.start, racers: views, slots: SLOTS, vectors: state.vectors, domain: surface.domain, ranges: zoom, uirevision })),
+          draw("fg", pathsFigure({ landscape: landscape(), start: state.start, racers: views, vectors: state.vectors, domain: surface.domain, ranges: zoom, uirevision })),
         );
       }
       if ((parts.has("d3") || parts.has("fg")) && is3d) {
@@ -750,7 +798,7 @@ async function render() {
       }
     }
     if (parts.has("side")) {
-      work.push(draw("side", sideFigure({ racers: views, slots: SLOTS, steps: state.steps, cursor: cursorStep(), uirevision }), { ...CONFIG, responsive: true, doubleClick: "autosize" }));
+      work.push(draw("side", sideFigure({ racers: views, steps: state.steps, cursor: cursorStep(), uirevision }), { ...CONFIG, responsive: true, doubleClick: "autosize" }));
     } else if (parts.has("cursor") && created.has("side")) {
       const c = cursorShape(cursorStep());
       work.push(Plotly.relayout(figs.side, { "shapes[0].x0": c.x0, "shapes[0].x1": c.x1, "shapes[0].visible": c.visible }));
@@ -863,6 +911,7 @@ function resetZoom() {
 }
 
 /** Size the two map figures to the landscape's aspect (x and y share a scale), centred. */
+let fitted = "";
 function fitMap() {
   const stack = $("map-stack");
   const W = stack.clientWidth;
@@ -871,6 +920,9 @@ function fitMap() {
   const [[x0, x1], [y0, y1]] = landscape().domain;
   const plotH = H - MARGIN.t - MARGIN.b;
   const width = Math.round(Math.min(W, plotH * ((x1 - x0) / (y1 - y0)) + MARGIN.l + MARGIN.r));
+  const key = `${W}x${H}:${width}:${created.size}`;
+  if (key === fitted) return; // a resize replots both figures: only when the size changed
+  fitted = key;
   for (const name of ["bg", "fg"]) {
     const gd = figs[name];
     gd.style.width = `${width}px`;
@@ -899,42 +951,45 @@ function showView() {
 
 const pair = (a, b) => `(${fmt(a, 3)}, ${fmt(b, 3)})`;
 
+/** The readout: one column per racer, one row per quantity, at the cursor's step. */
 function renderTable(views) {
   const table = $("readout");
-  const body = table.tBodies[0];
-  const columns = table.tHead.rows[0].cells.length;
+  const head = table.tHead.rows[0];
+  const rows = [...table.tBodies[0].rows];
   const k = cursor.follow ? lastStep() : cursor.k;
-  while (body.rows.length > racers.length) body.deleteRow(-1);
+  $("readout-step").textContent = `step ${k.toLocaleString("en")}`;
+  const columns = views.length + 1;
+  for (const row of [head, ...rows]) {
+    while (row.cells.length > columns) row.deleteCell(-1);
+    while (row.cells.length < columns) row.append(h(row === head ? "th" : "td", row === head ? { scope: "col" } : {}));
+  }
+  const set = (cell, text, title = "") => {
+    if (cell.textContent !== text) cell.textContent = text;
+    if (cell.title !== title) cell.title = title;
+  };
   views.forEach((v, i) => {
-    const row = body.rows[i] ?? body.insertRow();
-    if (row.cells.length !== columns) row.replaceChildren(...Array.from({ length: columns }, () => h("td")));
-    row.style.setProperty("--racer", v.color);
     const d = v.rows;
     const j = v.j;
+    const c = i + 1;
+    const early = j >= 0 && j < k;
+    const mark = { diverged: "✕", converged: "✓" }[v.outcome?.status] ?? "";
+    head.cells[c].style.setProperty("--racer", v.color);
+    head.cells[c].classList.toggle("diverged", early && v.outcome?.status === "diverged");
+    set(head.cells[c], early ? `${v.label}\n${mark} step ${j}` : `${v.label}\n `, early ? (v.outcome?.message ?? "") : "");
+    if (j < 0) {
+      for (const row of rows) set(row.cells[c], "…");
+      return;
+    }
     const dx = j > 0 ? d.x[j] - d.x[j - 1] : 0;
     const dy = j > 0 ? d.y[j] - d.y[j - 1] : 0;
-    const early = j >= 0 && j < k;
-    const mark = v.outcome?.status === "diverged" ? "✕" : v.outcome?.status === "converged" ? "✓" : "";
-    const names = j >= 0 ? Object.keys(d.state) : [];
-    const cells =
-      j < 0
-        ? [[v.label], ["…"]]
-        : [
-            [early ? `${v.label}\n${mark} step ${j}` : v.label, early ? `${v.outcome?.message ?? ""}` : ""],
-            [pair(d.x[j], d.y[j])],
-            [fmt(d.loss[j])],
-            j ? [pair(d.gx[j], d.gy[j]), `|g| = ${fmt(d.grad_norm[j], 4)}`] : ["–"],
-            j ? [pair(dx, dy), `|Δθ| = ${fmt(Math.hypot(dx, dy), 4)}`] : ["–"],
-            [fmt(d.lr[j], 3)],
-            [names.length ? names.map((n) => `${n} ${pair(d.state[n][j][0], d.state[n][j][1])}`).join("\n") : "none"],
-          ];
-    for (let c = 0; c < columns; c++) {
-      const [text = "", title = ""] = cells[c] ?? [];
-      const cell = row.cells[c];
-      if (cell.textContent !== text) cell.textContent = text;
-      if (cell.title !== title) cell.title = title;
-    }
-    row.classList.toggle("diverged", v.outcome?.status === "diverged" && early);
+    const names = Object.keys(d.state);
+    set(rows[0].cells[c], pair(d.x[j], d.y[j]));
+    set(rows[1].cells[c], fmt(d.loss[j]));
+    set(rows[2].cells[c], j ? pair(d.gx[j], d.gy[j]) : "–", j ? `|g| = ${fmt(d.grad_norm[j], 4)}` : "");
+    set(rows[3].cells[c], j ? pair(dx, dy) : "–", j ? `|Δθ| = ${fmt(Math.hypot(dx, dy), 4)}` : "");
+    set(rows[4].cells[c], fmt(d.lr[j], 3));
+    const buffer = (n) => `${n}${n.length > 5 ? "\n" : " "}${pair(d.state[n][j][0], d.state[n][j][1])}`;
+    set(rows[5].cells[c], names.length ? names.map(buffer).join("\n") : "none");
   });
 }
 
@@ -1104,4 +1159,4 @@ restream(racers.map((r) => r.id));
 play();
 
 // For tests and benchmarks: the page's own view of what it drew.
-window.descent = { state, racers, cursor, get surface() { return surface; } };
+window.descent = { state, racers, cursor, timings, get surface() { return surface; } };

@@ -53,9 +53,13 @@ class Watch:
     def __init__(self, page):
         self.errors: list[str] = []
         self.hosts: set[str] = set()
-        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("console", self.console)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         page.on("request", lambda r: self.hosts.add(urlsplit(r.url).netloc or urlsplit(r.url).scheme))
+
+    def console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console.error: {message.text}")
 
 
 @pytest.fixture

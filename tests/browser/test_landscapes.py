@@ -4,23 +4,28 @@ from urllib.parse import urlsplit
 
 import pytest
 
-# Foreground traces of the map: three fixed (global minima, local minima, start), then six per racer
-# slot: path, head, end marker (✕), update, −g and state vectors.
-FIXED, PER_RACER = 3, 6
+# Foreground traces of the map: three fixed (global minima, local minima, start), then four per racer
+# (path, update, −g and state vectors), then every racer's head in one trace and every ✕ in the last.
+FIXED, PER_RACER = 3, 4
 
+# Every racer's path as drawn: the x and y of its trace in the map's Plotly figure.
 DRAWN = f"""() => {{
-  const gd = document.getElementById('paths');
-  return descent.racers.map((r, s) => {{
-    const t = gd.data[{FIXED} + {PER_RACER} * s];
-    return {{x: t.x, y: t.y}};
-  }});
+  const data = document.getElementById('paths').data;
+  const path = (r, s) => data[{FIXED} + {PER_RACER} * s];
+  return descent.racers.map((r, s) => ({{x: path(r, s).x, y: path(r, s).y}}));
 }}"""
 
+# Idle, and every path drawn whole.
 AT_END = f"""() => {{
-  const gd = document.getElementById('paths');
-  return document.getElementById('app').dataset.status === 'ready' && gd.data &&
-    descent.racers.every((r, s) => r.data.x.length > 0 && gd.data[{FIXED} + {PER_RACER} * s].x.length === r.data.x.length);
+  const data = document.getElementById('paths').data;
+  const whole = (r, s) => r.data.x.length > 0 && data[{FIXED} + {PER_RACER} * s].x.length === r.data.x.length;
+  return document.getElementById('app').dataset.status === 'ready' && data && descent.racers.every(whole);
 }}"""
+
+TRACE = """([id, i]) => {
+  const t = document.getElementById(id).data.at(i);
+  return {type: t.type, x: t.x, y: t.y, z: t.z, marker: t.marker};
+}"""
 
 
 def ready(page):
@@ -34,7 +39,11 @@ def drawn(page):
     return page.evaluate(DRAWN)
 
 
-def local(watch, live_server):
+def trace(page, figure, i):
+    return page.evaluate(TRACE, [figure, i])
+
+
+def foreign(watch, live_server):
     return watch.hosts - {urlsplit(live_server).netloc, "data", "blob"}
 
 
@@ -42,17 +51,17 @@ def test_the_page_draws_the_race_offline_without_errors(page, watch, live_server
     page.goto(live_server)
     ready(page)
     assert watch.errors == []
-    assert local(watch, live_server) == set(), "requests to other hosts"
+    assert foreign(watch, live_server) == set(), "requests to other hosts"
     # McCormick from (-1, 2.75) with four racers, each drawn from the start
     assert page.evaluate("descent.state.landscape") == "mccormick"
-    surface = page.evaluate("(() => { const t = document.getElementById('surface').data[0]; return [t.type, t.z.length]; })()")
-    assert surface == ["contour", 120]
+    surface = trace(page, "surface", 0)
+    assert surface["type"] == "contour" and len(surface["z"]) == 120
     assert page.locator("#surface .contourlayer path").count() > 10
     paths = drawn(page)
     assert len(paths) == 4 and all(len(p["x"]) > 50 for p in paths)
     assert all((p["x"][0], p["y"][0]) == (-1, 2.75) for p in paths)
     assert page.locator("#paths .scatterlayer .js-line").count() >= 4
-    side = page.evaluate("document.getElementById('side').data.filter(t => t.visible && t.y.length > 50).length")
+    side = page.evaluate("document.getElementById('side').data.filter(t => t.y.length > 50).length")
     assert side == 3 * 4  # loss, distance and learning rate of each racer
     assert page.locator("#racers .racer").count() == 4
 
@@ -67,12 +76,12 @@ def test_a_learning_rate_slider_changes_the_drawn_path(page, watch, live_server)
         slider.press("ArrowRight")
     lr = float(page.locator("#racers .racer").first.locator("input.num").first.input_value())
     assert lr > 0.01
-    page.wait_for_function(f"descent.racers[0].hyper.lr === {lr}")
+    page.wait_for_function(f"() => descent.racers[0].hyper.lr === {lr}")
     ready(page)
     after = drawn(page)
     assert after[0] != before[0], "the changed racer's path is redrawn"
     assert after[1:] == before[1:], "the other racers are untouched"
-    assert f"sgd:lr:{lr:g}" in page.url or f"sgd:lr:{lr}" in page.url
+    assert f"sgd:lr:{lr!r}" in page.url
     assert watch.errors == []
 
 
@@ -81,16 +90,16 @@ def test_a_click_on_the_map_moves_the_start(page, watch, live_server):
     ready(page)
     box = page.locator("#paths .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
-    page.wait_for_function("descent.state.start[0] !== -1")
+    page.wait_for_function("() => descent.state.start[0] !== -1")
     ready(page)
     (x0, x1), (y0, y1) = page.evaluate("descent.surface.domain")
     x, y = page.evaluate("descent.state.start")
     assert x == pytest.approx(x0 + 0.75 * (x1 - x0), abs=0.02 * (x1 - x0))
     assert y == pytest.approx(y1 - 0.25 * (y1 - y0), abs=0.02 * (y1 - y0))
-    marker = page.evaluate("(() => { const t = document.getElementById('paths').data[2]; return [t.x[0], t.y[0]]; })()")
-    assert marker == [x, y]
+    marker = trace(page, "paths", 2)
+    assert (marker["x"], marker["y"]) == ([x], [y])
     assert all((p["x"][0], p["y"][0]) == (x, y) for p in drawn(page))
-    assert f"start={x:g},{y:g}" in page.url
+    assert f"start={x!r},{y!r}" in page.url
     assert watch.errors == []
 
 
@@ -104,10 +113,11 @@ def test_a_copied_link_draws_the_same_paths(page, watch, live_server):
     adam = page.locator("#racers .racer[data-optimizer=adam] input.num").first
     adam.fill("0.123")
     adam.press("Enter")
-    page.wait_for_function("descent.state.seed === 7 && descent.racers[2].hyper.lr === 0.123")
+    page.wait_for_function("() => descent.state.seed === 7 && descent.racers[2].hyper.lr === 0.123")
     ready(page)
     page.click("#copy-link")
-    page.wait_for_function("document.getElementById('share-status').textContent.startsWith('Link copied')")
+    expect_copied = "() => document.getElementById('share-status').textContent.startsWith('Link copied')"
+    page.wait_for_function(expect_copied)
     link = page.evaluate("navigator.clipboard.readText()")
     assert "noise=1" in link and "seed=7" in link and "adam:lr:0.123" in link
     original = drawn(page)
@@ -123,14 +133,13 @@ def test_a_copied_link_draws_the_same_paths(page, watch, live_server):
 def test_a_diverging_learning_rate_ends_with_a_cross_and_a_message(page, watch, live_server):
     page.goto(f"{live_server}/?landscape=rosenbrock&steps=500&racers=sgd:lr:0.01;adam:lr:0.01")
     ready(page)
-    end_marker = page.evaluate(
-        f"(() => {{ const t = document.getElementById('paths').data[{FIXED} + 2]; return [t.x.length, t.marker.symbol]; }})()"
-    )
-    assert end_marker == [1, "x-thin"]
+    crosses = trace(page, "paths", -1)
+    assert len(crosses["x"]) == 1 and crosses["marker"]["symbol"] == "x-thin"
+    assert crosses["marker"]["color"] == [page.evaluate("descent.racers[0].color")]
     status = page.locator(".racer.diverged .racer-status")
     assert status.count() == 1
     assert "diverged at step" in status.inner_text()
-    # the diverged racer still has its drawn path up to the last finite point, and so has Adam
+    # the diverged racer keeps its path up to the last finite point, and Adam its whole path
     assert [len(p["x"]) > 0 for p in drawn(page)] == [True, True]
     assert watch.errors == []
 
@@ -140,25 +149,28 @@ def test_the_3d_toggle_draws_the_surface_with_the_paths(page, watch, live_server
     ready(page)
     page.click("label:has(input[name=view][value='3d'])")
     page.wait_for_function(
-        "(() => { const gd = document.getElementById('surface3d');"
-        " return gd.data && gd.data[0].type === 'surface' && gd.data.filter(t => t.type === 'scatter3d' && t.x.length > 50).length === 4; })"
+        """() => {
+          const data = document.getElementById('surface3d').data;
+          const paths = data?.filter((t) => t.type === 'scatter3d' && t.x.length > 50) ?? [];
+          return data?.[0].type === 'surface' && paths.length === 4;
+        }"""
     )
     assert page.locator("#surface3d canvas").count() > 0
     assert page.locator("#paths").is_hidden() and "view=3d" in page.url
     page.click("label:has(input[name=view][value='contour'])")
-    page.wait_for_function("!document.getElementById('paths').hidden")
+    page.wait_for_function("() => !document.getElementById('paths').hidden")
     assert watch.errors == []
 
 
 def test_space_toggles_play_and_arrows_step(page, watch, live_server):
     page.goto(live_server)
     ready(page)
-    playing = page.locator("#app")
+    app = page.locator("#app")
     page.locator("#readout").click()  # focus away from any control
     page.keyboard.press(" ")
-    assert playing.get_attribute("data-playing") == "true"
+    assert app.get_attribute("data-playing") == "true"
     page.keyboard.press(" ")
-    assert playing.get_attribute("data-playing") == "false"
+    assert app.get_attribute("data-playing") == "false"
     k = page.evaluate("descent.cursor.k")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
@@ -173,5 +185,5 @@ def test_the_api_docs_render_offline(page, watch, live_server):
     page.wait_for_selector(".opblock")
     operations = page.locator(".opblock .opblock-summary-path").all_inner_texts()
     assert "/api/paths" in operations and "/api/surface" in operations and "/api/stability" in operations
-    assert local(watch, live_server) == set()
+    assert foreign(watch, live_server) == set()
     assert watch.errors == []
