@@ -121,7 +121,7 @@ function axes(domain, { labels }) {
 }
 
 /** Background figure: the surface as contour or heatmap with the −∇f field. */
-export function surfaceFigure(surface, { view, arrows, uirevision }) {
+export function surfaceFigure(surface, { view, arrows, ranges, uirevision }) {
   const heat = view === "heatmap";
   const map = {
     type: heat ? "heatmap" : "contour",
@@ -144,7 +144,7 @@ export function surfaceFigure(surface, { view, arrows, uirevision }) {
       font: FONT,
       paper_bgcolor: "#ffffff",
       plot_bgcolor: "#ffffff",
-      ...axes(surface.domain, { labels: true }),
+      ...axes(ranges ?? surface.domain, { labels: true }),
       showlegend: false,
       dragmode: false,
       hovermode: false,
@@ -285,7 +285,7 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
       font: FONT,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
-      ...axes(domain, { labels: false }),
+      ...axes(view, { labels: false }),
       showlegend: false,
       hovermode: "closest",
       hoveranywhere: true,

@@ -100,9 +100,20 @@ function normalize(raw) {
 const state = normalize(FIELDS.deserialize(location.search));
 const landscape = () => LANDSCAPES[state.landscape];
 
-function saveUrl() {
-  state.racers = racers.map((r) => ({ optimizer: r.optimizer, hyper: r.hyper }));
-  history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+// The link follows every change, at most every 200 ms (browsers throttle a flood of replaceState).
+let urlTimer = null;
+let urlSaved = 0;
+
+function saveUrl({ now = false } = {}) {
+  clearTimeout(urlTimer);
+  const wait = urlSaved + 200 - performance.now();
+  if (now || wait <= 0) {
+    urlSaved = performance.now();
+    state.racers = racers.map((r) => ({ optimizer: r.optimizer, hyper: { ...r.hyper } }));
+    history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+  } else {
+    urlTimer = setTimeout(() => saveUrl({ now: true }), wait);
+  }
 }
 
 // --- racers ------------------------------------------------------------------------------------------
@@ -724,7 +735,7 @@ function updateStabilityMarks() {
 // --- figures and the render loop ---------------------------------------------------------------------
 
 const figs = { bg: $("surface"), fg: $("paths"), side: $("side"), d3: $("surface3d") };
-const CONFIG = { responsive: false, displaylogo: false, doubleClick: "reset", modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"] };
+const CONFIG = { responsive: false, displaylogo: false, showTips: false, doubleClick: "reset", modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"] };
 const created = new Set();
 let dirty = new Set();
 let frame = null;
@@ -781,7 +792,7 @@ async function render() {
     const views = racerViews();
     const work = [];
     if (surface && surface.name === state.landscape) {
-      if (parts.has("bg") && !is3d) work.push(draw("bg", surfaceFigure(surface, { view: state.view, arrows: state.arrows, uirevision })));
+      if (parts.has("bg") && !is3d) work.push(draw("bg", surfaceFigure(surface, { view: state.view, arrows: state.arrows, ranges: zoom, uirevision })));
       if (parts.has("fg") && !is3d) {
         work.push(
           draw("fg", pathsFigure({ landscape: landscape(), start: state.start, racers: views, vectors: state.vectors, domain: surface.domain, ranges: zoom, uirevision })),
@@ -1093,7 +1104,7 @@ function note(msg) {
 }
 
 $("copy-link").addEventListener("click", async () => {
-  saveUrl();
+  saveUrl({ now: true });
   note((await copyText(location.href)) ? "Link copied: it reproduces these paths exactly." : `Copy this link: ${location.href}`);
 });
 
