@@ -43,6 +43,11 @@ def trace(page, figure, i):
     return page.evaluate(TRACE, [figure, i])
 
 
+def in_link(page, text):
+    """The page's link (updated at most every 200 ms) comes to hold `text`."""
+    page.wait_for_function("(text) => location.search.includes(text)", arg=text)
+
+
 def foreign(watch, live_server):
     return watch.hosts - {urlsplit(live_server).netloc, "data", "blob"}
 
@@ -81,7 +86,7 @@ def test_a_learning_rate_slider_changes_the_drawn_path(page, watch, live_server)
     after = drawn(page)
     assert after[0] != before[0], "the changed racer's path is redrawn"
     assert after[1:] == before[1:], "the other racers are untouched"
-    assert f"sgd:lr:{lr!r}" in page.url
+    in_link(page, f"sgd:lr:{lr!r}")
     assert watch.errors == []
 
 
@@ -99,7 +104,7 @@ def test_a_click_on_the_map_moves_the_start(page, watch, live_server):
     marker = trace(page, "paths", 2)
     assert (marker["x"], marker["y"]) == ([x], [y])
     assert all((p["x"][0], p["y"][0]) == (x, y) for p in drawn(page))
-    assert f"start={x!r},{y!r}" in page.url
+    in_link(page, f"start={x!r},{y!r}")
     assert watch.errors == []
 
 
@@ -156,7 +161,8 @@ def test_the_3d_toggle_draws_the_surface_with_the_paths(page, watch, live_server
         }"""
     )
     assert page.locator("#surface3d canvas").count() > 0
-    assert page.locator("#paths").is_hidden() and "view=3d" in page.url
+    assert page.locator("#paths").is_hidden()
+    in_link(page, "view=3d")
     page.click("label:has(input[name=view][value='contour'])")
     page.wait_for_function("() => !document.getElementById('paths').hidden")
     assert watch.errors == []
