@@ -19,47 +19,13 @@ from fastapi.staticfiles import StaticFiles
 
 from app.routers import landscapes, networks, pages, paths, registry, runs
 from app.runs import Limits, RunManager
+from app.security import BodyLimit, SecurityHeaders, content_security_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SWAGGER = Path(fastapi_offline.__file__).parent / "static"
 YEAR = "public, max-age=31536000, immutable"
-
-
-def _csp(script_hashes: list[str]) -> str:
-    scripts = " ".join(["'self'", *(f"'sha256-{h}'" for h in script_hashes)])
-    return (
-        "default-src 'self'; "
-        f"script-src {scripts}; "
-        "style-src 'self' 'unsafe-inline'; "  # Plotly styles its SVG inline
-        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware (streams pass straight through): CSP, nosniff, no framing."""
-
-    def __init__(self, app, csp: str):
-        self.app = app
-        self.headers = [
-            (b"content-security-policy", csp.encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"same-origin"),
-        ]
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,6 +55,10 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     """The app; `limits` caps training runs (default: see app.runs.Limits, or DESCENT_* variables)."""
     app = FastAPI(
         lifespan=lifespan,
+        responses={
+            400: {"description": "the request body could not be read"},
+            413: {"description": "the request body is too large"},
+        },
         title="Descent",
         summary="See and tune gradient-based optimizers",
         version="0.1.0",
@@ -128,5 +98,6 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     # Swagger UI starts itself from one inline script: allow exactly that script, by hash.
     inline = re.findall(rb"<script>(.*?)</script>", docs, re.S)
     hashes = [base64.b64encode(hashlib.sha256(s).digest()).decode() for s in inline]
-    app.add_middleware(SecurityHeaders, csp=_csp(hashes))
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(hashes))
+    app.add_middleware(BodyLimit, limits={"/api/runs/upload": runs.MAX_UPLOAD})
     return app

@@ -123,8 +123,27 @@ class PointIn(LandscapeIn):
     x: Finite
     y: Finite
 
+    @model_validator(mode="after")
+    def _near(self):
+        landscape = self.bound_landscape()
+        if landscape.far_outside(self.x, self.y):
+            raise ValueError(f"({self.x:g}, {self.y:g}) lies ten domain widths outside {landscape.domain}")
+        return self
+
 
 # --- responses -----------------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A 422: each bad field's location and what is wrong with it."""
+
+    detail: list[FieldError]
 
 
 class ParamOut(BaseModel):
@@ -206,7 +225,7 @@ class SurfaceOut(BaseModel):
 
 
 class StabilityOut(BaseModel):
-    curvature: float = Field(description="largest Hessian eigenvalue λmax")
+    curvature: float | None = Field(description="largest Hessian eigenvalue λmax (null if it overflows)")
     lr_limit: float | None = Field(description="2/λmax, the largest stable learning rate of plain GD")
 
 

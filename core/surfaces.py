@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ def surface(landscape: Landscape, resolution: int = 120, arrows: int = 20) -> Su
     log_scale = high - low > 10 * (float(np.median(z)) - low)
     color = np.log10(z - low + 1e-6 * (high - low)) if log_scale else z
 
-    pad_x, pad_y = (x1 - x0) / (2 * arrows), (y1 - y0) / (2 * arrows)
+    pad_x, pad_y = (x1 - x0) / (2 * max(arrows, 1)), (y1 - y0) / (2 * max(arrows, 1))
     ax, ay = np.meshgrid(
         np.linspace(x0 + pad_x, x1 - pad_x, arrows), np.linspace(y0 + pad_y, y1 - pad_y, arrows)
     )
@@ -56,10 +57,13 @@ def surface(landscape: Landscape, resolution: int = 120, arrows: int = 20) -> Su
 
 @dataclass(frozen=True)
 class Stability:
-    curvature: float  # largest Hessian eigenvalue λmax at the point
+    curvature: float | None  # largest Hessian eigenvalue λmax at the point; None if it overflows
     lr_limit: float | None  # 2/λmax: plain GD oscillates or diverges above it; None if λmax <= 0
 
 
 def stability(landscape: Landscape, x: float, y: float) -> Stability:
-    lam = float(max_curvature(landscape, x, y))
+    with np.errstate(all="ignore"):
+        lam = float(max_curvature(landscape, x, y))
+    if not math.isfinite(lam):
+        return Stability(None, None)
     return Stability(lam, 2 / lam if lam > 0 else None)

@@ -15,7 +15,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field, ValidationError
 
 from app.runs import Busy, Run, RunManager
-from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn
+from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
 from core.mnist import IMAGE_SETS, DataError
 from core.network import L1, L2, MAX_NORM
 from core.optimizers import get_optimizer
@@ -62,7 +62,7 @@ def invalid(field: str, message: str, where: str = "body") -> RequestValidationE
     status_code=201,
     responses={
         429: {"description": "too many runs are training"},
-        503: {"description": "the dataset is not on this server; the message says how to get it"},
+        409: {"description": "the dataset is not on this server; the message says how to get it"},
     },
 )
 def create_run(req: TrainIn, request: Request) -> RunOut:
@@ -72,11 +72,41 @@ def create_run(req: TrainIn, request: Request) -> RunOut:
     except Busy as e:
         raise HTTPException(429, str(e)) from None
     except DataError as e:
-        raise HTTPException(503, str(e)) from None
+        raise HTTPException(409, str(e)) from None
     except ValueError as e:
         field = str(e).split(" ", 1)[0] if str(e).startswith("batch_size") else "data"
         raise invalid(field, str(e)) from None
     return _out(run)
+
+
+# Before the /{run_id} routes: otherwise those match "upload" first (and a 405's Allow header lies).
+@router.post(
+    "/upload",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        }
+    },
+    responses={
+        413: {"description": "the file is too large"},
+        422: {
+            "description": "not a model saved by Descent; the message says why",
+            "model": ValidationErrorOut,
+        },
+        429: {"description": "too many runs are training"},
+        409: {"description": "the model's dataset is not on this server"},
+    },
+)
+async def upload_model(request: Request) -> RunOut:
+    """Load a saved .npz: a new run that starts from its weights, paused after evaluating them."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD:
+            raise HTTPException(413, f"a model file may have at most {MAX_UPLOAD // 2**20} MB")
+    arrays, req = _read_model(bytes(body))
+    return await run_in_threadpool(_create_loaded, request, req, arrays)
 
 
 @router.get("/{run_id}", responses=NOT_FOUND)
@@ -170,31 +200,6 @@ def download_model(run: ThisRun) -> Response:
     )
 
 
-@router.post(
-    "/upload",
-    status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-        }
-    },
-    responses={
-        413: {"description": "the file is too large"},
-        429: {"description": "too many runs are training"},
-        503: {"description": "the model's dataset is not on this server"},
-    },
-)
-async def upload_model(request: Request) -> RunOut:
-    """Load a saved .npz: a new run that starts from its weights, paused after evaluating them."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPLOAD:
-            raise HTTPException(413, f"a model file may have at most {MAX_UPLOAD // 2**20} MB")
-    arrays, req = _read_model(bytes(body))
-    return await run_in_threadpool(_create_loaded, request, req, arrays)
-
-
 def _read_model(body: bytes) -> tuple[dict, TrainIn]:
     """The arrays and training configuration of an uploaded .npz, or a 422 that says what is wrong."""
     try:
@@ -218,7 +223,7 @@ def _create_loaded(request: Request, req: TrainIn, arrays: dict) -> RunOut:
     except Busy as e:
         raise HTTPException(429, str(e)) from None
     except DataError as e:
-        raise HTTPException(503, str(e)) from None
+        raise HTTPException(409, str(e)) from None
     except ValueError as e:
         raise invalid("file", f"the weights do not fit the saved network: {e}") from None
     return _out(run)

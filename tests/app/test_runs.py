@@ -273,9 +273,9 @@ def test_mnist_on_a_small_subset(client, mnist_dir, monkeypatch):
     assert r.json()["classes"] == [str(d) for d in range(10)]
 
 
-def test_missing_mnist_is_a_503_with_the_remedy(client, tmp_path, monkeypatch):
+def test_missing_mnist_is_a_409_with_the_remedy(client, tmp_path, monkeypatch):
     monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path))
     r = client.post("/api/runs", json={"dataset": "mnist"})
-    assert r.status_code == 503
+    assert r.status_code == 409
     detail = r.json()["detail"]
     assert "train-images-idx3-ubyte.gz" in detail and str(tmp_path) in detail and "DESCENT_DATA_DIR" in detail

@@ -31,3 +31,8 @@ def test_wide_ranges_are_coloured_by_orders_of_magnitude():
     assert surface(get_landscape("rosenbrock"), 60).log_scale
     plain = surface(get_landscape("mccormick"), 60)
     assert not plain.log_scale and (plain.color == plain.z).all()
+
+
+def test_no_arrows():
+    s = surface(get_landscape("mccormick"), resolution=10, arrows=0)
+    assert s.arrow_x.shape == s.arrow_u.shape == (0,)
