@@ -3,8 +3,8 @@ no undocumented status codes."""
 
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from app.main import create_app
 from app.runs import Limits
