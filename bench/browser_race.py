@@ -1,15 +1,18 @@
-"""Slider change to redrawn race, in Chromium: 5 optimizers × 1,000 steps on McCormick.
+"""Slider change to redrawn race, in Chromium: 5 optimizers × 1,000 steps.
 
 The page marks each input event and measures `descent:redraw` once the last stream's `end` event has
-been drawn (static/landscapes.js). Twenty changes of a slider that re-streams all five racers (σ of
-the simulated noise), then twenty of one racer's learning rate (that racer alone is re-streamed);
-the median of each. Goal: under 150 ms.
+been drawn (static/landscapes.js). Three sliders, twenty changes each, the median of each:
 
-Meanwhile a thread asks the server for GET /api/schedules every 10 ms and records how long each
-answer took: the longest is the worst event-loop stall. Goal: under 20 ms.
+- σ of the simulated gradient noise on McCormick: all five racers re-streamed (the heaviest case:
+  noisy steps cost the server twice as much);
+- the cosine schedule's final fraction on Rosenbrock, exact gradients: all five re-streamed;
+- one racer's learning rate (McCormick, noise): that racer alone is re-streamed.
+
+Goal: under 150 ms. Meanwhile a thread asks the server for GET /api/schedules every 10 ms and
+records how long each answer took: the longest is the worst event-loop stall. Goal: under 20 ms.
 
 The server runs in its own process (uvicorn, OPENBLAS_NUM_THREADS=1), the browser is Debian's
-Chromium. Run: python bench/browser_race.py
+Chromium, both on this machine. Run: python bench/browser_race.py
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 FLAGS += ["--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]
-RACE = "?racers=sgd;momentum;nesterov;adam;rmsprop&steps=1000&noise=1&batch_size=32"
+FIVE = "racers=sgd;momentum;nesterov;adam;rmsprop&steps=1000"
+NOISY = f"/?{FIVE}&noise=1&batch_size=32"
+EXACT = f"/?landscape=rosenbrock&{FIVE}&schedule=cosine"
 CHANGES, WARMUP = 20, 3
 
 
@@ -89,7 +94,10 @@ BREAKDOWN = """() => {
   const before = (e) => e.startTime <= m.startTime + m.duration;
   const last = (name) => performance.getEntriesByName(name).filter(before).at(-1).startTime;
   const request = last('descent:request'), end = last('descent:end');
-  return [m.duration, request - m.startTime, end - request, m.startTime + m.duration - end];
+  const t = descent.timings;
+  const map = performance.getEntriesByName('descent:map-redraw').filter(before).at(-1).duration;
+  const drawn = m.startTime + m.duration - end;
+  return [m.duration, request - m.startTime, end - request, drawn, t.fg, t.side, map];
 }"""
 
 
@@ -98,22 +106,30 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = serve(port)
     probe = Probe(base)
+    results = {}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1366, "height": 768})
-            page.goto(base + "/" + RACE)
-            page.wait_for_selector("#app[data-status=ready]")
-            page.click("#to-end")  # stop the opening animation: each change redraws whole paths
-            rows = page.evaluate("descent.racers.map(r => r.data.x.length)")
-            print(f"race: {len(rows)} racers, {rows} points each, McCormick, simulated noise")
 
+            def open_race(url):
+                page.goto(base + url)
+                page.wait_for_selector("#app[data-status=ready]")
+                page.click("#to-end")  # stop the opening animation: each change redraws whole paths
+                rows = page.evaluate("descent.racers.map(r => r.data.x.length)")
+                print(f"{url}: points per racer {rows}")
+
+            open_race(NOISY)
             sigma = page.locator("#noise-params .param[data-name=sigma_x] input[type=range]")
             lr = page.locator("#racers .racer").nth(3).locator("input[type=range]").first
             measure(page, sigma, WARMUP)
             probe.start()
-            everyone = measure(page, sigma, CHANGES)
-            one = measure(page, lr, CHANGES)
+            results["σ slider, noise, all 5 racers re-streamed"] = measure(page, sigma, CHANGES)
+            results["η slider, noise, 1 racer re-streamed"] = measure(page, lr, CHANGES)
+            open_race(EXACT)
+            floor = page.locator("#schedule-params input[type=range]")
+            measure(page, floor, WARMUP)
+            results["schedule slider, exact, all 5 re-streamed"] = measure(page, floor, CHANGES)
             probe.stop.set()
             probe.join()
             browser.close()
@@ -123,16 +139,18 @@ def main() -> None:
 
     def summary(rows):
         total = [r[0] for r in rows]
-        parts = [statistics.median(r[i] for r in rows) for i in (1, 2, 3)]
+        parts = [statistics.median(r[i] for r in rows) for i in (1, 2, 3, 4, 5, 6)]
         return (
-            f"median {statistics.median(total):.0f} ms (min {min(total):.0f}, max {max(total):.0f}; medians: "
-            f"input to request {parts[0]:.0f}, request to end event {parts[1]:.0f}, "
-            f"end event to drawn {parts[2]:.0f})"
+            f"median {statistics.median(total):.0f} ms (min {min(total):.0f}, max {max(total):.0f}); "
+            f"the map alone: median {parts[5]:.0f} ms\n"
+            f"    medians: input to request {parts[0]:.0f}, request to end event {parts[1]:.0f}, "
+            f"end event to all drawn {parts[2]:.0f} (map {parts[3]:.0f}, side plots {parts[4]:.0f})"
         )
 
     lat = sorted(probe.latencies)
-    print(f"slider → redrawn race, all 5 racers re-streamed (σ slider): {summary(everyone)}   goal < 150 ms")
-    print(f"slider → redrawn race, 1 racer re-streamed (its η slider):  {summary(one)}")
+    print("slider → redrawn race of 5 optimizers × 1,000 steps, map and side plots (goal < 150 ms):")
+    for name, rows in results.items():
+        print(f"  {name}: {summary(rows)}")
     print(
         f"event-loop probe, {len(lat)} requests every 10 ms: worst {lat[-1]:.1f} ms, "
         f"p99 {lat[int(0.99 * (len(lat) - 1))]:.1f} ms, median {statistics.median(lat):.1f} ms   goal < 20 ms"

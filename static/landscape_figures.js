@@ -321,11 +321,11 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
   const data = [];
   SIDE_ROWS.forEach((row, i) => {
     for (const r of racers) {
-      const y = r.series[row.key];
+      const { x, y } = r.series[row.key];
       data.push({
         type: "scatter",
         mode: y.length === 1 ? "markers" : "lines",
-        x: r.series.step,
+        x,
         y,
         xaxis: "x",
         yaxis: i ? `y${i + 1}` : "y",

@@ -780,6 +780,13 @@ function racerViews() {
   });
 }
 
+const SIDE_CONFIG = { ...CONFIG, responsive: true, doubleClick: "autosize" };
+const CONFIG_3D = { ...CONFIG, responsive: true, modeBarButtonsToRemove: ["toImage"] };
+
+/**
+ * Draw what is dirty, once per animation frame. When the map and the side plots both need a redraw,
+ * the map goes first and the side plots follow a frame later: the race is on screen sooner.
+ */
 async function render() {
   frame = null;
   rendering = true;
@@ -787,29 +794,29 @@ async function render() {
   dirty = new Set();
   // this frame draws the last stream's (or the surface's) final data
   const completes = awaitingDrawn && !jobs.size && !surfaceJob && surface !== null;
+  const is3d = state.view === "3d";
+  const map = is3d ? parts.has("d3") || parts.has("fg") : parts.has("fg");
+  let sideDrawn = !parts.has("side");
   try {
-    const is3d = state.view === "3d";
     const views = racerViews();
     const work = [];
     if (surface && surface.name === state.landscape) {
-      if (parts.has("bg") && !is3d) work.push(draw("bg", surfaceFigure(surface, { view: state.view, arrows: state.arrows, ranges: zoom, uirevision })));
-      if (parts.has("fg") && !is3d) {
-        work.push(
-          draw("fg", pathsFigure({ landscape: landscape(), start: state.start, racers: views, vectors: state.vectors, domain: surface.domain, ranges: zoom, uirevision })),
-        );
+      const ls = landscape();
+      const common = { landscape: ls, start: state.start, racers: views, uirevision };
+      if (!is3d && parts.has("bg")) {
+        const figure = surfaceFigure(surface, { view: state.view, arrows: state.arrows, ranges: zoom, uirevision });
+        work.push(draw("bg", figure));
       }
-      if ((parts.has("d3") || parts.has("fg")) && is3d) {
-        work.push(
-          draw("d3", surface3dFigure({ surface, landscape: landscape(), start: state.start, racers: views, height: height3d, uirevision }), {
-            ...CONFIG,
-            responsive: true,
-            modeBarButtonsToRemove: ["toImage"],
-          }),
-        );
+      if (!is3d && parts.has("fg")) {
+        work.push(draw("fg", pathsFigure({ ...common, vectors: state.vectors, domain: surface.domain, ranges: zoom })));
       }
+      if (is3d && map) work.push(draw("d3", surface3dFigure({ ...common, surface, height: height3d }), CONFIG_3D));
     }
-    if (parts.has("side")) {
-      work.push(draw("side", sideFigure({ racers: views, steps: state.steps, cursor: cursorStep(), uirevision }), { ...CONFIG, responsive: true, doubleClick: "autosize" }));
+    if (parts.has("side") && map) {
+      dirty.add("side"); // next frame
+    } else if (parts.has("side")) {
+      work.push(draw("side", sideFigure({ racers: views, steps: state.steps, cursor: cursorStep(), uirevision }), SIDE_CONFIG));
+      sideDrawn = true;
     } else if (parts.has("cursor") && created.has("side")) {
       const c = cursorShape(cursorStep());
       work.push(Plotly.relayout(figs.side, { "shapes[0].x0": c.x0, "shapes[0].x1": c.x1, "shapes[0].visible": c.visible }));
@@ -822,15 +829,50 @@ async function render() {
   } finally {
     rendering = false;
     if (completes && awaitingDrawn && !jobs.size && !surfaceJob) {
-      // every stream has ended and its paths are on screen
-      awaitingDrawn = false;
-      performance.mark("descent:drawn");
-      performance.measure("descent:redraw", { start: lastInput, end: performance.now() });
-      app.dataset.draws = String(Number(app.dataset.draws ?? 0) + 1);
-      settle();
+      // every stream has ended: its paths are on the map now, and in the side plots once sideDrawn
+      if (map) performance.measure("descent:map-redraw", { start: lastInput, end: performance.now() });
+      if (sideDrawn) {
+        awaitingDrawn = false;
+        performance.mark("descent:drawn");
+        performance.measure("descent:redraw", { start: lastInput, end: performance.now() });
+        app.dataset.draws = String(Number(app.dataset.draws ?? 0) + 1);
+        settle();
+      }
     }
     if (dirty.size) frame = requestAnimationFrame(render);
   }
+}
+
+const SIDE_POINTS = 400;
+
+/**
+ * At most SIDE_POINTS points of a curve for the side plots: each bucket of steps keeps its lowest and
+ * its highest point, so spikes and the envelope survive (a 10,000-step curve draws as fast as 400).
+ */
+function decimate(xs, ys) {
+  const n = xs.length;
+  if (n <= SIDE_POINTS) return { x: xs.slice(), y: ys.slice() };
+  const size = Math.ceil(n / (SIDE_POINTS / 2));
+  const x = [];
+  const y = [];
+  for (let start = 0; start < n; start += size) {
+    const end = Math.min(n, start + size);
+    let lo = start;
+    let hi = start;
+    for (let i = start + 1; i < end; i++) {
+      if (ys[i] < ys[lo]) lo = i;
+      if (ys[i] > ys[hi]) hi = i;
+    }
+    for (const i of lo === hi ? [lo] : [Math.min(lo, hi), Math.max(lo, hi)]) {
+      x.push(xs[i]);
+      y.push(ys[i]);
+    }
+  }
+  if (x.at(-1) !== xs[n - 1]) {
+    x.push(xs[n - 1]);
+    y.push(ys[n - 1]);
+  }
+  return { x, y };
 }
 
 // Side-plot series per racer, cached by the data's version.
@@ -840,12 +882,9 @@ function series(r) {
   const fstar = Math.min(...ms.map((m) => m.value));
   const d = r.data;
   const tiny = 1e-16;
-  r.series = {
-    step: d.step.slice(),
-    gap: d.loss.map((f) => Math.max(f - fstar, tiny)),
-    dist: d.x.map((x, i) => Math.max(Math.min(...ms.map((m) => Math.hypot(x - m.x, d.y[i] - m.y))), tiny)),
-    lr: d.lr.slice(),
-  };
+  const gap = d.loss.map((f) => Math.max(f - fstar, tiny));
+  const dist = d.x.map((x, i) => Math.max(Math.min(...ms.map((m) => Math.hypot(x - m.x, d.y[i] - m.y))), tiny));
+  r.series = { gap: decimate(d.step, gap), dist: decimate(d.step, dist), lr: decimate(d.step, d.lr) };
   r.seriesVersion = d.version;
   r.seriesLandscape = state.landscape;
   return r.series;
