@@ -7,11 +7,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.routers.networks import get_networks
 from app.routers.registry import registry
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
 PLOTLY_URL = f"/vendor/plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
-NAV = [("/", "Landscapes"), ("/docs", "API")]
+NAV = [
+    ("/", "Landscapes"),
+    ("/playground", "Network playground"),
+    ("/mnist", "MNIST"),
+    ("/docs", "API"),
+]
+RUN_KEYS = ("run", "run2")  # query parameters that name runs a page re-attaches to
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,3 +32,29 @@ def render(request: Request, template: str, **context) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def landscapes_page(request: Request):
     return render(request, "landscapes.html", registry=registry().model_dump(mode="json"))
+
+
+def _runs(request: Request) -> dict[str, str | None]:
+    """The status of each run the link names (None: forgotten), so the page never asks for a 404."""
+    manager = request.app.state.runs
+    ids = [request.query_params.get(key) for key in RUN_KEYS]
+    return {i: (run.status if (run := manager.get(i)) else None) for i in ids if i}
+
+
+def _network_page(request: Request, template: str) -> HTMLResponse:
+    page = {
+        "registry": registry().model_dump(mode="json", include={"optimizers", "schedules"}),
+        "networks": get_networks().model_dump(mode="json"),
+        "runs": _runs(request),
+    }
+    return render(request, template, page=page)
+
+
+@router.get("/playground", response_class=HTMLResponse)
+def playground_page(request: Request):
+    return _network_page(request, "playground.html")
+
+
+@router.get("/mnist", response_class=HTMLResponse)
+def mnist_page(request: Request):
+    return _network_page(request, "mnist.html")

@@ -1,0 +1,743 @@
+// The network playground: a small network learns a 2D toy dataset on the server; its decision surface,
+// curves and diagnostics update live. One run (the network in the editor), or the seed's comparison:
+// a linear model beside it, on the same data with the same training settings.
+
+import { PALETTE, T, UrlState, debounce, h, paramControl, postJSON } from "./common.js";
+import {
+  CONFIG,
+  CONFIG_FIELDS,
+  ConfigForm,
+  FONT,
+  MUTED,
+  RunSession,
+  axis,
+  configFromStart,
+  describeNetwork,
+  endMarks,
+  histogramTrace,
+  messageOf,
+  normalizeConfig,
+  pct,
+  readPage,
+  settings,
+  smallLayout,
+  throttled,
+  trainBody,
+} from "./runs.js";
+
+const cat = readPage();
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+const SURFACE = 50; // decision-surface grid points per axis
+const VIEWS = ["heatmap", "3d"];
+const toyDatasets = cat.datasetList.filter((d) => d.kind === "points");
+
+const DEFAULTS = {
+  dataset: "moons",
+  hidden: [
+    { width: 16, activation: "relu" },
+    { width: 16, activation: "relu" },
+  ],
+  output: "softmax",
+  loss: "cross_entropy",
+  init: "he",
+  output_init: "xavier",
+  norm: "none",
+  dropout: 0,
+  optimizer: "adam",
+  hyper: { lr: 0.01 },
+  schedule: "constant",
+  batch_size: 16,
+  epochs: 200,
+  l1: 0,
+  l2: 0,
+  max_norm: 0,
+  patience: 0,
+  eval_every: 0,
+  eval_train_size: 0,
+  seed: 0,
+};
+
+/** The seed's comparison: moons, a ReLU-then-sigmoid network against a linear one, plain SGD. */
+const SEED_COMPARISON = {
+  dataset: "moons",
+  hidden: [
+    { width: 16, activation: "relu" },
+    { width: 16, activation: "sigmoid" },
+  ],
+  output: "softmax",
+  loss: "cross_entropy",
+  init: "he",
+  output_init: "xavier",
+  norm: "none",
+  dropout: 0,
+  optimizer: "sgd",
+  hyper: { lr: 0.1 },
+  schedule: "constant",
+  batch_size: 16,
+  epochs: 200,
+  l1: 0,
+  l2: 0,
+  max_norm: 0,
+  patience: 0,
+};
+
+const dataDefaults = (name) => settings(cat.datasets[name].params);
+
+const FIELDS = new UrlState([
+  ...CONFIG_FIELDS.filter((f) => f.name !== "eval_train_size"),
+  { name: "showTest", key: "test", type: T.bool },
+  { name: "view", key: "view", type: T.string },
+  { name: "compare", key: "cmp", type: T.bool },
+  { name: "run", key: "run", type: T.string },
+  { name: "run2", key: "run2", type: T.string, when: (s) => s.compare },
+]);
+
+const raw = FIELDS.deserialize(location.search);
+const state = normalizeConfig(raw, DEFAULTS, cat, dataDefaults);
+Object.assign(state, {
+  showTest: raw.showTest ?? true,
+  view: VIEWS.includes(raw.view) ? raw.view : "heatmap",
+  compare: raw.compare ?? false,
+  run: null,
+  run2: null,
+});
+
+function saveUrl() {
+  state.run = main.id;
+  state.run2 = state.compare ? linear.id : null;
+  history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+}
+
+// --- runs ------------------------------------------------------------------------------------------------
+
+const dirty = { surfaces: true, curves: true, diagnostics: true };
+const onEvent = (session) => (type, event) => {
+  if (type === "start" && session === main) syncFromRun(event);
+  if (type === "control" && event.action === "set" && session === main) form.setLive(event.values);
+  if (type === "history" && session === main) form.setLive(session.data.settings());
+  if (type === "diverged" || type === "error") showBanner(`${session === linear ? "Linear model: " : ""}${event.message}`);
+  dirty.surfaces = dirty.curves = dirty.diagnostics = true;
+  render();
+};
+const main = new RunSession({ onEvent: (t, e) => onEvent(main)(t, e), onChange: () => renderStatus() });
+const linear = new RunSession({ onEvent: (t, e) => onEvent(linear)(t, e), onChange: () => renderStatus() });
+const sessions = () => (state.compare ? [main, linear] : [main]);
+
+/** A reload, a second tab or a shared link: show the run's own configuration. */
+function syncFromRun(start) {
+  const c = configFromStart(start);
+  const changedData = c.dataset !== state.dataset || JSON.stringify(c.data) !== JSON.stringify(state.data);
+  Object.assign(state, normalizeConfig(c, DEFAULTS, cat, dataDefaults));
+  buildForm();
+  if (changedData) loadPoints();
+  saveUrl();
+}
+
+async function startRuns() {
+  hideBanner();
+  await stopRuns();
+  const body = trainBody(state, { surface: SURFACE });
+  try {
+    await main.create(body);
+    if (state.compare) await linear.create({ ...body, hidden: [] });
+  } catch (e) {
+    showBanner(`Could not start: ${messageOf(e)}`);
+  }
+  saveUrl();
+  dirty.surfaces = dirty.curves = dirty.diagnostics = true;
+  render();
+}
+
+/** Stop and forget the page's runs (other tabs watching them see them stop). */
+async function stopRuns() {
+  const live = [main, linear].filter((s) => s.live);
+  const stops = live.map((s) => s.control("stop").catch(() => {}));
+  main.detach();
+  linear.detach();
+  await Promise.all(stops);
+}
+
+async function controlAll(action) {
+  hideBanner();
+  try {
+    await Promise.all(sessions().map((s) => s.control(action)));
+  } catch (e) {
+    showBanner(`${action}: ${messageOf(e)}`);
+  }
+}
+
+$("play").addEventListener("click", () => {
+  if (main.live && main.data.status === "paused") controlAll("resume");
+  else if (!main.live && main.status !== "starting") startRuns();
+});
+$("pause").addEventListener("click", () => controlAll("pause"));
+$("step").addEventListener("click", () => controlAll("step"));
+$("reset").addEventListener("click", async () => {
+  hideBanner();
+  await stopRuns();
+  saveUrl();
+  dirty.surfaces = dirty.curves = dirty.diagnostics = true;
+  render();
+  renderStatus();
+});
+
+// --- settings ----------------------------------------------------------------------------------------------
+
+/** A change that needs a new network: stop the old run; start again if it was training. */
+const restart = debounce(async () => {
+  const wasTraining = main.status === "running" || main.status === "starting";
+  saveUrl();
+  if (wasTraining) await startRuns();
+  else if (main.id) {
+    await stopRuns();
+    saveUrl();
+    dirty.surfaces = dirty.curves = dirty.diagnostics = true;
+    render();
+  }
+}, 250);
+
+const pendingLive = {};
+const sendLive = debounce(async () => {
+  const values = { ...pendingLive };
+  for (const k of Object.keys(pendingLive)) delete pendingLive[k];
+  const names = Object.keys(values);
+  form.setError(names, "");
+  try {
+    await Promise.all(sessions().map((s) => s.setHyper(values)));
+  } catch (e) {
+    form.setError(names, messageOf(e));
+  }
+}, 120);
+
+function onLive(values) {
+  saveUrl();
+  if (!main.live) return;
+  Object.assign(pendingLive, values);
+  sendLive();
+}
+
+const form = new ConfigForm(cat, state, {
+  onRestart: () => restart(),
+  onLive,
+  trainingParams: ["batch_size", "epochs", "patience", "seed"],
+});
+
+let dataControls = {};
+function buildDataControls() {
+  const ds = cat.datasets[state.dataset];
+  $("dataset").value = ds.name;
+  $("dataset-note").textContent = `${ds.description}; ${ds.classes.length} classes`;
+  dataControls = {};
+  $("data-params").replaceChildren(
+    ...ds.params.map((p) => {
+      const param = p.name === "seed" ? { ...p, label: "data seed", high: 1e6 } : p;
+      dataControls[p.name] = paramControl(param, state.data[p.name], (v) => {
+        state.data[p.name] = v;
+        dataChanged();
+      });
+      return dataControls[p.name].el;
+    }),
+  );
+}
+
+function buildForm() {
+  buildDataControls();
+  form.network($("network-group"));
+  form.optimizer($("optimizer-group"));
+  form.regularization($("regularization-group"));
+  form.training($("training-group"));
+  syncViewControls();
+}
+
+function dataChanged() {
+  // the batch size may not exceed the training set
+  form.training($("training-group"));
+  state.batch_size = form.controls.batch_size.value;
+  loadPointsSoon();
+  restart();
+}
+
+$("dataset").addEventListener("change", () => {
+  state.dataset = $("dataset").value;
+  state.data = dataDefaults(state.dataset);
+  buildDataControls();
+  dataChanged();
+});
+
+$("compare").addEventListener("click", () => {
+  if (state.compare) {
+    state.compare = false;
+    linear.live && linear.control("stop").catch(() => {});
+    linear.detach();
+    buildSurfaceCards();
+    saveUrl();
+    renderStatus();
+    dirty.surfaces = dirty.curves = true;
+    render();
+    return;
+  }
+  Object.assign(state, normalizeConfig({ ...SEED_COMPARISON, data: dataDefaults("moons") }, DEFAULTS, cat, dataDefaults));
+  state.compare = true;
+  buildForm();
+  buildSurfaceCards();
+  loadPoints();
+  startRuns();
+});
+
+function syncViewControls() {
+  for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;
+  $("show-test").checked = state.showTest;
+  $("compare").setAttribute("aria-pressed", String(state.compare));
+  $("compare").textContent = state.compare ? "Back to one run" : "Linear vs nonlinear";
+}
+
+for (const radio of document.querySelectorAll("input[name=view]")) {
+  radio.addEventListener("change", () => {
+    state.view = radio.value;
+    for (const card of cards) Plotly.purge(card.plot);
+    saveUrl();
+    dirty.surfaces = true;
+    render();
+  });
+}
+$("show-test").addEventListener("change", () => {
+  state.showTest = $("show-test").checked;
+  saveUrl();
+  dirty.surfaces = true;
+  render();
+});
+
+// --- the data points -----------------------------------------------------------------------------------
+
+let points = null; // {x_train, y_train, x_test, y_test, classes} of the current dataset
+let pointsRequest = null;
+
+async function loadPoints() {
+  const request = { dataset: state.dataset, data: { ...state.data } };
+  pointsRequest = request;
+  try {
+    const answer = await postJSON("/api/datasets/points", request);
+    if (pointsRequest !== request) return;
+    points = answer;
+    renderClassKey();
+    dirty.surfaces = true;
+    render();
+  } catch (e) {
+    showBanner(`Could not load the data: ${messageOf(e)}`);
+  }
+}
+const loadPointsSoon = debounce(loadPoints, 200);
+
+function renderClassKey() {
+  const names = points?.classes ?? cat.datasets[state.dataset].classes;
+  $("class-key").replaceChildren(
+    ...names.map((name, k) => h("span.class", {}, h("span.dot", { style: `background:${PALETTE[k]}` }), name)),
+    h("span.class", { title: "test points have a dark outline" }, h("span.dot.test"), "test"),
+  );
+}
+
+// --- surfaces ----------------------------------------------------------------------------------------------
+
+let cards = [];
+
+function buildSurfaceCards() {
+  for (const card of cards) Plotly.purge(card.plot);
+  const specs = state.compare
+    ? [
+        { session: linear, key: "linear", title: "Linear model (no hidden layer)" },
+        { session: main, key: "main", title: "Nonlinear model" },
+      ]
+    : [{ session: main, key: "main", title: "Decision surface" }];
+  cards = specs.map((spec) => {
+    const plot = h("div.plot.surface-plot", { id: `surface-${spec.key}` });
+    const network = h("span.network");
+    const metrics = h("span.metrics", { dataset: { metric: spec.key } });
+    const empty = h("p.empty", {}, "Press Train: the surface shows the predicted class, its shade the probability.");
+    const el = h("article.panel.surface-card", { dataset: { key: spec.key } }, h("header", {}, h("h2", {}, spec.title), network, metrics), h("div.plot-box", {}, plot, empty));
+    return { ...spec, el, plot, network, metrics, empty, drawn: null };
+  });
+  $("surfaces").replaceChildren(...cards.map((c) => c.el));
+  $("surfaces").classList.toggle("two", cards.length > 1);
+}
+
+const rgba = (hex, a) => {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
+};
+
+/** Class k's share of the map: its probability where it is the predicted class, else nothing. */
+function classLayers(surface) {
+  const probs = surface.probabilities;
+  const K = probs.length;
+  const ny = surface.y.length;
+  const nx = surface.x.length;
+  const layers = probs.map(() => Array.from({ length: ny }, () => new Array(nx).fill(null)));
+  for (let i = 0; i < ny; i++) {
+    for (let j = 0; j < nx; j++) {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (probs[k][i][j] > probs[best][i][j]) best = k;
+      layers[best][i][j] = probs[best][i][j];
+    }
+  }
+  return layers.map((z, k) => ({
+    type: "heatmap",
+    x: surface.x,
+    y: surface.y,
+    z,
+    zmin: 1 / K,
+    zmax: 1,
+    colorscale: [
+      [0, rgba(PALETTE[k], 0.02)],
+      [1, rgba(PALETTE[k], 0.72)],
+    ],
+    showscale: false,
+    zsmooth: "best",
+    hovertemplate: `x %{x:.2f}, y %{y:.2f}<br>${points?.classes[k] ?? `class ${k + 1}`}: %{z:.1%}<extra></extra>`,
+  }));
+}
+
+function pointTraces(is3d, K) {
+  if (!points) return [];
+  const traces = [];
+  const sets = [["train", points.x_train, points.y_train]];
+  if (state.showTest) sets.push(["test", points.x_test, points.y_test]);
+  for (const [kind, xs, ys] of sets) {
+    for (let k = 0; k < points.classes.length; k++) {
+      const x = [];
+      const y = [];
+      for (let i = 0; i < ys.length; i++) {
+        if (ys[i] !== k) continue;
+        x.push(xs[i][0]);
+        y.push(xs[i][1]);
+      }
+      const marker = {
+        color: PALETTE[k],
+        size: is3d ? 2.5 : kind === "train" ? 5.5 : 6.5,
+        line: kind === "train" ? { color: "#fff", width: 0.7 } : { color: "#111827", width: 1.4 },
+      };
+      const name = `${points.classes[k]} (${kind})`;
+      if (is3d) {
+        const z = new Array(x.length).fill(K === 2 ? k : 1);
+        traces.push({ type: "scatter3d", mode: "markers", x, y, z, name, marker: { ...marker, line: undefined, opacity: kind === "train" ? 0.9 : 0.6 }, hoverinfo: "name" });
+      } else {
+        traces.push({ type: "scatter", mode: "markers", x, y, name, marker, hovertemplate: `${name}<br>x %{x:.2f}, y %{y:.2f}<extra></extra>` });
+      }
+    }
+  }
+  return traces;
+}
+
+function bounds() {
+  const all = points ? [...points.x_train, ...points.x_test] : [[-1, -1], [1, 1]];
+  const lo = [Math.min(...all.map((p) => p[0])), Math.min(...all.map((p) => p[1]))];
+  const hi = [Math.max(...all.map((p) => p[0])), Math.max(...all.map((p) => p[1]))];
+  const pad = [(hi[0] - lo[0]) / 10, (hi[1] - lo[1]) / 10];
+  return [
+    [lo[0] - pad[0], hi[0] + pad[0]],
+    [lo[1] - pad[1], hi[1] + pad[1]],
+  ];
+}
+
+function surface3d(surface) {
+  const K = surface.probabilities.length;
+  const ny = surface.y.length;
+  const nx = surface.x.length;
+  if (K === 2) {
+    return {
+      type: "surface",
+      x: surface.x,
+      y: surface.y,
+      z: surface.probabilities[1],
+      cmin: 0,
+      cmax: 1,
+      colorscale: [
+        [0, PALETTE[0]],
+        [0.5, "#ffffff"],
+        [1, PALETTE[1]],
+      ],
+      showscale: false,
+      opacity: 0.92,
+      hovertemplate: `P(${points?.classes[1] ?? "class 2"}) = %{z:.1%}<extra></extra>`,
+    };
+  }
+  const z = [];
+  const color = [];
+  for (let i = 0; i < ny; i++) {
+    z.push([]);
+    color.push([]);
+    for (let j = 0; j < nx; j++) {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (surface.probabilities[k][i][j] > surface.probabilities[best][i][j]) best = k;
+      z[i].push(surface.probabilities[best][i][j]);
+      color[i].push(best);
+    }
+  }
+  const scale = [];
+  for (let k = 0; k < K; k++) scale.push([k / K, PALETTE[k]], [(k + 1) / K, PALETTE[k]]);
+  return { type: "surface", x: surface.x, y: surface.y, z, surfacecolor: color, cmin: 0, cmax: K, colorscale: scale, showscale: false, opacity: 0.92, hovertemplate: "max probability %{z:.1%}<extra></extra>" };
+}
+
+function drawCard(card) {
+  const data = card.session.data;
+  const surface = data.latest?.surface ?? null;
+  const K = points?.classes.length ?? 2;
+  const is3d = state.view === "3d";
+  const [xr, yr] = surface ? [[surface.x[0], surface.x.at(-1)], [surface.y[0], surface.y.at(-1)]] : bounds();
+  card.empty.hidden = Boolean(surface) || card.session.status !== "idle";
+  let traces;
+  let layout;
+  if (is3d) {
+    traces = [...(surface ? [surface3d(surface)] : []), ...pointTraces(true, K)];
+    layout = {
+      font: FONT,
+      margin: { l: 0, r: 0, t: 0, b: 0 },
+      showlegend: false,
+      uirevision: "3d",
+      scene: {
+        xaxis: { title: { text: "x" }, range: xr },
+        yaxis: { title: { text: "y" }, range: yr },
+        zaxis: { title: { text: K === 2 ? `P(${points?.classes[1] ?? "class 2"})` : "max P" }, range: [0, 1.05] },
+        aspectmode: "manual",
+        aspectratio: { x: 1, y: 1, z: 0.6 },
+        camera: { eye: { x: -1.3, y: -1.5, z: 1.0 } },
+      },
+    };
+  } else {
+    traces = [...(surface ? classLayers(surface) : []), ...pointTraces(false, K)];
+    layout = {
+      font: FONT,
+      margin: { l: 34, r: 8, t: 6, b: 26 },
+      showlegend: false,
+      uirevision: "2d",
+      hovermode: "closest",
+      xaxis: axis("", { range: xr, zeroline: false, showgrid: false, ticks: "outside", ticklen: 3 }),
+      yaxis: axis("", { range: yr, zeroline: false, showgrid: false, ticks: "outside", ticklen: 3, scaleanchor: "x", scaleratio: 1, constrain: "domain" }),
+      plot_bgcolor: "#fff",
+    };
+    layout.xaxis.constrain = "domain";
+  }
+  Plotly.react(card.plot, traces, layout, { ...CONFIG, displayModeBar: false });
+  card.drawn = data.latest?.step ?? null;
+}
+
+function renderSurfaces() {
+  for (const card of cards) {
+    drawCard(card);
+    const data = card.session.data;
+    const latest = data.evals.at(-1);
+    card.metrics.textContent = latest ? `train ${pct(latest.train_accuracy)} · test ${pct(latest.test_accuracy)}` : "";
+    card.metrics.title = "accuracy at the latest evaluation";
+    const s = card.key === "linear" ? { ...state, hidden: [] } : state;
+    const classes = points?.classes.length ?? cat.datasets[state.dataset].classes.length;
+    card.network.textContent = describeNetwork(cat, s, 2, classes);
+  }
+}
+
+// --- curves ------------------------------------------------------------------------------------------------
+
+const RUN_COLORS = { main: "#0072B2", linear: "#D55E00" };
+
+function curveTraces(session, key, label) {
+  const data = session.data;
+  const color = RUN_COLORS[key];
+  const per = data.start?.steps_per_epoch ?? 1;
+  const evals = data.evals;
+  const epoch = evals.map((e) => e.epoch);
+  const prefix = label ? `${label}: ` : "";
+  // the per-step batch loss, faint, thinned to about 1,500 points
+  const every = Math.max(1, Math.ceil(data.step.length / 1500));
+  const sx = [];
+  const sy = [];
+  for (let i = 0; i < data.step.length; i += every) {
+    sx.push(data.step[i] / per);
+    sy.push(data.loss[i]);
+  }
+  return {
+    loss: [
+      { type: "scatter", mode: "lines", x: sx, y: sy, name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.18, hoverinfo: "skip", showlegend: !label },
+      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.train_loss), name: `${prefix}train`, line: { color, width: 2 } },
+      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.test_loss), name: `${prefix}test`, line: { color, width: 2, dash: "dash" } },
+    ],
+    accuracy: [
+      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * e.train_accuracy), name: `${prefix}train`, line: { color, width: 2 } },
+      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * (e.test_accuracy ?? NaN)), name: `${prefix}test`, line: { color, width: 2, dash: "dash" } },
+    ],
+  };
+}
+
+function renderCurves() {
+  const runs = state.compare
+    ? [
+        [linear, "linear", "linear"],
+        [main, "main", "nonlinear"],
+      ]
+    : [[main, "main", ""]];
+  const loss = [];
+  const accuracy = [];
+  const shapes = [];
+  const annotations = [];
+  for (const [session, key, label] of runs) {
+    const t = curveTraces(session, key, label);
+    loss.push(...t.loss);
+    accuracy.push(...t.accuracy);
+    const per = session.data.start?.steps_per_epoch ?? 1;
+    const marks = endMarks(session.data, (at) => at.epoch ?? at.step / per);
+    shapes.push(...marks.shapes);
+    annotations.push(...marks.annotations);
+  }
+  const epochs = state.epochs;
+  const x = axis("epoch", { range: [0, Math.max(1, main.data.start?.config.epochs ?? epochs)] });
+  Plotly.react(
+    $("loss-plot"),
+    loss,
+    smallLayout({ xaxis: x, yaxis: axis("loss", { type: "log" }), shapes, annotations, title: { text: "Loss", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
+    CONFIG,
+  );
+  Plotly.react(
+    $("accuracy-plot"),
+    accuracy,
+    smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", { range: [0, 100.5] }), shapes, annotations, title: { text: "Accuracy", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
+    CONFIG,
+  );
+}
+
+// --- diagnostics ---------------------------------------------------------------------------------------
+
+const ACTIVATION_NAMES = new Set(cat.activations.map((a) => a.name));
+const isActivationLayer = (name) => ACTIVATION_NAMES.has(name.replace(/\d+$/, ""));
+
+function renderDiagnostics() {
+  if (!$("diagnostics-panel").offsetParent) return; // not shown: drawn when its tab opens
+  const data = main.data;
+  const byLayer = (key) => {
+    const series = new Map();
+    for (const d of data.diagnostics) {
+      for (const layer of d.layers) {
+        if (layer[key] === undefined) continue;
+        if (!series.has(layer.layer)) series.set(layer.layer, { x: [], y: [] });
+        const s = series.get(layer.layer);
+        s.x.push(d.epoch);
+        s.y.push(key === "grad_norm" ? (layer[key] > 0 ? layer[key] : null) : 100 * layer[key]);
+      }
+    }
+    return [...series.entries()].map(([name, s], i) => ({ type: "scatter", mode: "lines", x: s.x, y: s.y, name, line: { color: PALETTE[i % PALETTE.length], width: 1.6 } }));
+  };
+  const layout = (title, yaxis, xtitle = "epoch") =>
+    smallLayout({ title: { text: title, x: 0.01, y: 0.98, font: { size: 12 } }, margin: { l: 44, r: 8, t: 38, b: 30 }, xaxis: axis(xtitle), yaxis, legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 9 } } });
+  const grads = byLayer("grad_norm");
+  Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis("‖∇W‖ (log)", { type: "log", exponentformat: "power" })), CONFIG);
+  const dead = byLayer("dead_fraction");
+  const deadLayout = layout("Dead ReLUs", axis("dead units (%)", { range: [0, 100] }));
+  if (!dead.length) deadLayout.annotations = [{ text: "no ReLU layer", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }];
+  Plotly.react($("dead-plot"), dead, deadLayout, CONFIG);
+  const diag = data.latest?.diagnostics;
+  const weights = Object.entries(diag?.weights ?? {}).map(([name, hist], i) => histogramTrace(hist, name, PALETTE[i % PALETTE.length]));
+  const hist = { hovermode: "closest" };
+  Plotly.react($("weights-plot"), weights, { ...layout("Weights", axis("share", { tickformat: ".0%" }), "weight value"), ...hist }, CONFIG);
+  const acts = Object.entries(diag?.activations ?? {}).filter(([name]) => isActivationLayer(name));
+  const shown = acts.length ? acts : Object.entries(diag?.activations ?? {}).filter(([name]) => name.startsWith("dense"));
+  const actTraces = shown.map(([name, h_], i) => histogramTrace(h_, name, PALETTE[i % PALETTE.length]));
+  Plotly.react($("activations-plot"), actTraces, { ...layout("Activations", axis("share", { tickformat: ".0%" }), "output value"), ...hist }, CONFIG);
+}
+
+for (const [tab, panel] of [
+  ["tab-curves", "curves-panel"],
+  ["tab-diagnostics", "diagnostics-panel"],
+]) {
+  $(tab).addEventListener("click", () => {
+    for (const [t, p] of [
+      ["tab-curves", "curves-panel"],
+      ["tab-diagnostics", "diagnostics-panel"],
+    ]) {
+      $(t).setAttribute("aria-selected", String(t === tab));
+      $(p).classList.toggle("active", p === panel);
+    }
+    dirty.curves = dirty.diagnostics = true;
+    render();
+    window.dispatchEvent(new Event("resize")); // plots drawn while hidden take their size now
+  });
+}
+
+// --- status and rendering ----------------------------------------------------------------------------
+
+const STATUS_TEXT = {
+  idle: "",
+  starting: "starting…",
+  running: "training",
+  paused: "paused",
+  done: "done",
+  stopped: "stopped",
+  early_stopped: "stopped early",
+  diverged: "diverged",
+  error: "error",
+};
+
+function renderStatus() {
+  const s = main.status;
+  app.dataset.status = s;
+  app.dataset.runs = String(sessions().filter((x) => x.id).length);
+  const paused = s === "paused";
+  $("play").disabled = s === "starting" || s === "running";
+  $("play").querySelector("span").textContent = paused ? "Resume" : main.live ? "Train" : main.id ? "Train again" : "Train";
+  $("pause").disabled = s !== "running";
+  $("step").disabled = !paused;
+  $("reset").disabled = !main.id && s !== "starting";
+  const data = main.data;
+  const per = data.start?.steps_per_epoch;
+  const total = data.start?.config.epochs ?? state.epochs;
+  const epoch = per ? data.stepsDone / per : 0;
+  $("epoch").textContent = `epoch ${epoch >= 10 || Number.isInteger(epoch) ? Math.floor(epoch) : epoch.toFixed(1)} / ${total} · step ${data.stepsDone.toLocaleString("en-US")}`;
+  let text = STATUS_TEXT[s] ?? s;
+  if (data.earlyStop) text = `stopped early at epoch ${data.earlyStop.stopped_epoch} (best: ${data.earlyStop.best_epoch})`;
+  if (data.diverged) text = data.diverged.message;
+  $("run-status").textContent = text;
+  $("run-status").dataset.state = s;
+  syncViewControls();
+}
+
+const drawSurfaces = throttled(() => {
+  dirty.surfaces = false;
+  renderSurfaces();
+}, 100);
+const drawCurves = throttled(() => {
+  dirty.curves = false;
+  renderCurves();
+}, 200);
+const drawDiagnostics = throttled(() => {
+  dirty.diagnostics = false;
+  renderDiagnostics();
+}, 300);
+
+function render() {
+  if (dirty.surfaces) drawSurfaces();
+  if (dirty.curves) drawCurves();
+  if (dirty.diagnostics) drawDiagnostics();
+  renderStatus();
+}
+
+function showBanner(text) {
+  $("banner").textContent = text;
+  $("banner").hidden = false;
+}
+function hideBanner() {
+  $("banner").hidden = true;
+}
+
+// --- start -------------------------------------------------------------------------------------------------
+
+buildForm();
+buildSurfaceCards();
+renderClassKey();
+loadPoints();
+{
+  const known = (id) => id && cat.runs[id] !== undefined && cat.runs[id] !== null;
+  const gone = [raw.run, state.compare ? raw.run2 : null].filter((id) => id && !known(id));
+  if (known(raw.run)) main.attach(raw.run);
+  if (state.compare && known(raw.run2)) linear.attach(raw.run2);
+  if (gone.length) showBanner("The run in this link is no longer on the server (runs live in its memory). Press Train for a new one.");
+}
+saveUrl();
+render();
+
+window.descent = { state, main, linear, get cards() { return cards; }, get points() { return points; } };
