@@ -36,15 +36,17 @@ class Limits:
     max_active: int = 4  # runs training at once; past this a new run gets 429
     idle_seconds: float = 60.0  # a run nobody watches for this long is stopped
     keep_seconds: float = 600.0  # a finished run is forgotten this long after it ended
+    max_kept: int = 32  # finished runs kept at most; the oldest are forgotten first
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults, overridden by DESCENT_MAX_RUNS, DESCENT_IDLE_SECONDS, DESCENT_KEEP_SECONDS."""
+        """Defaults, overridden by DESCENT_MAX_RUNS, _IDLE_SECONDS, _KEEP_SECONDS and _MAX_KEPT."""
         env = os.environ
         return cls(
             int(env.get("DESCENT_MAX_RUNS", cls.max_active)),
             float(env.get("DESCENT_IDLE_SECONDS", cls.idle_seconds)),
             float(env.get("DESCENT_KEEP_SECONDS", cls.keep_seconds)),
+            int(env.get("DESCENT_MAX_KEPT", cls.max_kept)),
         )
 
 
@@ -237,16 +239,22 @@ class RunManager:
             return sum(not run.finished for run in self._runs.values())
 
     def sweep(self) -> None:
-        """Stop runs nobody watches; forget runs that ended long enough ago."""
+        """Stop runs nobody watches; forget runs that ended long ago, and the oldest past the cap."""
         now = time.monotonic()
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
             if not run.finished and run.subscribers == 0 and now - run.watched > self.limits.idle_seconds:
                 run.controls.stop()
-            if run.finished and now - run.ended > self.limits.keep_seconds:
-                with self._lock:
-                    self._runs.pop(run.id, None)
+        ended = sorted((r for r in runs if r.finished), key=lambda r: r.ended, reverse=True)
+        forget = [
+            r
+            for i, r in enumerate(ended)
+            if i >= self.limits.max_kept or now - r.ended > self.limits.keep_seconds
+        ]
+        with self._lock:
+            for run in forget:
+                self._runs.pop(run.id, None)
 
     def stop_all(self) -> None:
         with self._lock:

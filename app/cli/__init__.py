@@ -28,7 +28,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `descent path | head`
         sys.stderr.close()
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,6 +7,7 @@ import pytest
 
 from core.datasets import make_dataset
 from core.network import Network
+from core.optimizers import OPTIMIZERS
 from core.training import Controls, TrainConfig, load_data, network_for, train
 
 MOONS = TrainConfig(
@@ -250,3 +251,26 @@ def test_toy_data_is_the_registrys():
     split = load_data(MOONS)
     expected = make_dataset("moons")
     np.testing.assert_array_equal(split.x_train, expected.x_train)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_absurd_learning_rates_on_a_network_never_leak_a_non_finite_number(optimizer):
+    spec = OPTIMIZERS[optimizer]
+    config = TrainConfig(
+        dataset="spiral",
+        hidden=((32, "relu"), (32, "tanh")),
+        loss="mse",
+        output="linear",
+        optimizer=optimizer,
+        hyper={"lr": spec.params[0].high},
+        epochs=3,
+        eval_every=7,
+        surface=8,
+    )
+    events = events_of(config)
+    text = orjson.dumps(events, option=orjson.OPT_SERIALIZE_NUMPY)
+    assert b"NaN" not in text and b"Infinity" not in text
+    assert events[-1]["type"] == "summary" and events[-1]["status"] in {"done", "diverged"}
+    if events[-1]["status"] == "diverged":
+        (diverged,) = of_type(events, "diverged")
+        assert diverged["message"].startswith(f"diverged at step {diverged['step']}")

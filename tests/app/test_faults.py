@@ -1,0 +1,109 @@
+"""Faults a shared server meets: readers that never read, runs that pile up, a SIGTERM mid-stream."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from app.main import create_app
+from app.runs import SUBSCRIBER_QUEUE, Limits
+from core.training import TrainConfig
+from tests.conftest import serve
+
+BUSY = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 300, "eval_every": 5, "surface": 30}
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+def test_a_subscriber_that_never_reads_neither_blocks_the_run_nor_grows_memory():
+    app = create_app(Limits(idle_seconds=60))
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        run_id = http.post("/api/runs", json=BUSY).json()["id"]
+        host, port = url.removeprefix("http://").split(":")
+        stuck = socket.create_connection((host, int(port)))
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.sendall(f"GET /api/runs/{run_id}/events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        run = app.state.runs.get(run_id)
+        wait_for(lambda: run.subscribers == 1)
+        # the run goes on to the end although its only subscriber reads nothing
+        wait_for(lambda: http.get(f"/api/runs/{run_id}").json()["status"] == "done", timeout=120)
+        queues = list(run._subscribers)
+        assert all(q.qsize() <= SUBSCRIBER_QUEUE + 1 for q in queues), "what waits for it is bounded"
+        stuck.close()
+
+
+def test_finished_runs_are_forgotten_past_the_cap():
+    manager = create_app(Limits(max_kept=3)).state.runs
+
+    runs = []
+    for _ in range(6):
+        runs.append(manager.create(TrainConfig(dataset="xor", hidden=((4, "relu"),), epochs=1)))
+        runs[-1]._thread.join(10)
+    manager.sweep()
+    assert [manager.get(r.id) is not None for r in runs] == [False, False, False, True, True, True]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_with_open_streams_and_active_runs_shuts_down_within_5_s(tmp_path):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = os.environ | {"DESCENT_IDLE_SECONDS": "600"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(url), timeout=30)
+        with httpx.Client(base_url=url, timeout=10) as http:
+            runs = [http.post("/api/runs", json=BUSY | {"epochs": 500}).json()["id"] for _ in range(2)]
+            readers = [
+                threading.Thread(target=_read, args=(url, f"/api/runs/{r}/events"), daemon=True) for r in runs
+            ]
+            race = {"racers": [{"optimizer": "adam"}] * 8, "steps": 10_000}
+            readers.append(threading.Thread(target=_read, args=(url, "/api/paths", race), daemon=True))
+            for reader in readers:
+                reader.start()
+            time.sleep(0.5)
+        start = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+        assert time.monotonic() - start < 5
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def _up(url):
+    try:
+        return httpx.get(f"{url}/api/schedules", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _read(url, path, body=None):
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            method = "POST" if body else "GET"
+            with http.stream(method, path, json=body) as r:
+                for _ in r.iter_bytes():
+                    pass
+    except httpx.HTTPError:
+        pass
