@@ -780,6 +780,7 @@ function racerViews() {
   });
 }
 
+let sideDeferred = false;
 const SIDE_CONFIG = { ...CONFIG, responsive: true, doubleClick: "autosize" };
 const CONFIG_3D = { ...CONFIG, responsive: true, modeBarButtonsToRemove: ["toImage"] };
 
@@ -812,9 +813,11 @@ async function render() {
       }
       if (is3d && map) work.push(draw("d3", surface3dFigure({ ...common, surface, height: height3d }), CONFIG_3D));
     }
-    if (parts.has("side") && map) {
-      dirty.add("side"); // next frame
+    if (parts.has("side") && map && !sideDeferred) {
+      dirty.add("side"); // next frame (once: during playback the map is redrawn every frame)
+      sideDeferred = true;
     } else if (parts.has("side")) {
+      sideDeferred = false;
       work.push(draw("side", sideFigure({ racers: views, steps: state.steps, cursor: cursorStep(), uirevision }), SIDE_CONFIG));
       sideDrawn = true;
     } else if (parts.has("cursor") && created.has("side")) {

@@ -15,6 +15,7 @@ import {
   describeNetwork,
   endMarks,
   histogramTrace,
+  keepSized,
   messageOf,
   normalizeConfig,
   pct,
@@ -289,7 +290,7 @@ function syncViewControls() {
   for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;
   $("show-test").checked = state.showTest;
   $("compare").setAttribute("aria-pressed", String(state.compare));
-  $("compare").textContent = state.compare ? "Back to one run" : "Linear vs nonlinear";
+  $("compare").textContent = state.compare ? "Back to one run" : "Linear vs nonlinear (seed)";
 }
 
 for (const radio of document.querySelectorAll("input[name=view]")) {
@@ -333,7 +334,8 @@ function renderClassKey() {
   const names = points?.classes ?? cat.datasets[state.dataset].classes;
   $("class-key").replaceChildren(
     ...names.map((name, k) => h("span.class", {}, h("span.dot", { style: `background:${PALETTE[k]}` }), name)),
-    h("span.class", { title: "test points have a dark outline" }, h("span.dot.test"), "test"),
+    h("span.class", { title: "test points have a dark outline" }, h("span.dot.test"), "test point"),
+    h("span.shade", {}, "colour: the predicted class; its strength: the probability"),
   );
 }
 
@@ -358,43 +360,59 @@ function buildSurfaceCards() {
     return { ...spec, el, plot, network, metrics, empty, drawn: null };
   });
   $("surfaces").replaceChildren(...cards.map((c) => c.el));
+  for (const card of cards) keepSized(card.plot);
   $("surfaces").classList.toggle("two", cards.length > 1);
 }
 
-const rgba = (hex, a) => {
-  const n = Number.parseInt(hex.slice(1), 16);
-  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
-};
+const IMAGE = 240; // pixels per side of the drawn surface (bilinear between the grid's points)
 
-/** Class k's share of the map: its probability where it is the predicted class, else nothing. */
-function classLayers(surface) {
+/**
+ * The decision surface as an image: at each pixel the class probabilities are interpolated
+ * (bilinear) from the grid, the colour is the predicted class's, and its strength the confidence
+ * (white where the classes tie, full colour at probability 1).
+ */
+function surfaceImage(surface) {
   const probs = surface.probabilities;
   const K = probs.length;
-  const ny = surface.y.length;
   const nx = surface.x.length;
-  const layers = probs.map(() => Array.from({ length: ny }, () => new Array(nx).fill(null)));
-  for (let i = 0; i < ny; i++) {
-    for (let j = 0; j < nx; j++) {
+  const ny = surface.y.length;
+  const rgb = PALETTE.slice(0, K).map((hex) => {
+    const n = Number.parseInt(hex.slice(1), 16);
+    return [n >> 16, (n >> 8) & 255, n & 255];
+  });
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = IMAGE;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(IMAGE, IMAGE);
+  const p = new Float64Array(K);
+  for (let py = 0; py < IMAGE; py++) {
+    const fy = ((IMAGE - 1 - py) / (IMAGE - 1)) * (ny - 1); // row 0 is the top: the largest y
+    const i0 = Math.min(ny - 2, Math.floor(fy));
+    const ty = fy - i0;
+    for (let px = 0; px < IMAGE; px++) {
+      const fx = (px / (IMAGE - 1)) * (nx - 1);
+      const j0 = Math.min(nx - 2, Math.floor(fx));
+      const tx = fx - j0;
       let best = 0;
-      for (let k = 1; k < K; k++) if (probs[k][i][j] > probs[best][i][j]) best = k;
-      layers[best][i][j] = probs[best][i][j];
+      for (let k = 0; k < K; k++) {
+        const g = probs[k];
+        const top = g[i0][j0] * (1 - tx) + g[i0][j0 + 1] * tx;
+        const bottom = g[i0 + 1][j0] * (1 - tx) + g[i0 + 1][j0 + 1] * tx;
+        p[k] = top * (1 - ty) + bottom * ty;
+        if (p[k] > p[best]) best = k;
+      }
+      const confidence = Math.max(0, (p[best] - 1 / K) / (1 - 1 / K));
+      const a = 0.06 + 0.64 * confidence;
+      const o = 4 * (py * IMAGE + px);
+      image.data[o] = 255 + (rgb[best][0] - 255) * a;
+      image.data[o + 1] = 255 + (rgb[best][1] - 255) * a;
+      image.data[o + 2] = 255 + (rgb[best][2] - 255) * a;
+      image.data[o + 3] = 255;
     }
   }
-  return layers.map((z, k) => ({
-    type: "heatmap",
-    x: surface.x,
-    y: surface.y,
-    z,
-    zmin: 1 / K,
-    zmax: 1,
-    colorscale: [
-      [0, rgba(PALETTE[k], 0.02)],
-      [1, rgba(PALETTE[k], 0.72)],
-    ],
-    showscale: false,
-    zsmooth: "best",
-    hovertemplate: `x %{x:.2f}, y %{y:.2f}<br>${points?.classes[k] ?? `class ${k + 1}`}: %{z:.1%}<extra></extra>`,
-  }));
+  ctx.putImageData(image, 0, 0);
+  const [x0, x1, y0, y1] = [surface.x[0], surface.x.at(-1), surface.y[0], surface.y.at(-1)];
+  return { source: canvas.toDataURL("image/png"), xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0, sizing: "stretch", xanchor: "left", yanchor: "top", layer: "below" };
 }
 
 function pointTraces(is3d, K) {
@@ -504,8 +522,9 @@ function drawCard(card) {
       },
     };
   } else {
-    traces = [...(surface ? classLayers(surface) : []), ...pointTraces(false, K)];
+    traces = pointTraces(false, K);
     layout = {
+      images: surface ? [surfaceImage(surface)] : [],
       font: FONT,
       margin: { l: 34, r: 8, t: 6, b: 26 },
       showlegend: false,
@@ -541,6 +560,7 @@ const RUN_COLORS = { main: "#0072B2", linear: "#D55E00" };
 function curveTraces(session, key, label) {
   const data = session.data;
   const color = RUN_COLORS[key];
+  const testColor = label ? color : "#D55E00";
   const per = data.start?.steps_per_epoch ?? 1;
   const evals = data.evals;
   const epoch = evals.map((e) => e.epoch);
@@ -555,13 +575,13 @@ function curveTraces(session, key, label) {
   }
   return {
     loss: [
-      { type: "scatter", mode: "lines", x: sx, y: sy, name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.18, hoverinfo: "skip", showlegend: !label },
+      { type: "scatter", mode: "lines", x: sx, y: sy, name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.14, hoverinfo: "skip", showlegend: !label },
       { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.train_loss), name: `${prefix}train`, line: { color, width: 2 } },
-      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.test_loss), name: `${prefix}test`, line: { color, width: 2, dash: "dash" } },
+      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.test_loss), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" } },
     ],
     accuracy: [
       { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * e.train_accuracy), name: `${prefix}train`, line: { color, width: 2 } },
-      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * (e.test_accuracy ?? NaN)), name: `${prefix}test`, line: { color, width: 2, dash: "dash" } },
+      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * (e.test_accuracy ?? NaN)), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" } },
     ],
   };
 }
@@ -587,17 +607,22 @@ function renderCurves() {
     annotations.push(...marks.annotations);
   }
   const epochs = state.epochs;
+  const lowest = Math.min(100, ...accuracy.flatMap((t) => t.y.filter(Number.isFinite)));
+  const accuracyRange = [Math.max(0, Math.floor(lowest / 10) * 10), 100.5];
+  // the loss axis follows the evaluated losses; the faint per-batch curve may run off it
+  const evaluated = loss.filter((t) => t.name.endsWith("train") || t.name.endsWith("test")).flatMap((t) => t.y.filter((v) => v > 0));
+  const lossRange = evaluated.length ? [Math.log10(Math.min(...evaluated)) - 0.4, Math.log10(Math.max(...evaluated)) + 0.2] : undefined;
   const x = axis("epoch", { range: [0, Math.max(1, main.data.start?.config.epochs ?? epochs)] });
   Plotly.react(
     $("loss-plot"),
     loss,
-    smallLayout({ xaxis: x, yaxis: axis("loss", { type: "log" }), shapes, annotations, title: { text: "Loss", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
+    smallLayout({ xaxis: x, yaxis: axis("loss (log scale)", { type: "log", range: lossRange, exponentformat: "power" }), shapes, annotations, title: { text: "Loss", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
     CONFIG,
   );
   Plotly.react(
     $("accuracy-plot"),
     accuracy,
-    smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", { range: [0, 100.5] }), shapes, annotations, title: { text: "Accuracy", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
+    smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", { range: accuracyRange }), shapes, annotations, title: { text: "Accuracy", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
     CONFIG,
   );
 }
@@ -629,7 +654,10 @@ function renderDiagnostics() {
   Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis("‖∇W‖ (log)", { type: "log", exponentformat: "power" })), CONFIG);
   const dead = byLayer("dead_fraction");
   const deadLayout = layout("Dead ReLUs", axis("dead units (%)", { range: [0, 100] }));
-  if (!dead.length) deadLayout.annotations = [{ text: "no ReLU layer", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }];
+  if (!dead.length) {
+    deadLayout.annotations = [{ text: "no ReLU layer", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }];
+    deadLayout.xaxis.visible = false;
+  }
   Plotly.react($("dead-plot"), dead, deadLayout, CONFIG);
   const diag = data.latest?.diagnostics;
   const weights = Object.entries(diag?.weights ?? {}).map(([name, hist], i) => histogramTrace(hist, name, PALETTE[i % PALETTE.length]));
@@ -655,7 +683,6 @@ for (const [tab, panel] of [
     }
     dirty.curves = dirty.diagnostics = true;
     render();
-    window.dispatchEvent(new Event("resize")); // plots drawn while hidden take their size now
   });
 }
 
@@ -726,6 +753,7 @@ function hideBanner() {
 
 // --- start -------------------------------------------------------------------------------------------------
 
+for (const id of ["loss-plot", "accuracy-plot", "grad-plot", "dead-plot", "weights-plot", "activations-plot"]) keepSized($(id));
 buildForm();
 buildSurfaceCards();
 renderClassKey();

@@ -657,6 +657,16 @@ export function thin(x, y, max = 2000) {
 
 // --- figures -----------------------------------------------------------------------------------------
 
+const sizer = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const el = entry.target;
+    if (el._fullLayout && entry.contentRect.width > 0 && entry.contentRect.height > 0) Plotly.Plots.resize(el);
+  }
+});
+
+/** Redraw a plot at its box's size whenever the box changes (not only when the window does). */
+export const keepSized = (el) => sizer.observe(el);
+
 export const INK = "#1f2937";
 export const MUTED = "#6b7280";
 export const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 11, color: INK };

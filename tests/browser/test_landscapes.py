@@ -132,6 +132,7 @@ def test_a_copied_link_draws_the_same_paths(page, watch, live_server):
     ready(other)
     assert drawn(other) == original
     assert other.evaluate("descent.state") == page.evaluate("descent.state")
+    other.close()
     assert watch.errors == []
 
 
