@@ -5,7 +5,7 @@ represent comes back as None, never as NaN):
 
     activation_curves  f(z) and f′(z) of an element-wise activation, and where |f′| < threshold
     softmax_report     the stable softmax of a vector beside the naive formula that overflows
-    loss_curves        every loss and its gradient for one target as the prediction ŷ sweeps (0, 1]
+    loss_curves        every loss and its gradient for one target as the prediction ŷ sweeps (0, 1)
     init_report        sampled weights of every initialization: min, max, mean, SD and a histogram
     xavier_range       Xavier's limit √(6/(m+n)) against the layer size m + n
     normalize          one of the four normalizations with the mean and variance before and after
@@ -104,10 +104,21 @@ def softmax_report(z) -> SoftmaxReport:
 
 # --- losses ------------------------------------------------------------------------------------------
 
-# How ŷ sweeps (0, 1]: evenly, or log-spaced down to 1e-20 so that cross-entropy's clip at 1e-15 shows.
-SWEEPS: dict[str, Callable[[int], np.ndarray]] = {
-    "linear": lambda n: np.arange(1, n + 1) / n,  # k/n exactly: 3/5 is the float 0.6
-    "log": lambda n: np.logspace(-20, 0, n),
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    label: str
+    grid: Callable[[int], np.ndarray]  # points -> increasing ŷ in (0, 1]
+
+
+# How ŷ sweeps: evenly over (0, 1), or log-spaced from 1e-20 to 1 so that cross-entropy's clip at 1e-15 shows.
+SWEEPS: dict[str, Sweep] = {
+    s.name: s
+    for s in [
+        Sweep("linear", "linear (0, 1)", lambda n: np.arange(1, n + 1) / (n + 1)),  # 3/5 is the float 0.6
+        Sweep("log", "log 10⁻²⁰ … 1", lambda n: np.logspace(-20, 0, n)),
+    ]
 }
 
 
@@ -120,11 +131,11 @@ class LossCurves:
 
 
 def loss_curves(target: float, sweep: str = "linear", points: int = 400) -> LossCurves:
-    """Every loss of a single output with target y, and its gradient, as ŷ sweeps (0, 1].
+    """Every loss of a single output with target y, and its gradient, as ŷ sweeps (0, 1) or [1e-20, 1].
 
     Each point is its own batch of one: L([[y]], [[ŷ]]), so the mean over the batch is that one term.
     """
-    pred = lookup(SWEEPS, sweep, "sweep")(points)
+    pred = lookup(SWEEPS, sweep, "sweep").grid(points)
     y = np.array([[target]])
     value, grad = {}, {}
     for name, loss in LOSSES.items():
@@ -265,6 +276,21 @@ class NormReport:
     mean_after: np.ndarray
     var_after: np.ndarray
 
+    @property
+    def labels(self) -> list[str]:
+        """One per statistic, row-major: "sample 1 · channel 2" (counting from 1)."""
+        return [
+            " · ".join(f"{axis} {i + 1}" for axis, i in zip(self.kept, index, strict=True))
+            for index in np.ndindex(*self.stat_shape)
+        ]
+
+
+def norm_layer(name: str, channels: int, eps: float = EPS.default, **params):
+    """The float64 layer (γ = 1, β = 0) for `channels` channels; a ValueError names a bad setting."""
+    demo = lookup(NORM_DEMOS, name, "normalization")
+    settings = resolve(demo.params, params, demo.norm.label)
+    return demo.norm.layer(channels, eps=EPS.check(eps), dtype=np.float64, **settings)
+
 
 def normalize(name: str, x, eps: float = EPS.default, **params) -> NormReport:
     """A normalization (γ = 1, β = 0) of batch x, with mean and variance over the axes it averages over.
@@ -276,8 +302,7 @@ def normalize(name: str, x, eps: float = EPS.default, **params) -> NormReport:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != demo.rank:
         raise ValueError(f"{demo.norm.label} takes a {demo.rank}-D batch ({demo.layout}), got {x.shape}")
-    settings = resolve(demo.params, params, demo.norm.label)
-    layer = demo.norm.layer(x.shape[-1], eps=EPS.check(eps), dtype=np.float64, **settings)
+    layer = norm_layer(name, x.shape[-1], eps, **params)
     y = layer.forward(x)
 
     def by_statistic(a):

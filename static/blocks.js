@@ -432,7 +432,7 @@ async function drawInits(doc) {
 
   const f4 = (v) => v.toFixed(4);
   $("init-table").replaceChildren(
-    h("thead", {}, h("tr", {}, ["", "W ~", "Minimum", "Maximum", "Mean", "SD"].map((t) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, ["sampled from", "W ~", "Minimum", "Maximum", "Mean", "SD"].map((t) => h("th", {}, t)))),
     h(
       "tbody",
       {},
@@ -453,26 +453,21 @@ async function drawInits(doc) {
   const size = doc.inputs + doc.neurons;
   const c = xavierCurve;
   const range = [
-    { type: "scatter", mode: "lines", x: c.sizes, y: c.limits, line: { color: PALETTE[1], width: 2 }, name: "+√(6/(m+n))", hovertemplate: "m + n = %{x}<br>limit ±%{y:.4f}<extra></extra>" },
-    { type: "scatter", mode: "lines", x: c.sizes, y: c.limits.map((v) => -v), line: { color: PALETTE[1], width: 2 }, fill: "tonexty", fillcolor: "rgba(213, 94, 0, 0.10)", name: "−√(6/(m+n))", hoverinfo: "skip" },
-    {
-      type: "scatter",
-      mode: "markers",
-      x: [size, size],
-      y: xavier ? [xavier.max, xavier.min] : [doc.xavier_limit, -doc.xavier_limit],
-      marker: { color: INK, size: 7, symbol: ["triangle-down", "triangle-up"] },
-      name: "this draw",
-      hovertemplate: `this layer: m + n = ${size}<br>sampled %{y:.4f}<extra></extra>`,
-    },
+    { type: "scatter", mode: "lines", x: c.sizes, y: c.limits, line: { color: PALETTE[1], width: 2 }, hovertemplate: "m + n = %{x}<br>limit %{y:.4f}<extra></extra>" },
+    { type: "scatter", mode: "markers", x: [size], y: [doc.xavier_limit], marker: { color: "#fff", size: 10, line: { color: PALETTE[1], width: 2 } }, hovertemplate: `this layer: m + n = ${size}<br>limit √(6/(m+n)) = %{y:.4f}<extra></extra>` },
   ];
+  if (xavier) {
+    const reach = Math.max(-xavier.min, xavier.max);
+    range.push({ type: "scatter", mode: "markers", x: [size], y: [reach], marker: { color: INK, size: 6, symbol: "x-thin", line: { color: INK, width: 2 } }, hovertemplate: "this draw: largest |w| = %{y:.4f}<extra></extra>" });
+  }
   return Promise.all([
     plot("init-hist", data, layout),
     plot("xavier-plot", range, {
-      margin: { l: 46, r: 10, t: 24, b: 38 },
-      xaxis: axis({ type: "log", title: title("layer size m + n (log scale)"), exponentformat: "none" }),
-      yaxis: axis({ title: title("Xavier's range of w"), zeroline: true }),
+      margin: { l: 50, r: 10, t: 24, b: 38 },
+      xaxis: axis({ type: "log", dtick: 1, exponentformat: "none", title: title("layer size m + n (log)") }),
+      yaxis: axis({ type: "log", dtick: 1, exponentformat: "none", title: title("limit √(6/(m+n)) (log)") }),
       annotations: [
-        { text: "<b>Xavier's range shrinks as layers grow</b>: ±√(6/(m+n)); ▼▲ this draw's max and min", xref: "paper", yref: "paper", x: 0, y: 1.01, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 11 } },
+        { text: `<b>Xavier's range ±√(6/(m+n)) shrinks as layers grow</b> · ○ this layer: ±${doc.xavier_limit.toFixed(4)}`, xref: "paper", yref: "paper", x: 0, y: 1.01, xanchor: "left", yanchor: "bottom", showarrow: false, font: { size: 11 } },
       ],
     }),
   ]);
@@ -540,15 +535,29 @@ function showNorm() {
   $("norm-formula").textContent = `${demo.formula} · ${demo.reference}`;
   $("norm-layout").textContent = `shape (${demo.layout}); γ = 1, β = 0`;
   normX.value = state[`x${RANK_OF[state.norm]}`];
-  normX.rows = RANK_OF[state.norm] === 2 ? 4 : 10;
+  normX.rows = RANK_OF[state.norm] === 2 ? 4 : 12;
+  showNormParams();
+}
+
+// Settings bounded by the channel count C of the batch (G ≤ C): their sliders end at C.
+const UP_TO_CHANNELS = new Set(["groups"]);
+let channels = null;
+
+/** The chosen normalization's own settings (group norm: G), then ε. */
+function showNormParams() {
   const holder = $("norm-params");
   holder.replaceChildren();
-  for (const p of NORM_PARAMS[state.norm]) {
-    normParamControls[p.name] ??= paramControl(p, state[p.name], (v) => {
-      state[p.name] = v;
-      saveUrl();
-      norm.soon();
-    });
+  for (const param of NORM_PARAMS[state.norm]) {
+    const p = UP_TO_CHANNELS.has(param.name) && channels ? { ...param, high: Math.min(param.high, channels) } : param;
+    const key = `${p.name}:${p.high}`;
+    if (normParamControls[p.name]?.key !== key) {
+      normParamControls[p.name] = paramControl(p, state[p.name], (v) => {
+        state[p.name] = v;
+        saveUrl();
+        norm.soon();
+      });
+      normParamControls[p.name].key = key;
+    }
     holder.append(normParamControls[p.name].el);
   }
   holder.append(epsControl.el);
@@ -595,6 +604,10 @@ const norm = section("norms", "/api/blocks/norm", normBody, drawNorm, "norm-erro
 
 function drawNorm(doc) {
   normX.classList.remove("invalid");
+  if (doc.shape.at(-1) !== channels) {
+    channels = doc.shape.at(-1);
+    showNormParams();
+  }
   const labels = doc.labels;
   const tick = labels.map((l) => l.replace(" · ", "<br>"));
   const data = [];

@@ -123,11 +123,12 @@ def test_loss_gradients_match_central_differences(name, target):
 
 
 def test_seed_losses_at_a_prediction_of_0_6():
-    c = loss_curves(1.0, "linear", 5)  # ŷ = 0.2, 0.4, 0.6, 0.8, 1
-    np.testing.assert_allclose(c.pred, [0.2, 0.4, 0.6, 0.8, 1])
+    c = loss_curves(1.0, "linear", 4)  # ŷ = 0.2, 0.4, 0.6, 0.8
+    np.testing.assert_allclose(c.pred, [0.2, 0.4, 0.6, 0.8])
     assert c.value["cross_entropy"][2] == 0.5108256237659891  # the seed's −log 0.6, clipping included
-    assert c.value["cross_entropy"][-1] == 0  # a perfect prediction (the seed prints −0.0)
     assert c.value["mse"][2] == pytest.approx(0.16)
+    perfect = loss_curves(1.0, "log", 5)  # ends at ŷ = 1
+    assert perfect.value["cross_entropy"][-1] == 0 and perfect.value["mse"][-1] == 0  # the seed prints −0.0
 
 
 def test_the_cross_entropy_clip_shows_on_the_log_sweep():
@@ -144,8 +145,9 @@ def test_the_cross_entropy_clip_shows_on_the_log_sweep():
 
 def test_loss_sweeps_are_inside_the_unit_interval():
     for name, sweep in SWEEPS.items():
-        p = sweep(50)
+        p = sweep.grid(50)
         assert len(p) == 50 and (p > 0).all() and (p <= 1).all() and (np.diff(p) > 0).all(), name
+    assert SWEEPS["linear"].grid(50)[-1] < 1 and SWEEPS["log"].grid(50)[-1] == 1
     with pytest.raises(ValueError, match="valid: linear, log"):
         loss_curves(1.0, "cubic")
 
