@@ -17,7 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.routers import landscapes, networks, pages, paths, registry, runs
+from app.routers import blocks, landscapes, networks, pages, paths, registry, runs
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SecurityHeaders, content_security_policy
 
@@ -75,6 +75,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         paths.router,
         networks.router,
         runs.router,
+        blocks.router,
         pages.router,
     ):
         app.include_router(router)

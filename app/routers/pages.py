@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.routers.blocks import blocks_registry
 from app.routers.networks import get_networks
 from app.routers.registry import registry
 
@@ -16,6 +17,7 @@ NAV = [
     ("/", "Landscapes"),
     ("/playground", "Network playground"),
     ("/mnist", "MNIST"),
+    ("/blocks", "Building blocks"),
     ("/docs", "API"),
 ]
 RUN_KEYS = ("run", "run2")  # query parameters that name runs a page re-attaches to
@@ -32,6 +34,11 @@ def render(request: Request, template: str, **context) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def landscapes_page(request: Request):
     return render(request, "landscapes.html", registry=registry().model_dump(mode="json"))
+
+
+@router.get("/blocks", response_class=HTMLResponse)
+def blocks_page(request: Request):
+    return render(request, "blocks.html", blocks=blocks_registry().model_dump(mode="json"))
 
 
 def _runs(request: Request) -> dict[str, str | None]:
