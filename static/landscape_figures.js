@@ -318,6 +318,7 @@ const SIDE_ROWS = [
 
 /** Loss, distance to the nearest minimum and learning rate against the step, one row each. */
 export function sideFigure({ racers, steps, cursor, uirevision }) {
+  const empty = racers.every((r) => r.series.gap.x.length === 0);
   const data = [];
   SIDE_ROWS.forEach((row, i) => {
     for (const r of racers) {
@@ -360,7 +361,7 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
       plot_bgcolor: "#ffffff",
       xaxis: {
         anchor: "y3",
-        range: [0, Math.max(1, steps)],
+        range: [0, Math.max(1, steps)], // the steps run so far (all of them once every path has ended)
         title: { text: "step", standoff: 2, font: { size: 12 } },
         gridcolor: "#eef0f3",
         zeroline: false,
@@ -369,7 +370,9 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
       yaxis: yaxis(0),
       yaxis2: yaxis(1),
       yaxis3: yaxis(2),
-      annotations: SIDE_ROWS.map((row, i) => ({
+      annotations: [
+        ...(empty ? [{ text: "The racers' curves appear here as their paths stream in.", xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { color: MUTED } }] : []),
+        ...SIDE_ROWS.map((row, i) => ({
         text: `<b>${row.title}</b> <span style="color:${MUTED}">${row.help} (log)</span>`,
         xref: "paper",
         yref: "paper",
@@ -379,7 +382,8 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
         yanchor: "bottom",
         showarrow: false,
         font: { size: 11 },
-      })),
+        })),
+      ],
       shapes: [cursorShape(cursor)],
       showlegend: false,
       hovermode: "closest",

@@ -75,7 +75,7 @@ function normalize(raw) {
   const s = {
     landscape: ls.name,
     lparams: settings(ls.params, raw.lparams),
-    start: raw.start ?? [...ls.start],
+    start: raw.start && !farOutside(raw.start, ls) ? raw.start : [...ls.start],
     steps: clampParam(STEPS_PARAM, raw.steps ?? ls.steps),
     noise: raw.noise ?? false,
     seed: clamp(raw.seed ?? 0, 0, 2 ** 32 - 1),
@@ -335,8 +335,8 @@ for (const id of ["start-x", "start-y"]) {
 $("start-reset").addEventListener("click", () => moveStart([...landscape().start]));
 
 /** The server's rule: a start more than ten domain widths outside the plot cannot be raced. */
-function farOutside([x, y]) {
-  const [[x0, x1], [y0, y1]] = landscape().domain;
+function farOutside([x, y], ls = landscape()) {
+  const [[x0, x1], [y0, y1]] = ls.domain;
   const wx = 10 * (x1 - x0);
   const wy = 10 * (y1 - y0);
   return x < x0 - wx || x > x1 + wx || y < y0 - wy || y > y1 + wy;
@@ -818,7 +818,7 @@ async function render() {
       sideDeferred = true;
     } else if (parts.has("side")) {
       sideDeferred = false;
-      work.push(draw("side", sideFigure({ racers: views, steps: state.steps, cursor: cursorStep(), uirevision }), SIDE_CONFIG));
+      work.push(draw("side", sideFigure({ racers: views, steps: lastStep(), cursor: cursorStep(), uirevision }), SIDE_CONFIG));
       sideDrawn = true;
     } else if (parts.has("cursor") && created.has("side")) {
       const c = cursorShape(cursorStep());

@@ -282,9 +282,9 @@ export class ConfigForm {
       h("h2", {}, "Optimizer ", h("span.hint", {}, "sliders act on a running job")),
       choose,
       h("p.formula", { title: spec.reference }, spec.rule),
-      hyper,
+      ...hyper,
       field("schedule", chooseSchedule),
-      schedParams,
+      ...schedParams,
     );
   }
 
@@ -305,7 +305,7 @@ export class ConfigForm {
       this.controls[name] = c;
       return c.el;
     });
-    section.replaceChildren(h("h2", {}, title), items);
+    section.replaceChildren(h("h2", {}, title), ...items);
     this.trainingSection = section;
   }
 
@@ -320,7 +320,7 @@ export class ConfigForm {
       this.controls[name] = c;
       return c.el;
     });
-    section.replaceChildren(h("h2", {}, "Regularization ", h("span.hint", {}, "live")), items);
+    section.replaceChildren(h("h2", {}, "Regularization ", h("span.hint", {}, "live")), ...items);
   }
 
   /** Show values a run reports (a reload, another tab's change, a loaded model) without a restart. */

@@ -1,0 +1,756 @@
+// MNIST / Fashion-MNIST: train the seed's network on the server and watch it learn: progress, the
+// per-step loss, accuracy, the confusion matrix, misclassified digits, first-layer weights, and a pad
+// to draw a digit for the current model to classify (also while it trains). Save and load models.
+
+import { T, UrlState, debounce, h, paramControl, postJSON } from "./common.js";
+import {
+  CONFIG,
+  CONFIG_FIELDS,
+  ConfigForm,
+  FONT,
+  MUTED,
+  RunSession,
+  axis,
+  configFromStart,
+  count,
+  duration,
+  endMarks,
+  envelope,
+  keepSized,
+  messageOf,
+  normalizeConfig,
+  pct,
+  readPage,
+  settings,
+  smallLayout,
+  thin,
+  throttled,
+  trainBody,
+} from "./runs.js";
+
+const cat = readPage();
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+const imageSets = cat.datasetList.filter((d) => d.kind === "images");
+const ALPHA = 0.02; // smoothing of the loss curve
+const SUBSET = { train_size: 10000, test_size: 2000 }; // trains in seconds on two cores
+const FILTERS = 64;
+
+const firstAvailable = imageSets.find((d) => d.available)?.name ?? "mnist";
+const DEFAULTS = {
+  dataset: cat.datasets.mnist?.available ? "mnist" : firstAvailable,
+  // the seed: 784-600-10, ReLU then softmax, He then Xavier, SGD lr 0.02, batch 16, L2 2e-4
+  hidden: [{ width: 600, activation: "relu" }],
+  output: "softmax",
+  loss: "cross_entropy",
+  init: "he",
+  output_init: "xavier",
+  norm: "none",
+  dropout: 0,
+  optimizer: "sgd",
+  hyper: { lr: 0.02 },
+  schedule: "constant",
+  batch_size: 16,
+  epochs: 10,
+  l1: 0,
+  l2: 2e-4,
+  max_norm: 0,
+  patience: 0,
+  eval_every: 125,
+  eval_train_size: 2000,
+  seed: 0,
+};
+const dataDefaults = (name) => settings(cat.datasets[name].params, SUBSET);
+
+const FIELDS = new UrlState([...CONFIG_FIELDS, { name: "run", key: "run", type: T.string }]);
+const raw = FIELDS.deserialize(location.search);
+const state = normalizeConfig(raw, DEFAULTS, cat, dataDefaults);
+state.run = null;
+
+function saveUrl() {
+  state.run = main.id;
+  history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+}
+
+// --- the run -------------------------------------------------------------------------------------------
+
+const dirty = { loss: true, accuracy: true, confusion: true, gallery: true };
+const rate = []; // [time ms, steps done] over the last few seconds, for steps/s
+let smoothed = []; // EMA of the per-step loss, kept up to date as steps arrive
+
+function onEvent(type, event) {
+  const data = main.data;
+  if (type === "start") {
+    syncFromRun(event);
+    rate.length = 0;
+    smoothed = [];
+    images.clear();
+  }
+  if (type === "history") {
+    smoothed = [];
+    extendEma(data.loss);
+    form.setLive(data.settings());
+  }
+  if (type === "steps") {
+    extendEma(event.loss);
+    rate.push([performance.now(), data.stepsDone]);
+    while (rate.length > 2 && rate.at(-1)[0] - rate[0][0] > 4000) rate.shift();
+  }
+  if (type === "control" && event.action === "set") form.setLive(event.values);
+  if (type === "control" && event.action === "pause") rate.length = 0;
+  if (type === "eval") {
+    dirty.confusion = dirty.gallery = true;
+    filtersSoon();
+    predictSoon();
+  }
+  if (type === "diverged" || type === "error") showBanner(event.message);
+  if (type === "summary") {
+    fetchFilters();
+    predictSoon();
+  }
+  dirty.loss = dirty.accuracy = true;
+  render();
+}
+
+/** Append losses to the running EMA (bias-corrected: see `ema` in runs.js). */
+let emaState = { s: 0, w: 0 };
+function extendEma(losses) {
+  if (smoothed.length === 0) emaState = { s: 0, w: 0 };
+  for (const x of losses) {
+    emaState.s = (1 - ALPHA) * emaState.s + ALPHA * x;
+    emaState.w = (1 - ALPHA) * emaState.w + ALPHA;
+    smoothed.push(emaState.s / emaState.w);
+  }
+}
+
+const main = new RunSession({ onEvent, onChange: () => renderStatus() });
+
+/** A reload, another tab or a loaded model: show the run's own configuration. */
+function syncFromRun(start) {
+  const c = configFromStart(start);
+  Object.assign(state, normalizeConfig(c, DEFAULTS, cat, dataDefaults));
+  buildForm();
+  saveUrl();
+}
+
+async function startRun() {
+  hideBanner();
+  const old = main.live ? main.id : null;
+  if (old) await main.control("stop").catch(() => {});
+  try {
+    await main.create(trainBody(state));
+  } catch (e) {
+    showBanner(`Could not start: ${messageOf(e)}`);
+  }
+  saveUrl();
+  resetViews();
+}
+
+function resetViews() {
+  smoothed = [];
+  rate.length = 0;
+  images.clear();
+  $("gallery").replaceChildren();
+  $("filters").replaceChildren();
+  Object.assign(dirty, { loss: true, accuracy: true, confusion: true, gallery: true });
+  render();
+  predictSoon();
+}
+
+async function control(action) {
+  hideBanner();
+  try {
+    await main.control(action);
+  } catch (e) {
+    showBanner(`${action}: ${messageOf(e)}`);
+  }
+}
+
+$("start").addEventListener("click", () => {
+  if (main.live && main.data.status === "paused") control("resume");
+  else if (!main.live) startRun();
+});
+$("pause").addEventListener("click", () => control("pause"));
+$("stop").addEventListener("click", () => control("stop"));
+
+// --- save and load ---------------------------------------------------------------------------------------
+
+$("load").addEventListener("click", () => $("load-file").click());
+$("load-file").addEventListener("change", async () => {
+  const file = $("load-file").files[0];
+  $("load-file").value = "";
+  if (!file) return;
+  $("model-error").textContent = "";
+  const old = main.live ? main.id : null;
+  try {
+    await main.upload(file);
+    if (old) postJSON(`/api/runs/${encodeURIComponent(old)}/stop`, {}).catch(() => {});
+    saveUrl();
+    resetViews();
+  } catch (e) {
+    $("model-error").textContent = `Could not load ${file.name}: ${messageOf(e)}`;
+  }
+});
+
+// --- settings ----------------------------------------------------------------------------------------------
+
+const pendingLive = {};
+const sendLive = debounce(async () => {
+  const values = { ...pendingLive };
+  for (const k of Object.keys(pendingLive)) delete pendingLive[k];
+  const names = Object.keys(values);
+  form.setError(names, "");
+  try {
+    await main.setHyper(values);
+  } catch (e) {
+    form.setError(names, messageOf(e));
+  }
+}, 120);
+
+const form = new ConfigForm(cat, state, {
+  onRestart: () => {
+    saveUrl();
+    renderStatus();
+  },
+  onLive: (values) => {
+    saveUrl();
+    if (!main.live) return;
+    Object.assign(pendingLive, values);
+    sendLive();
+  },
+  trainingParams: ["batch_size", "epochs", "seed"],
+});
+
+let dataControls = {};
+function buildDataControls() {
+  const ds = cat.datasets[state.dataset];
+  for (const radio of document.querySelectorAll("input[name=dataset]")) radio.checked = radio.value === ds.name;
+  $("dataset-note").textContent = ds.description;
+  const missing = $("data-missing");
+  missing.hidden = ds.available;
+  if (!ds.available) {
+    // the remedy names commands in `backticks`: show them as code
+    const parts = ds.remedy.split("`").map((text, i) => (i % 2 ? h("code", {}, text) : text));
+    missing.replaceChildren(h("strong", {}, `${ds.label} is not on this server.`), " ", ...parts);
+  }
+  dataControls = {};
+  const labels = { train_size: "training images", test_size: "test images", seed: "subset seed" };
+  const params = ds.params.map((p) => ({ ...p, label: labels[p.name] ?? p.label, ...(p.name === "seed" ? { high: 1e6 } : {}) }));
+  const evalParams = ["eval_every", "eval_train_size"];
+  $("data-params").replaceChildren(
+    ...params.map((p) => {
+      dataControls[p.name] = paramControl(p, state.data[p.name], (v) => {
+        state.data[p.name] = v;
+        if (p.name === "train_size") {
+          form.training($("training-group"));
+          state.batch_size = form.controls.batch_size.value;
+        }
+        saveUrl();
+      });
+      return dataControls[p.name].el;
+    }),
+    h("div", { id: "eval-params" }),
+  );
+  const evalForm = new ConfigForm(cat, state, { onRestart: saveUrl, onLive: () => {}, trainingParams: evalParams });
+  evalForm.training($("eval-params"), "Evaluation");
+}
+
+function buildForm() {
+  buildDataControls();
+  form.network($("network-group"));
+  form.optimizer($("optimizer-group"));
+  form.regularization($("regularization-group"));
+  form.training($("training-group"));
+  renderStatus();
+}
+
+for (const radio of document.querySelectorAll("input[name=dataset]")) {
+  radio.addEventListener("change", () => {
+    state.dataset = radio.value;
+    state.data = dataDefaults(state.dataset);
+    buildForm();
+    saveUrl();
+  });
+}
+
+// --- progress and status -------------------------------------------------------------------------------
+
+function stepsPerSecond() {
+  if (rate.length < 2) return null;
+  const [t0, s0] = rate[0];
+  const [t1, s1] = rate.at(-1);
+  return t1 > t0 ? ((s1 - s0) * 1000) / (t1 - t0) : null;
+}
+
+function renderStatus() {
+  const s = main.status;
+  const data = main.data;
+  const available = cat.datasets[state.dataset].available;
+  app.dataset.status = s;
+  const paused = s === "paused";
+  $("start").hidden = !available && !paused;
+  $("no-data").hidden = available || paused;
+  $("start").disabled = s === "starting" || s === "running";
+  $("start").querySelector("span").textContent = paused ? "Resume" : main.id && !main.live ? "Start again" : "Start";
+  $("pause").disabled = s !== "running";
+  $("stop").disabled = !main.live;
+  const save = $("save");
+  if (main.id) save.href = `/api/runs/${encodeURIComponent(main.id)}/model`;
+  else save.removeAttribute("href");
+  save.setAttribute("aria-disabled", String(!main.id));
+
+  const start = data.start;
+  const total = start?.total_steps ?? 0;
+  const done = data.stepsDone;
+  const share = total ? done / total : 0;
+  $("progress-bar").style.width = `${(100 * share).toFixed(2)}%`;
+  $("progress").setAttribute("aria-valuenow", String(Math.round(100 * share)));
+  $("progress").dataset.state = s;
+  let text = "not started";
+  if (s === "starting") text = "loading the data…";
+  else if (start) {
+    const per = start.steps_per_epoch;
+    const epoch = Math.min(start.config.epochs, Math.floor(done / per) + (done < total ? 1 : 0));
+    const parts = [`epoch ${epoch} / ${start.config.epochs}`, `step ${count(done)} / ${count(total)}`];
+    const speed = stepsPerSecond();
+    if (s === "running" && speed) parts.push(`${count(speed)} steps/s`, `${duration((total - done) / speed)} left`);
+    if (s === "paused") parts.push("paused");
+    if (data.summary) {
+      const verb = { done: "done", stopped: "stopped", early_stopped: "stopped early", diverged: "diverged" }[data.summary.status] ?? data.summary.status;
+      parts.push(`${verb} after ${duration(data.summary.seconds)}`);
+    }
+    if (s === "error") parts.push("error");
+    text = parts.join(" · ");
+  }
+  $("progress-text").textContent = text;
+}
+
+// --- plots -------------------------------------------------------------------------------------------------
+
+function renderLoss() {
+  const data = main.data;
+  const raw_ = envelope(data.step, data.loss, 3000);
+  const smooth = thin(data.step, smoothed, 1500);
+  const per = data.start?.steps_per_epoch ?? 1;
+  const marks = endMarks(data, (at) => (at.step !== undefined ? at.step : at.epoch * per));
+  $("smoothing-note").textContent = `batch loss, raw (faint) and exponential moving average, α = ${ALPHA}`;
+  Plotly.react(
+    $("loss-plot"),
+    [
+      { type: "scatter", mode: "lines", x: raw_.x, y: raw_.y, name: "raw (each batch)", line: { color: "#0072B2", width: 1 }, opacity: 0.25, hoverinfo: "skip" },
+      { type: "scatter", mode: "lines", x: smooth.x, y: smooth.y, name: `EMA, α = ${ALPHA}`, line: { color: "#0072B2", width: 2 } },
+    ],
+    smallLayout({
+      xaxis: axis("step", { range: [0, Math.max(1, data.start?.total_steps ?? 1)] }),
+      yaxis: axis("cross-entropy loss (log scale)", { type: "log", exponentformat: "power" }),
+      margin: { l: 48, r: 10, t: 22, b: 34 },
+      ...marks,
+    }),
+    CONFIG,
+  );
+}
+
+function renderAccuracy() {
+  const data = main.data;
+  const evals = data.evals;
+  const x = evals.map((e) => e.epoch);
+  const all = evals.flatMap((e) => [e.train_accuracy, e.test_accuracy]).filter(Number.isFinite).map((v) => 100 * v);
+  const lowest = all.length ? Math.min(...all.slice(Math.min(2, all.length - 1))) : 0;
+  const low = Math.max(0, Math.floor((lowest - 2) / 5) * 5);
+  const marks = endMarks(data, (at) => (at.epoch !== undefined ? at.epoch : at.step / (data.start?.steps_per_epoch ?? 1)));
+  Plotly.react(
+    $("accuracy-plot"),
+    [
+      { type: "scatter", mode: "lines+markers", x, y: evals.map((e) => 100 * e.train_accuracy), name: "train", line: { color: "#0072B2", width: 2 }, marker: { size: 4 } },
+      { type: "scatter", mode: "lines+markers", x, y: evals.map((e) => 100 * e.test_accuracy), name: "test", line: { color: "#D55E00", width: 2, dash: "dash" }, marker: { size: 4 } },
+    ],
+    smallLayout({
+      xaxis: axis("epoch", { range: [0, Math.max(1, data.start?.config.epochs ?? state.epochs)] }),
+      yaxis: axis("accuracy (%)", { range: [low, 100.5] }),
+      margin: { l: 44, r: 10, t: 22, b: 34 },
+      ...marks,
+    }),
+    CONFIG,
+  );
+  const last = evals.at(-1);
+  $("accuracy-now").textContent = last ? `test ${pct(last.test_accuracy)} · train ${pct(last.train_accuracy)}` : "";
+  $("accuracy-now").title = last ? `at epoch ${last.epoch.toFixed(2)} (train: ${state.eval_train_size ? count(state.eval_train_size) : "all"} examples scored)` : "";
+}
+
+function classNames() {
+  return main.data.start?.classes ?? cat.datasets[state.dataset].classes;
+}
+
+function renderConfusion() {
+  const latest = main.data.latest;
+  const names = classNames();
+  const short = names.map((n) => (n.length > 7 ? `${n.slice(0, 6)}…` : n));
+  const m = latest?.confusion ?? null;
+  const share = m ? m.map((row) => row.map((v) => v / Math.max(1, row.reduce((a, b) => a + b, 0)))) : [];
+  const traces = m
+    ? [
+        {
+          type: "heatmap",
+          z: share,
+          x: short,
+          y: short,
+          text: m,
+          customdata: m.map((row, i) => row.map((_, j) => [names[i], names[j]])),
+          texttemplate: "%{text}",
+          textfont: { size: 9 },
+          colorscale: [
+            [0, "#ffffff"],
+            [0.05, "#e6f0fa"],
+            [0.3, "#8cb9e0"],
+            [1, "#0b4f8a"],
+          ],
+          zmin: 0,
+          zmax: 1,
+          showscale: false,
+          xgap: 1,
+          ygap: 1,
+          hovertemplate: "true %{customdata[0]}, predicted %{customdata[1]}: %{text} (%{z:.1%} of the row)<extra></extra>",
+        },
+      ]
+    : [];
+  Plotly.react(
+    $("confusion-plot"),
+    traces,
+    {
+      font: FONT,
+      margin: { l: 48, r: 6, t: 4, b: 40 },
+      xaxis: axis("predicted", { type: "category", side: "bottom", tickfont: { size: 9 }, showgrid: false }),
+      yaxis: axis("true", { type: "category", autorange: "reversed", tickfont: { size: 9 }, showgrid: false }),
+      annotations: m ? [] : [{ text: "appears after the first evaluation", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }],
+      paper_bgcolor: "#fff",
+      plot_bgcolor: "#fff",
+    },
+    { ...CONFIG, displayModeBar: false },
+  );
+}
+
+// --- images: misclassified digits and first-layer weights ------------------------------------------------
+
+const images = new Map(); // test index -> 784 values
+const SIDE = 28;
+
+/** Paint 784 grey values (0..1, ink dark on white) onto a new 28×28 canvas. */
+function greyCanvas(values, label) {
+  const canvas = h("canvas", { width: SIDE, height: SIDE, "aria-label": label });
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(SIDE, SIDE);
+  for (let i = 0; i < SIDE * SIDE; i++) {
+    const v = 255 - Math.round(255 * Math.min(1, Math.max(0, values[i])));
+    img.data.set([v, v, v, 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+/** Weights as a diverging image: blue negative, white zero, orange positive, scaled by the largest |w|. */
+function weightCanvas(values, label) {
+  const canvas = h("canvas", { width: SIDE, height: SIDE, "aria-label": label });
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(SIDE, SIDE);
+  let top = 1e-12;
+  for (const v of values) top = Math.max(top, Math.abs(v));
+  const neg = [0, 114, 178];
+  const pos = [213, 94, 0];
+  for (let i = 0; i < SIDE * SIDE; i++) {
+    const t = values[i] / top;
+    const c = t < 0 ? neg : pos;
+    const a = Math.abs(t);
+    img.data.set([255 + (c[0] - 255) * a, 255 + (c[1] - 255) * a, 255 + (c[2] - 255) * a, 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+let galleryFor = null;
+async function renderGallery() {
+  const latest = main.data.latest;
+  const id = main.id;
+  const wrong = latest?.misclassified ?? [];
+  if (!latest) {
+    $("gallery").replaceChildren(h("p.empty-note", {}, "Appears after the first evaluation."));
+    return;
+  }
+  if (galleryFor === latest) return;
+  galleryFor = latest;
+  const missing = wrong.map((w) => w.index).filter((i) => !images.has(i));
+  if (missing.length && id) {
+    try {
+      const response = await fetch(`/api/runs/${encodeURIComponent(id)}/images?indices=${missing.join(",")}`);
+      if (!response.ok || main.id !== id) return;
+      const body = await response.json();
+      missing.forEach((index, k) => images.set(index, body.images[k]));
+    } catch {
+      return; // a later evaluation tries again
+    }
+  }
+  if (galleryFor !== latest) return;
+  const names = classNames();
+  const tiles = wrong.map((w) => {
+    const title = `test image ${w.index}: true ${names[w.true]}, predicted ${names[w.predicted]}`;
+    return h("figure.tile", { title }, greyCanvas(images.get(w.index) ?? [], title), h("figcaption", {}, h("span.true", {}, names[w.true]), " → ", h("b", {}, names[w.predicted])));
+  });
+  const n = main.data.start?.test_size ?? 0;
+  const accuracy = latest.test_accuracy;
+  $("wrong-note").textContent = wrong.length
+    ? `test images, latest evaluation: true → predicted (first ${wrong.length} of ${count(Math.round((1 - accuracy) * n))})`
+    : "test images, latest evaluation";
+  $("gallery").replaceChildren(...(tiles.length ? tiles : [h("p.empty-note", {}, "No misclassified test image.")]));
+}
+
+let filtersBusy = false;
+async function fetchFilters() {
+  const id = main.id;
+  if (!id || filtersBusy) return;
+  filtersBusy = true;
+  try {
+    const response = await fetch(`/api/runs/${encodeURIComponent(id)}/filters?count=${FILTERS}`);
+    if (!response.ok || main.id !== id) return;
+    const body = await response.json();
+    const units = main.data.start?.config.hidden[0]?.[0] ?? body.units.length;
+    $("filters-note").textContent = `first ${body.units.length} of ${units} units; blue < 0 < orange, each scaled to its largest |w|`;
+    $("filters").replaceChildren(...body.images.map((w, i) => weightCanvas(w, `unit ${body.units[i]}`)));
+  } catch {
+    // the next evaluation fetches again
+  } finally {
+    filtersBusy = false;
+  }
+}
+const filtersSoon = throttled(fetchFilters, 2500);
+
+// --- draw a digit ----------------------------------------------------------------------------------------
+
+const pad = $("pad");
+const padCtx = pad.getContext("2d", { willReadFrequently: true });
+let drawing = false;
+let hasInk = false;
+let last = null;
+
+function padPoint(event) {
+  const box = pad.getBoundingClientRect();
+  return [((event.clientX - box.left) * pad.width) / box.width, ((event.clientY - box.top) * pad.height) / box.height];
+}
+
+function stroke(from, to) {
+  padCtx.strokeStyle = "#111827";
+  padCtx.fillStyle = "#111827";
+  padCtx.lineWidth = 20;
+  padCtx.lineCap = "round";
+  padCtx.lineJoin = "round";
+  padCtx.beginPath();
+  padCtx.moveTo(...from);
+  padCtx.lineTo(...to);
+  padCtx.stroke();
+}
+
+pad.addEventListener("pointerdown", (event) => {
+  event.preventDefault();
+  pad.setPointerCapture(event.pointerId);
+  drawing = true;
+  last = padPoint(event);
+  stroke(last, last);
+  hasInk = true;
+  predictSoon();
+});
+pad.addEventListener("pointermove", (event) => {
+  if (!drawing) return;
+  const p = padPoint(event);
+  stroke(last, p);
+  last = p;
+  predictSoon();
+});
+for (const type of ["pointerup", "pointercancel"]) {
+  pad.addEventListener(type, () => {
+    if (!drawing) return;
+    drawing = false;
+    predictSoon();
+  });
+}
+$("clear").addEventListener("click", () => {
+  padCtx.clearRect(0, 0, pad.width, pad.height);
+  hasInk = false;
+  predictSoon();
+});
+
+/**
+ * The drawing as MNIST prepares its digits: the ink's bounding box scaled (area-averaged) to fit
+ * 20×20 with its aspect ratio kept, then placed in 28×28 so that its centre of mass is the centre.
+ * Returns 784 values in [0, 1] (1 = ink), or null for an empty pad.
+ */
+export function toMnist(alpha, width, height) {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (alpha[y * width + x] > 0) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
+  }
+  if (x1 < 0) return null;
+  const bw = x1 - x0 + 1;
+  const bh = y1 - y0 + 1;
+  const scale = 20 / Math.max(bw, bh);
+  const w = Math.max(1, Math.round(bw * scale));
+  const hgt = Math.max(1, Math.round(bh * scale));
+  const sum = new Float64Array(w * hgt);
+  const n = new Float64Array(w * hgt);
+  for (let y = y0; y <= y1; y++) {
+    const ty = Math.min(hgt - 1, Math.floor((y - y0) * scale));
+    for (let x = x0; x <= x1; x++) {
+      const tx = Math.min(w - 1, Math.floor((x - x0) * scale));
+      sum[ty * w + tx] += alpha[y * width + x] / 255;
+      n[ty * w + tx] += 1;
+    }
+  }
+  let mass = 0;
+  let mx = 0;
+  let my = 0;
+  const small = new Float64Array(w * hgt);
+  for (let i = 0; i < w * hgt; i++) {
+    small[i] = n[i] ? sum[i] / n[i] : 0;
+    mass += small[i];
+    mx += small[i] * ((i % w) + 0.5);
+    my += small[i] * (Math.floor(i / w) + 0.5);
+  }
+  const dx = Math.round(14 - mx / mass);
+  const dy = Math.round(14 - my / mass);
+  const out = new Array(SIDE * SIDE).fill(0);
+  for (let y = 0; y < hgt; y++) {
+    for (let x = 0; x < w; x++) {
+      const X = x + dx;
+      const Y = y + dy;
+      if (X >= 0 && X < SIDE && Y >= 0 && Y < SIDE) out[Y * SIDE + X] = Math.min(1, small[y * w + x]);
+    }
+  }
+  return out;
+}
+
+function padInput() {
+  if (!hasInk) return null;
+  const rgba = padCtx.getImageData(0, 0, pad.width, pad.height).data;
+  const alpha = new Uint8ClampedArray(pad.width * pad.height);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = rgba[4 * i + 3];
+  return toMnist(alpha, pad.width, pad.height);
+}
+
+function renderPreview(input) {
+  const ctx = $("preview").getContext("2d");
+  const img = ctx.createImageData(SIDE, SIDE);
+  for (let i = 0; i < SIDE * SIDE; i++) {
+    const v = 255 - Math.round(255 * (input?.[i] ?? 0));
+    img.data.set([v, v, v, 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function renderBars(probabilities) {
+  const names = classNames();
+  const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
+  $("bars").replaceChildren(
+    ...names.map((name, k) => {
+      const p = probabilities?.[k] ?? 0;
+      return h(
+        "div.bar-row",
+        { dataset: { class: k }, class: k === best ? "bar-row best" : "bar-row" },
+        h("span.bar-label", { title: name }, name),
+        h("span.bar-track", {}, h("span.bar-fill", { style: `width:${(100 * p).toFixed(1)}%` })),
+        h("span.bar-value", {}, probabilities ? `${(100 * p).toFixed(p < 0.1 ? 1 : 0)} %` : ""),
+      );
+    }),
+  );
+  app.dataset.prediction = probabilities ? String(best) : "";
+}
+
+let predicting = false;
+let predictAgain = false;
+async function predict() {
+  if (predicting) {
+    predictAgain = true;
+    return;
+  }
+  const input = padInput();
+  renderPreview(input);
+  const id = main.id;
+  if (!input || !id) {
+    renderBars(null);
+    $("draw-note").textContent = !id ? "Start a run or load a model: then the model classifies your drawing." : "Draw a digit in the box.";
+    return;
+  }
+  predicting = true;
+  try {
+    const answer = await postJSON(`/api/runs/${encodeURIComponent(id)}/predict`, { inputs: [input] });
+    if (main.id === id) {
+      renderBars(answer.probabilities[0]);
+      const step = main.data.stepsDone;
+      $("draw-note").textContent = `Probabilities from the model after ${count(step)} step${step === 1 ? "" : "s"}.`;
+    }
+  } catch (e) {
+    $("draw-note").textContent = `Could not classify: ${messageOf(e)}`;
+  } finally {
+    predicting = false;
+    if (predictAgain) {
+      predictAgain = false;
+      predictSoon();
+    }
+  }
+}
+const predictSoon = throttled(predict, 150);
+
+// --- rendering ---------------------------------------------------------------------------------------------
+
+const drawLoss = throttled(() => {
+  dirty.loss = false;
+  renderLoss();
+}, 250);
+const drawAccuracy = throttled(() => {
+  dirty.accuracy = false;
+  renderAccuracy();
+}, 250);
+const drawConfusion = throttled(() => {
+  dirty.confusion = false;
+  renderConfusion();
+}, 400);
+const drawGallery = throttled(() => {
+  dirty.gallery = false;
+  renderGallery();
+}, 800);
+
+function render() {
+  if (dirty.loss) drawLoss();
+  if (dirty.accuracy) drawAccuracy();
+  if (dirty.confusion) drawConfusion();
+  if (dirty.gallery) drawGallery();
+  renderStatus();
+}
+
+function showBanner(text) {
+  $("banner").textContent = text;
+  $("banner").hidden = false;
+}
+function hideBanner() {
+  $("banner").hidden = true;
+}
+
+// --- start -------------------------------------------------------------------------------------------------
+
+for (const id of ["loss-plot", "accuracy-plot", "confusion-plot"]) keepSized($(id));
+buildForm();
+renderBars(null);
+if (raw.run && cat.runs[raw.run]) main.attach(raw.run);
+else if (raw.run) showBanner("The run in this link is no longer on the server (runs live in its memory). Press Start for a new one.");
+saveUrl();
+render();
+predictSoon();
+setInterval(() => main.data.status === "running" && renderStatus(), 1000); // steps/s and time left tick on
+
+window.descent = { state, main, toMnist };
