@@ -226,6 +226,7 @@ function buildDataControls() {
   const ds = cat.datasets[state.dataset];
   for (const radio of document.querySelectorAll("input[name=dataset]")) radio.checked = radio.value === ds.name;
   $("dataset-note").textContent = ds.description;
+  $("draw-title").textContent = ds.name === "mnist" ? "Draw a digit" : `Draw (${ds.label})`;
   const missing = $("data-missing");
   missing.hidden = ds.available;
   if (!ds.available) {
@@ -492,7 +493,8 @@ async function renderGallery() {
   const names = classNames();
   const tiles = wrong.map((w) => {
     const title = `test image ${w.index}: true ${names[w.true]}, predicted ${names[w.predicted]}`;
-    return h("figure.tile", { title }, greyCanvas(images.get(w.index) ?? [], title), h("figcaption", {}, h("span.true", {}, names[w.true]), " → ", h("b", {}, names[w.predicted])));
+    const caption = h("figcaption", {}, h("span.true", {}, names[w.true]), " → ", h("b", {}, names[w.predicted]));
+    return h("figure.tile", { title, class: names[w.true].length > 2 ? "tile long" : "tile" }, greyCanvas(images.get(w.index) ?? [], title), caption);
   });
   const n = main.data.start?.test_size ?? 0;
   const accuracy = latest.test_accuracy;
