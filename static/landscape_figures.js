@@ -343,6 +343,7 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
   const h = (1 - 2 * gap) / 3;
   const yaxis = (i) => ({
     type: "log",
+    ...(SIDE_ROWS[i].key === "lr" ? { dtick: 1 } : {}), // decades only: rates are often constant
     domain: [1 - (i + 1) * h - i * gap, 1 - i * h - i * gap],
     exponentformat: "power",
     tickfont: { size: 10 },

@@ -1,101 +1,31 @@
 // The landscape playground: optimizers racing on a 2D loss surface, streamed from /api/paths.
 //
-// One state object (serialized to the URL through FIELDS), racers with their own controls, streams
+// One state object (its link: FIELDS in landscape_state.js), racers with their own controls, streams
 // per set of racers (a racer's hyperparameter re-streams that racer alone), a render loop that draws
 // at most once per animation frame, and a playback cursor over the steps.
 
+import { HttpError, PALETTE, clamp, copyText, debounce, fmt, h, paramControl, postJSON, saveBlob, select, streamSSE } from "./common.js";
+import { MARGIN, cursorShape, pathsFigure, sideFigure, surface3dFigure, surfaceFigure } from "./landscape_figures.js";
+import { decimate, renderTable } from "./landscape_readout.js";
 import {
-  HttpError,
-  PALETTE,
-  T,
-  UrlState,
-  clamp,
-  copyText,
-  debounce,
-  fmt,
-  h,
-  paramControl,
-  postJSON,
-  saveBlob,
-  select,
-  streamSSE,
-} from "./common.js";
-import {
-  MARGIN,
-  cursorShape,
-  pathsFigure,
-  sideFigure,
-  surface3dFigure,
-  surfaceFigure,
-} from "./landscape_figures.js";
+  FIELDS,
+  LANDSCAPES,
+  NOISE,
+  OPTIMIZERS,
+  REG,
+  SCHEDULES,
+  SLOTS,
+  STEPS_PARAM,
+  farOutside,
+  hyperFor,
+  normalize,
+  settings,
+  shortLabel,
+  suggestedLr,
+} from "./landscape_state.js";
 
-const REG = JSON.parse(document.getElementById("registry").textContent);
-const LANDSCAPES = Object.fromEntries(REG.landscapes.map((l) => [l.name, l]));
-const OPTIMIZERS = Object.fromEntries(REG.optimizers.map((o) => [o.name, o]));
-const SCHEDULES = Object.fromEntries(REG.schedules.map((s) => [s.name, s]));
-const NOISE = REG.noise;
-const SLOTS = REG.max_racers;
-const VIEWS = ["contour", "heatmap", "3d"];
-const DEFAULT_RACERS = ["sgd", "momentum", "adam", "rmsprop"];
-const STEPS_PARAM = { name: "steps", label: "steps", default: 500, low: 1, high: REG.max_steps, log: true, integer: true, help: "" };
 const $ = (id) => document.getElementById(id);
 const app = $("app");
-
-// --- state and its URL -------------------------------------------------------------------------------
-
-const FIELDS = new UrlState([
-  { name: "landscape", key: "landscape", type: T.string },
-  { name: "lparams", key: "lp", type: T.dict, when: (s) => Object.keys(s.lparams).length > 0 },
-  { name: "start", key: "start", type: T.point },
-  { name: "steps", key: "steps", type: T.int },
-  { name: "racers", key: "racers", type: T.racers },
-  { name: "noise", key: "noise", type: T.bool },
-  ...NOISE.map((p) => ({ name: p.name, key: p.name, type: p.integer ? T.int : T.number, when: (s) => s.noise })),
-  { name: "seed", key: "seed", type: T.int },
-  { name: "schedule", key: "schedule", type: T.string },
-  { name: "sparams", key: "sp", type: T.dict, when: (s) => Object.keys(s.sparams).length > 0 },
-  { name: "view", key: "view", type: T.string },
-  { name: "arrows", key: "arrows", type: T.bool },
-  { name: "vectors", key: "vectors", type: T.bool },
-]);
-
-const clampParam = (p, v) => (Number.isFinite(v) ? clamp(p.integer ? Math.round(v) : v, p.low, p.high) : p.default);
-const settings = (params, given = {}) => Object.fromEntries(params.map((p) => [p.name, clampParam(p, given[p.name])]));
-const suggestedLr = (landscape, optimizer) => landscape.lr[optimizer.family] ?? optimizer.params[0].default;
-
-function hyperFor(optimizer, landscape, given = {}) {
-  const hyper = settings(optimizer.params, given);
-  if (given.lr === undefined) hyper.lr = suggestedLr(landscape, optimizer);
-  return hyper;
-}
-
-/** A complete, valid state from what a link holds (anything missing or unknown takes its default). */
-function normalize(raw) {
-  const ls = LANDSCAPES[raw.landscape] ?? LANDSCAPES.mccormick ?? REG.landscapes[0];
-  const s = {
-    landscape: ls.name,
-    lparams: settings(ls.params, raw.lparams),
-    start: raw.start && !farOutside(raw.start, ls) ? raw.start : [...ls.start],
-    steps: clampParam(STEPS_PARAM, raw.steps ?? ls.steps),
-    noise: raw.noise ?? false,
-    seed: clamp(raw.seed ?? 0, 0, 2 ** 32 - 1),
-    schedule: SCHEDULES[raw.schedule] ? raw.schedule : "constant",
-    view: VIEWS.includes(raw.view) ? raw.view : "contour",
-    arrows: raw.arrows ?? true,
-    vectors: raw.vectors ?? true,
-  };
-  Object.assign(s, settings(NOISE, raw));
-  s.batch_size = Math.min(s.batch_size, s.dataset_size);
-  s.sparams = settings(SCHEDULES[s.schedule].params, raw.sparams);
-  const racers = (raw.racers ?? DEFAULT_RACERS.map((optimizer) => ({ optimizer, hyper: {} })))
-    .filter((r) => OPTIMIZERS[r.optimizer])
-    .slice(0, SLOTS);
-  s.racers = (racers.length ? racers : [{ optimizer: "adam", hyper: {} }]).map((r) => ({
-    optimizer: r.optimizer,
-    hyper: hyperFor(OPTIMIZERS[r.optimizer], ls, r.hyper),
-  }));
-  return s;
-}
 
 const state = normalize(FIELDS.deserialize(location.search));
 const landscape = () => LANDSCAPES[state.landscape];
@@ -143,9 +73,6 @@ function addRacer(optimizer, hyper) {
   buildCard(r);
   return r;
 }
-
-/** "SGD (batch, mini-batch, stochastic)" → "SGD": the full label stays in the select's tooltip. */
-const shortLabel = (spec) => spec.label.replace(/ \(.*\)$/, "");
 
 const labelOf = (r) => {
   const same = racers.filter((o) => o.optimizer === r.optimizer);
@@ -334,16 +261,8 @@ for (const id of ["start-x", "start-y"]) {
 }
 $("start-reset").addEventListener("click", () => moveStart([...landscape().start]));
 
-/** The server's rule: a start more than ten domain widths outside the plot cannot be raced. */
-function farOutside([x, y], ls = landscape()) {
-  const [[x0, x1], [y0, y1]] = ls.domain;
-  const wx = 10 * (x1 - x0);
-  const wy = 10 * (y1 - y0);
-  return x < x0 - wx || x > x1 + wx || y < y0 - wy || y > y1 + wy;
-}
-
 function moveStart(p) {
-  if (farOutside(p)) {
+  if (farOutside(p, landscape())) {
     $("start-error").textContent = `(${p.join(", ")}) lies more than ten domain widths outside the map`;
     return;
   }
@@ -824,7 +743,7 @@ async function render() {
       const c = cursorShape(cursorStep());
       work.push(Plotly.relayout(figs.side, { "shapes[0].x0": c.x0, "shapes[0].x1": c.x1, "shapes[0].visible": c.visible }));
     }
-    if (parts.has("table") || parts.has("fg")) renderTable(views);
+    if (parts.has("table") || parts.has("fg")) renderTable($("readout"), views, cursor.follow ? lastStep() : cursor.k);
     syncScrubber();
     await Promise.all(work);
   } catch (err) {
@@ -844,38 +763,6 @@ async function render() {
     }
     if (dirty.size) frame = requestAnimationFrame(render);
   }
-}
-
-const SIDE_POINTS = 400;
-
-/**
- * At most SIDE_POINTS points of a curve for the side plots: each bucket of steps keeps its lowest and
- * its highest point, so spikes and the envelope survive (a 10,000-step curve draws as fast as 400).
- */
-function decimate(xs, ys) {
-  const n = xs.length;
-  if (n <= SIDE_POINTS) return { x: xs.slice(), y: ys.slice() };
-  const size = Math.ceil(n / (SIDE_POINTS / 2));
-  const x = [];
-  const y = [];
-  for (let start = 0; start < n; start += size) {
-    const end = Math.min(n, start + size);
-    let lo = start;
-    let hi = start;
-    for (let i = start + 1; i < end; i++) {
-      if (ys[i] < ys[lo]) lo = i;
-      if (ys[i] > ys[hi]) hi = i;
-    }
-    for (const i of lo === hi ? [lo] : [Math.min(lo, hi), Math.max(lo, hi)]) {
-      x.push(xs[i]);
-      y.push(ys[i]);
-    }
-  }
-  if (x.at(-1) !== xs[n - 1]) {
-    x.push(xs[n - 1]);
-    y.push(ys[n - 1]);
-  }
-  return { x, y };
 }
 
 // Side-plot series per racer, cached by the data's version.
@@ -998,52 +885,6 @@ function showView() {
     Plotly.Plots.resize(figs.d3);
   }
   invalidate("bg", "fg", "d3");
-}
-
-// --- the readout table -------------------------------------------------------------------------------
-
-const pair = (a, b) => `(${fmt(a, 3)}, ${fmt(b, 3)})`;
-
-/** The readout: one column per racer, one row per quantity, at the cursor's step. */
-function renderTable(views) {
-  const table = $("readout");
-  const head = table.tHead.rows[0];
-  const rows = [...table.tBodies[0].rows];
-  const k = cursor.follow ? lastStep() : cursor.k;
-  $("readout-step").textContent = `step ${k.toLocaleString("en")}`;
-  const columns = views.length + 1;
-  for (const row of [head, ...rows]) {
-    while (row.cells.length > columns) row.deleteCell(-1);
-    while (row.cells.length < columns) row.append(h(row === head ? "th" : "td", row === head ? { scope: "col" } : {}));
-  }
-  const set = (cell, text, title = "") => {
-    if (cell.textContent !== text) cell.textContent = text;
-    if (cell.title !== title) cell.title = title;
-  };
-  views.forEach((v, i) => {
-    const d = v.rows;
-    const j = v.j;
-    const c = i + 1;
-    const early = j >= 0 && j < k;
-    const mark = { diverged: "✕", converged: "✓" }[v.outcome?.status] ?? "";
-    head.cells[c].style.setProperty("--racer", v.color);
-    head.cells[c].classList.toggle("diverged", early && v.outcome?.status === "diverged");
-    set(head.cells[c], early ? `${v.label}\n${mark} step ${j}` : `${v.label}\n `, early ? (v.outcome?.message ?? "") : "");
-    if (j < 0) {
-      for (const row of rows) set(row.cells[c], "…");
-      return;
-    }
-    const dx = j > 0 ? d.x[j] - d.x[j - 1] : 0;
-    const dy = j > 0 ? d.y[j] - d.y[j - 1] : 0;
-    const names = Object.keys(d.state);
-    set(rows[0].cells[c], pair(d.x[j], d.y[j]));
-    set(rows[1].cells[c], fmt(d.loss[j]));
-    set(rows[2].cells[c], j ? pair(d.gx[j], d.gy[j]) : "–", j ? `|g| = ${fmt(d.grad_norm[j], 4)}` : "");
-    set(rows[3].cells[c], j ? pair(dx, dy) : "–", j ? `|Δθ| = ${fmt(Math.hypot(dx, dy), 4)}` : "");
-    set(rows[4].cells[c], fmt(d.lr[j], 3));
-    const buffer = (n) => `${n}${n.length > 5 ? "\n" : " "}${pair(d.state[n][j][0], d.state[n][j][1])}`;
-    set(rows[5].cells[c], names.length ? names.map(buffer).join("\n") : "none");
-  });
 }
 
 // --- playback ----------------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+// The landscape page's state: the registries it is built from, the one typed field list that is its
+// link (TensorFlow Playground's State.PROPS), and the rules that turn any link into a valid state.
+
+import { T, UrlState, clamp } from "./common.js";
+
+export const REG = JSON.parse(document.getElementById("registry").textContent);
+export const LANDSCAPES = Object.fromEntries(REG.landscapes.map((l) => [l.name, l]));
+export const OPTIMIZERS = Object.fromEntries(REG.optimizers.map((o) => [o.name, o]));
+export const SCHEDULES = Object.fromEntries(REG.schedules.map((s) => [s.name, s]));
+export const NOISE = REG.noise;
+export const SLOTS = REG.max_racers;
+export const STEPS_PARAM = {
+  name: "steps",
+  label: "steps",
+  default: 500,
+  low: 1,
+  high: REG.max_steps,
+  log: true,
+  integer: true,
+  help: "",
+};
+const VIEWS = ["contour", "heatmap", "3d"];
+const DEFAULT_RACERS = ["sgd", "momentum", "adam", "rmsprop"];
+
+/** Everything a link holds. serialize() leaves out what a `when` says is off (noise settings while
+ * gradients are exact); every other field is written, so a link reproduces the paths exactly. */
+export const FIELDS = new UrlState([
+  { name: "landscape", key: "landscape", type: T.string },
+  { name: "lparams", key: "lp", type: T.dict, when: (s) => Object.keys(s.lparams).length > 0 },
+  { name: "start", key: "start", type: T.point },
+  { name: "steps", key: "steps", type: T.int },
+  { name: "racers", key: "racers", type: T.racers },
+  { name: "noise", key: "noise", type: T.bool },
+  ...NOISE.map((p) => ({ name: p.name, key: p.name, type: p.integer ? T.int : T.number, when: (s) => s.noise })),
+  { name: "seed", key: "seed", type: T.int },
+  { name: "schedule", key: "schedule", type: T.string },
+  { name: "sparams", key: "sp", type: T.dict, when: (s) => Object.keys(s.sparams).length > 0 },
+  { name: "view", key: "view", type: T.string },
+  { name: "arrows", key: "arrows", type: T.bool },
+  { name: "vectors", key: "vectors", type: T.bool },
+]);
+
+const clampParam = (p, v) => (Number.isFinite(v) ? clamp(p.integer ? Math.round(v) : v, p.low, p.high) : p.default);
+
+/** {name: value} for `params`: the given value clamped to its range, or the default. */
+export const settings = (params, given = {}) =>
+  Object.fromEntries(params.map((p) => [p.name, clampParam(p, given[p.name])]));
+
+/** The landscape's learning rate for the optimizer's family (how its step scales with η). */
+export const suggestedLr = (landscape, optimizer) => landscape.lr[optimizer.family] ?? optimizer.params[0].default;
+
+export function hyperFor(optimizer, landscape, given = {}) {
+  const hyper = settings(optimizer.params, given);
+  if (given.lr === undefined) hyper.lr = suggestedLr(landscape, optimizer);
+  return hyper;
+}
+
+/** "SGD (batch, mini-batch, stochastic)" → "SGD": the full label goes in tooltips. */
+export const shortLabel = (spec) => spec.label.replace(/ \(.*\)$/, "");
+
+/** The server's rule: a start more than ten domain widths outside the plot cannot be raced. */
+export function farOutside([x, y], landscape) {
+  const [[x0, x1], [y0, y1]] = landscape.domain;
+  const wx = 10 * (x1 - x0);
+  const wy = 10 * (y1 - y0);
+  return x < x0 - wx || x > x1 + wx || y < y0 - wy || y > y1 + wy;
+}
+
+/** A complete, valid state from what a link holds (anything missing or unknown takes its default). */
+export function normalize(raw) {
+  const ls = LANDSCAPES[raw.landscape] ?? LANDSCAPES.mccormick ?? REG.landscapes[0];
+  const s = {
+    landscape: ls.name,
+    lparams: settings(ls.params, raw.lparams),
+    start: raw.start && !farOutside(raw.start, ls) ? raw.start : [...ls.start],
+    steps: clampParam(STEPS_PARAM, raw.steps ?? ls.steps),
+    noise: raw.noise ?? false,
+    seed: clamp(raw.seed ?? 0, 0, 2 ** 32 - 1),
+    schedule: SCHEDULES[raw.schedule] ? raw.schedule : "constant",
+    view: VIEWS.includes(raw.view) ? raw.view : "contour",
+    arrows: raw.arrows ?? true,
+    vectors: raw.vectors ?? true,
+  };
+  Object.assign(s, settings(NOISE, raw));
+  s.batch_size = Math.min(s.batch_size, s.dataset_size);
+  s.sparams = settings(SCHEDULES[s.schedule].params, raw.sparams);
+  const racers = (raw.racers ?? DEFAULT_RACERS.map((optimizer) => ({ optimizer, hyper: {} })))
+    .filter((r) => OPTIMIZERS[r.optimizer])
+    .slice(0, SLOTS);
+  s.racers = (racers.length ? racers : [{ optimizer: "adam", hyper: {} }]).map((r) => ({
+    optimizer: r.optimizer,
+    hyper: hyperFor(OPTIMIZERS[r.optimizer], ls, r.hyper),
+  }));
+  return s;
+}
