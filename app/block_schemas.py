@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 
-from app.schemas import Finite, ParamOut, Strict, _bounded
+from app.schemas import Finite, ParamOut, Strict
 from core.blocks import ELEMENTWISE, NORM_DEMOS, SWEEPS, VANISHING, norm_layer, tensor_shape
 from core.norms import EPS
 from core.params import Param
@@ -30,8 +30,8 @@ MAX_IMAGES, MAX_SIDE, MAX_CHANNELS = 8, 8, 16  # N, H and W, C of an (N, H, W, C
 Value = Annotated[float, Field(ge=-VALUE_LIMIT, le=VALUE_LIMIT, allow_inf_nan=False)]
 
 
-def _field(p: Param):
-    return Field(p.default, ge=p.low, le=p.high, description=f"{p.label}; {p.help}".rstrip("; "))
+def _field(p: Param, **extra):
+    return Field(p.default, ge=p.low, le=p.high, description=f"{p.label}; {p.help}".rstrip("; "), **extra)
 
 
 def _list(item, most: int, what: str):
@@ -48,7 +48,9 @@ TENSORS = {2: Features, 4: Images}
 
 class ActivationsIn(Strict):
     low: Finite = Field(-6.0, ge=-Z_LIMIT, le=Z_LIMIT, description="left end of the z range")
-    high: Finite = Field(6.0, ge=-Z_LIMIT, le=Z_LIMIT, description="right end of the z range")
+    high: Finite = Field(
+        6.0, ge=-Z_LIMIT, le=Z_LIMIT, validate_default=True, description="right end of the z range"
+    )
     points: int = Field(401, ge=11, le=2001)
     threshold: float = _field(VANISHING)
     activations: list[Literal[tuple(ELEMENTWISE)]] = Field(
@@ -109,7 +111,8 @@ def _norm_in(name, demo):
         norm=(Literal[name], ...),
         x=(TENSORS[demo.rank], Field(default=demo.example.tolist(), description=f"({demo.layout})")),
         eps=(float, _field(EPS)),
-        **{p.name: _bounded(p) for p in demo.params},
+        # checked against x even when left at the default (G = 2 does not divide C = 3)
+        **{p.name: (int if p.integer else float, _field(p, validate_default=True)) for p in demo.params},
     )
 
 
