@@ -579,10 +579,6 @@ function readBatch() {
   norm.soon();
 }
 normX.addEventListener("input", debounce(readBatch, 300));
-normX.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) readBatch();
-});
-$("norm-apply").addEventListener("click", readBatch);
 $("norm-reset").addEventListener("click", () => {
   normX.value = exampleText(RANK_OF[state.norm]);
   readBatch();
