@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import re
+import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from threadpoolctl import threadpool_limits
 
 from app.routers import blocks, landscapes, networks, pages, paths, registry, runs
 from app.runs import Limits, RunManager
@@ -36,7 +38,11 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Sweep idle and old runs every second; stop every run on shutdown."""
+    """Pin BLAS to one thread (runs and streams share two cores: see README), switch between Python
+    threads every millisecond so the event loop answers promptly while workers compute, sweep idle
+    and old runs every second, and stop every run on shutdown."""
+    threadpool_limits(1)
+    sys.setswitchinterval(0.001)
 
     async def sweep():
         while True:

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from core.datasets import Split
 from core.network import Network
@@ -92,9 +91,8 @@ class Run:
 
     def _work(self) -> None:
         try:
-            with threadpool_limits(1):
-                for event in self._events:
-                    self._deliver(event)
+            for event in self._events:
+                self._deliver(event)
         except Exception as e:  # the run reports it; the server and other runs go on
             self.error = f"{type(e).__name__}: {e}"
             self._deliver({"type": "error", "message": self.error})

@@ -267,6 +267,7 @@ class TrainIn(Strict):
     eval_every: int = Field(0, ge=0, le=1_000_000, description="steps between evaluations; 0: epoch ends")
     eval_train_size: int = Field(0, ge=0, le=60_000, description="training examples scored; 0: all")
     surface: int = Field(0, ge=0, le=100, description="decision-surface grid points per axis (2D data)")
+    throttle: float = Field(0.1, ge=0.0, le=10.0, description="least seconds between events of a kind")
     seed: int = Field(0, ge=0, le=2**32 - 1)
 
     @model_validator(mode="after")

@@ -6,12 +6,18 @@
 Events are plain dicts of numbers, lists and numpy arrays (serialize with orjson's numpy option):
 
 - start: the resolved configuration, data sizes, parameter count, steps per epoch.
-- steps: every `chunk` steps, the per-step `loss` (the batch's data loss) and `lr`, as arrays.
+- steps: every `chunk` steps, the per-step `loss` (the batch's data loss) and `lr`, as arrays, and
+  the `epoch` the last of them belongs to.
 - eval: every `eval_every` steps and at each epoch end: train/test loss and accuracy, the test
   confusion matrix, a few misclassified test examples, diagnostics (per-layer gradient norms, dead
   ReLU fractions, weight and activation histograms) and, for 2D inputs, the decision surface.
-- epoch: epoch, train/test loss and accuracy, and `seconds`, the wall time of the epoch's training
-  steps (evaluation and whatever the consumer does between events excluded).
+- epoch: after each evaluated epoch: epoch, train/test loss and accuracy, and `seconds`, the wall
+  time of that epoch's training steps (evaluation and the consumer's time between events excluded).
+
+`throttle` (seconds, 0 by default) thins the stream for live displays: steps are sent at most that
+often, and evaluations (with their epoch events) happen at most that often, except the last one,
+single steps, and every epoch when early stopping needs the test loss. A small network on a toy
+set trains hundreds of epochs a second; nobody can watch that many surfaces.
 - control: a pause, resume, step, stop or setting change took effect before step `step`.
 - early_stop, diverged: why training ended early. summary: the last event, always.
 
@@ -42,8 +48,9 @@ EVAL_EVERY = Param("eval_every", "steps between evaluations", 0, 0, 1_000_000, i
 EVAL_TRAIN = Param("eval_train_size", "training examples scored per evaluation", 0, 0, 10**7, integer=True)
 SURFACE = Param("surface", "decision-surface grid points per axis", 0, 0, 200, integer=True, help="0: none")
 CHUNK = Param("chunk", "steps per event", 50, 1, 100_000, integer=True)
+THROTTLE = Param("throttle", "least seconds between events", 0.0, 0.0, 60.0, help="0: send everything")
 SEED = Param("seed", "seed", 0, 0, 2**32 - 1, integer=True)
-TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, SEED)
+TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, THROTTLE, SEED)
 LIVE = ("l1", "l2", "max_norm")  # regularization strengths that may change while training runs
 HISTOGRAM_BINS = 30
 MISCLASSIFIED = 24  # test examples listed per evaluation
@@ -75,7 +82,8 @@ class TrainConfig:
     eval_every: int = 0
     eval_train_size: int = 0  # training examples scored per evaluation; 0: all of them
     surface: int = 0  # decision-surface grid points per axis (2D inputs only); 0: none
-    chunk: int = 50  # steps per `steps` event
+    chunk: int = 50  # steps per `steps` event (at least, with a throttle)
+    throttle: float = 0.0  # least seconds between `steps` events and between evaluations; 0: none
     seed: int = 0  # initialization, shuffling and dropout
 
     def __post_init__(self):
@@ -315,31 +323,39 @@ def train(
     }
     yield scorer.eval_event(0, 0.0)
 
-    losses, rates = np.empty(config.chunk), np.empty(config.chunk)
-    filled, step, status, diverged_at = 0, 0, "done", 0
+    losses, rates = [], []
+    step, status, diverged_at = 0, "done", 0
     best = {"loss": math.inf, "epoch": 0, "snapshot": None}
     started = time.perf_counter()
+    last_flush = last_eval = started
     epochs_done, final = 0, {}
 
-    def flush():
-        nonlocal filled
+    def flush(epoch: int) -> dict:
+        nonlocal last_flush
         event = {
             "type": "steps",
-            "step": np.arange(step - filled + 1, step + 1),
-            "loss": losses[:filled].copy(),
-            "lr": rates[:filled].copy(),
+            "step": np.arange(step - len(losses) + 1, step + 1),
+            "epoch": epoch,
+            "loss": np.array(losses),
+            "lr": np.array(rates),
         }
-        filled = 0
+        losses.clear()
+        rates.clear()
+        last_flush = time.perf_counter()
         return event
 
+    def due(since: float) -> bool:
+        return time.perf_counter() - since >= config.throttle
+
+    stepped = False
     for epoch in range(1, config.epochs + 1):
         order = rng.permutation(n)
         seconds = 0.0
         for start in range(0, n, config.batch_size):
             state = "paused"
             while state == "paused":
-                if controls.paused and filled:
-                    yield flush()  # show every step taken before the pause
+                if controls.paused and losses:
+                    yield flush(epoch)  # show every step taken before the pause
                 changes, state = controls.gate()
                 for change in changes:
                     if change["action"] == "set":
@@ -364,28 +380,36 @@ def train(
                 net.apply_max_norm(reg["max_norm"])
             seconds += time.perf_counter() - tick
             step += 1
-            losses[filled], rates[filled] = loss, hp["lr"]
-            filled += 1
-            evaluate = (config.eval_every and step % config.eval_every == 0) or state == "step"
-            if filled == config.chunk or evaluate:
-                yield flush()
-            if evaluate and start + config.batch_size < n:
+            losses.append(loss)
+            rates.append(hp["lr"])
+            stepped = state == "step"  # a single step while paused: show where it led
+            periodic = config.eval_every and step % config.eval_every == 0 and due(last_eval)
+            evaluate = (stepped or periodic) and start + config.batch_size < n  # else the epoch's
+            if evaluate or (len(losses) >= config.chunk and due(last_flush)):
+                yield flush(epoch)
+            if evaluate:
                 if (event := scorer.eval_event(step, step / per_epoch)) is None:
                     status, diverged_at = "diverged", step
                     break
+                last_eval = time.perf_counter()
                 yield event
-        if filled:
-            yield flush()
         if status == "diverged":
+            if losses:
+                yield flush(epoch)
             yield _diverged(diverged_at)
             break
         if status == "stopped":
             break
         epochs_done = epoch
+        if not (epoch == config.epochs or config.patience or stepped or due(last_eval)):
+            continue  # throttled: no evaluation this epoch
+        if losses:
+            yield flush(epoch)
         if (last := scorer.eval_event(step, float(epoch))) is None:
             status = "diverged"
             yield _diverged(step)
             break
+        last_eval = time.perf_counter()
         yield last
         metrics = {k: last[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
         final = metrics
@@ -405,6 +429,8 @@ def train(
                 yield scorer.eval_event(step, float(epoch))
                 break
 
+    if losses:
+        yield flush(epoch)
     yield {
         "type": "summary",
         "status": status,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import orjson
 from fastapi import APIRouter, Response
@@ -32,19 +32,24 @@ def _encode(obj) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
-@router.post("/paths", response_class=EventSourceResponse, description=EVENTS)
-async def stream_paths(req: RaceIn) -> AsyncIterator[ServerSentEvent]:
-    """Race one or more optimizers from one start over the same noise, streamed as they run."""
-    async for item in in_thread(race(**req.core_args())):
-        if isinstance(item, WorkerError):
-            yield ServerSentEvent(raw_data=_encode({"message": str(item)}), event="error")
-            return
-        i, part = item
+def _events(req: RaceIn) -> Iterator[ServerSentEvent]:
+    """The race as ready-to-send events: encoding happens on the worker, not the event loop."""
+    for i, part in race(**req.core_args()):
         if isinstance(part, Steps):
             yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": part}), event="steps")
         else:
             yield ServerSentEvent(raw_data=_encode({"racer": i, "outcome": part}), event="outcome")
     yield ServerSentEvent(raw_data="{}", event="end")
+
+
+@router.post("/paths", response_class=EventSourceResponse, description=EVENTS)
+async def stream_paths(req: RaceIn) -> AsyncIterator[ServerSentEvent]:
+    """Race one or more optimizers from one start over the same noise, streamed as they run."""
+    async for event in in_thread(_events(req)):
+        if isinstance(event, WorkerError):
+            yield ServerSentEvent(raw_data=_encode({"message": str(event)}), event="error")
+            return
+        yield event
 
 
 @router.post(

@@ -6,6 +6,7 @@ import httpx
 import numpy as np
 import pytest
 
+from app.streaming import WORKERS
 from core.landscapes import LANDSCAPES, get_landscape
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.paths import Outcome, Steps, race
@@ -228,22 +229,19 @@ def test_surface_and_stability_validate_too(client):
     assert client.post("/api/stability", json={"x": 1}).json()["detail"][0]["loc"] == ["body", "y"]
 
 
-def _workers():
-    return [t for t in threading.enumerate() if t.name == "descent-worker"]
-
-
 def test_the_worker_stops_when_the_client_goes_away(live_server):
     big = RACE | {"racers": RACE["racers"] * 4, "steps": 10_000, "noise": None}
-    before = len(_workers())
+    threads = threading.active_count()
     with (
         httpx.Client(base_url=live_server, timeout=10) as http,
         http.stream("POST", "/api/paths", json=big) as r,
     ):
         next(r.iter_lines())
-        assert len(_workers()) == before + 1
-        # the event loop is free while the worker computes: another request is answered
+        # the event loop is free while the workers compute: another request is answered
         assert http.get("/api/schedules").status_code == 200
+        assert WORKERS.jobs + 2 >= 1  # the race is in the pool (waiting for a turn or being advanced)
     deadline = time.monotonic() + 5
-    while len(_workers()) > before and time.monotonic() < deadline:
+    while WORKERS.jobs and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert len(_workers()) == before, "the worker outlived its client"
+    assert WORKERS.jobs == 0, "the race was still being computed after its client left"
+    assert threading.active_count() <= threads + len(WORKERS._threads), "no thread per stream"

@@ -199,7 +199,8 @@ def test_single_steps_while_paused():
     taken = [int(s) for e in seen if e["type"] == "steps" for s in e["step"] if s >= paused_at]
     assert taken == [paused_at], "exactly one step, then an evaluation"
     with pytest.raises(queue.Empty):
-        run.events.get(timeout=0.3)
+        while True:  # then nothing, but the epoch summary if that step ended an epoch
+            assert run.events.get(timeout=0.3)["type"] == "epoch"
     run.controls.stop()
     run.thread.join(5)
 
@@ -274,3 +275,15 @@ def test_absurd_learning_rates_on_a_network_never_leak_a_non_finite_number(optim
     if events[-1]["status"] == "diverged":
         (diverged,) = of_type(events, "diverged")
         assert diverged["message"].startswith(f"diverged at step {diverged['step']}")
+
+
+def test_a_throttle_thins_the_stream_but_keeps_every_step():
+    config = TrainConfig(dataset="moons", hidden=((8, "relu"),), epochs=200, throttle=0.05, surface=10)
+    events = events_of(config)
+    steps = np.concatenate([e["step"] for e in of_type(events, "steps")])
+    assert steps.tolist() == list(range(1, 200 * 25 + 1)), "every step is still reported, in order"
+    epochs = of_type(events, "epoch")
+    assert 1 <= len(epochs) < 200 and epochs[-1]["epoch"] == 200, "the last epoch is always evaluated"
+    assert all(e["epoch"] >= 1 for e in of_type(events, "steps"))
+    evals = of_type(events, "eval")
+    assert evals[-1]["step"] == 5000 and len(evals) == len(epochs) + 1
