@@ -415,8 +415,18 @@ function surfaceImage(surface) {
   return { source: canvas.toDataURL("image/png"), xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0, sizing: "stretch", xanchor: "left", yanchor: "top", layer: "below" };
 }
 
+let pointCache = { key: null, traces: [] };
+
+/** The data as scatter traces, one per class and split (cached: the same objects keep Plotly from redrawing them). */
 function pointTraces(is3d, K) {
   if (!points) return [];
+  const key = `${is3d}|${state.showTest}|${K}`;
+  if (pointCache.points === points && pointCache.key === key) return pointCache.traces;
+  pointCache = { points, key, traces: buildPointTraces(is3d, K) };
+  return pointCache.traces;
+}
+
+function buildPointTraces(is3d, K) {
   const traces = [];
   const sets = [["train", points.x_train, points.y_train]];
   if (state.showTest) sets.push(["test", points.x_test, points.y_test]);
@@ -723,10 +733,13 @@ function renderStatus() {
   syncViewControls();
 }
 
-const drawSurfaces = throttled(() => {
+const surfaceUpdate = () => {
   dirty.surfaces = false;
   renderSurfaces();
-}, 100);
+};
+const drawSurfaces2d = throttled(surfaceUpdate, 100);
+const drawSurfaces3d = throttled(surfaceUpdate, 400); // WebGL redraws cost more
+const drawSurfaces = () => (state.view === "3d" ? drawSurfaces3d : drawSurfaces2d)();
 const drawCurves = throttled(() => {
   dirty.curves = false;
   renderCurves();
