@@ -13,7 +13,7 @@ from app.main import create_app
 from app.runs import Limits
 from tests.conftest import serve
 
-SMALL = {"dataset": "moons", "hidden": [{"width": 8, "activation": "relu"}], "epochs": 3, "surface": 8}
+SMALL = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 3, "surface": 8, "throttle": 0}
 ENDLESS = {
     "dataset": "moons",
     "hidden": [{"width": 8}],
