@@ -80,11 +80,15 @@ const labelOf = (r) => {
   return same.length > 1 ? `${name} ${same.indexOf(r) + 1}` : name;
 };
 
+/** A parameter's symbol for the "more" summary: "γ (momentum)" → "γ", "weight decay λ" → "λ". */
+const symbol = (p) => (p.label.includes("(") ? p.label.split(" ")[0] : p.label.split(" ").at(-1));
+
 function buildCard(r) {
   const spec = OPTIMIZERS[r.optimizer];
   r.controls = {};
   const onParam = (name) => (v) => {
     r.hyper[name] = v;
+    if (name === "lr") updateStabilityMarks();
     changed({ racers: [r.id] });
   };
   const [lrParam, ...rest] = spec.params;
@@ -98,7 +102,7 @@ function buildCard(r) {
   const short = REG.optimizers.map((o) => ({ name: o.name, label: shortLabel(o) }));
   const choose = select(short, r.optimizer, (name) => switchOptimizer(r, name), { "aria-label": "Optimizer", title: spec.label });
   const more = rest.length
-    ? h("details.more", {}, h("summary", {}, rest.map((p) => p.label.split(" ")[0]).join(", ")), rest.map((p) => r.controls[p.name].el))
+    ? h("details.more", {}, h("summary", {}, rest.map(symbol).join(", ")), rest.map((p) => r.controls[p.name].el))
     : null;
   const card = h(
     "article.racer",
@@ -131,7 +135,13 @@ function removeRacer(r) {
   if (racers.length <= 1) return;
   racers.splice(racers.indexOf(r), 1);
   r.card.remove();
-  for (const job of jobs) job.ids.delete(r.id);
+  for (const job of [...jobs]) {
+    job.ids.delete(r.id);
+    if (!job.ids.size) {
+      job.controller.abort();
+      jobs.delete(job);
+    }
+  }
   refreshRacerChrome();
   changed({});
 }
@@ -415,7 +425,13 @@ function restream(ids) {
   }
   clearErrors();
   performance.mark("descent:request");
-  const job = { ids: new Set(list.map((r) => r.id)), controller: new AbortController(), order: list.map((r) => r.id), fresh: new Set() };
+  const job = {
+    ids: new Set(list.map((r) => r.id)),
+    controller: new AbortController(),
+    order: list.map((r) => r.id),
+    list,
+    fresh: new Set(), // racers whose new path has begun to arrive
+  };
   jobs.add(job);
   for (const r of list) r.status.textContent = "running…";
   setStatus();
@@ -450,13 +466,6 @@ function restream(ids) {
     .catch((err) => {
       if (err.name === "AbortError") return;
       finish(job);
-      for (const id of job.ids) {
-        const r = byId.get(id);
-        if (r) {
-          r.stale = true;
-          r.status.textContent = "";
-        }
-      }
       if (err instanceof HttpError) showErrors(err, job.order);
       else banner(`Could not reach the server: ${err.message}`);
       invalidate("fg", "side", "table", "d3");
@@ -466,6 +475,12 @@ function restream(ids) {
 function finish(job) {
   performance.mark("descent:end");
   jobs.delete(job);
+  for (const r of job.list) {
+    // no new path came (an error): the old one stays, dimmed
+    if (job.fresh.has(r.id) || !job.ids.has(r.id)) continue;
+    r.stale = true;
+    if (r.status.textContent === "running…") r.status.textContent = "";
+  }
   clearTimeout(streamTimer);
   streamTimer = null;
   invalidate("fg", "side", "table", "d3");
@@ -625,8 +640,7 @@ const fetchStability = debounce(async () => {
       { signal: job.signal },
     );
     lrLimit = s.lr_limit;
-    $("stability").innerHTML = "";
-    $("stability").append(
+    $("stability").replaceChildren(
       `Curvature at the start: λmax = ${fmt(s.curvature, 3)}. `,
       s.lr_limit === null
         ? "f curves down here: plain GD has no step-size limit at this point."
