@@ -1,0 +1,127 @@
+"""The MNIST page in a real Chromium: a small run trains live, a drawn digit gets probabilities, a
+model saves and loads, and a server without the data says how to get it."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+# 2,000 training and 500 test images, 125 steps per epoch, an evaluation every 25 steps
+SMALL = "/mnist?ds=mnist&data=train_size:2000,test_size:500,seed:0&every=25&evaltrain=500&epochs=2"
+
+
+@pytest.fixture(autouse=True)
+def stop_runs(app):
+    yield
+    app.state.runs.stop_all()
+
+
+@pytest.fixture
+def with_mnist(mnist_dir, monkeypatch):
+    """The served app finds MNIST where the tests do (skips cleanly where it is absent)."""
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(mnist_dir))
+
+
+def foreign(watch, live_server):
+    return watch.hosts - {urlsplit(live_server).netloc, "data", "blob"}
+
+
+def draw_seven(page):
+    """A 7 drawn with the mouse: the top bar, then the diagonal stroke."""
+    box = page.locator("#pad").bounding_box()
+    x, y, s = box["x"], box["y"], box["width"]
+    page.mouse.move(x + 0.25 * s, y + 0.2 * s)
+    page.mouse.down()
+    for t in range(11):
+        page.mouse.move(x + (0.25 + 0.5 * t / 10) * s, y + 0.2 * s)
+    for t in range(11):
+        page.mouse.move(x + (0.75 - 0.3 * t / 10) * s, y + (0.2 + 0.65 * t / 10) * s)
+    page.mouse.up()
+
+
+def test_a_small_run_shows_progress_and_rising_accuracy_and_classifies_a_drawing(
+    page, watch, live_server, with_mnist
+):
+    page.goto(live_server + SMALL)
+    expect(page.locator("#start")).to_be_visible()
+    page.click("#start")
+    page.wait_for_function("() => descent.main.data.evals.length >= 3")
+    expect(page.locator("#progress-text")).to_contain_text(re.compile(r"epoch \d / 2 · step [\d,]+ / 250"))
+    run_id = page.evaluate("descent.main.id")
+    assert f"run={run_id}" in page.url
+
+    draw_seven(page)  # while it trains
+    page.wait_for_function("() => document.getElementById('app').dataset.prediction !== ''")
+    expect(page.locator("#draw-note")).to_contain_text("Probabilities from the model after")
+    expect(page.locator("#bars .bar-row")).to_have_count(10)
+    values = page.locator("#bars .bar-value").all_inner_texts()
+    assert all(v.endswith(" %") for v in values)
+    assert sum(float(v.rstrip(" %")) for v in values) == pytest.approx(100, abs=1.5)
+    # the pad's ink, as MNIST would have it: 784 values, centred in 28×28, inside a 20×20 box
+    image = page.evaluate(
+        """() => { const pad = document.getElementById('pad');
+                   const rgba = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+                   const alpha = new Uint8ClampedArray(pad.width * pad.height).map((_, i) => rgba[4 * i + 3]);
+                   return descent.toMnist(alpha, pad.width, pad.height); }"""
+    )
+    assert len(image) == 784 and max(image) == pytest.approx(1, abs=0.05)
+    rows = [r for r in range(28) if any(image[28 * r : 28 * r + 28])]
+    cols = [c for c in range(28) if any(image[c::28])]
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == 20
+
+    page.wait_for_function("() => descent.main.data.status === 'done'")
+    expect(page.locator("#progress-text")).to_contain_text("done after")
+    accuracy = page.evaluate("descent.main.data.evals.map((e) => e.test_accuracy)")
+    assert accuracy[0] < 0.3 < 0.8 < accuracy[-1], "the test accuracy rises from chance"
+    expect(page.locator("#accuracy-now")).to_contain_text(f"test {100 * accuracy[-1]:.1f}"[:9])
+    page.wait_for_function("() => document.getElementById('confusion-plot').data?.[0]?.type === 'heatmap'")
+    expect(page.locator("#gallery canvas").first).to_be_visible()
+    expect(page.locator("#filters canvas")).to_have_count(64)
+    # after training, the drawing is asked again: the final model's answer
+    page.wait_for_function("() => document.getElementById('app').dataset.prediction !== ''")
+    assert watch.errors == []
+    assert foreign(watch, live_server) == set(), "requests to other hosts"
+
+
+def test_a_saved_model_loads_paused_and_a_broken_file_says_why(
+    page, watch, live_server, with_mnist, tmp_path
+):
+    page.goto(live_server + SMALL.replace("epochs=2", "epochs=1"))
+    page.click("#start")
+    page.wait_for_function("() => descent.main.data.status === 'done'")
+    with page.expect_download() as download:
+        page.click("#save")
+    saved = tmp_path / "model.npz"
+    download.value.save_as(saved)
+    trained = page.evaluate("descent.main.id")
+
+    page.set_input_files("#load-file", str(saved))
+    page.wait_for_function(f"() => descent.main.id !== '{trained}' && descent.main.data.status === 'paused'")
+    expect(page.locator("#start")).to_have_text(re.compile("Resume"))
+    loaded = page.evaluate("descent.main.data.evals.at(-1).test_accuracy")
+    assert loaded > 0.8, "the loaded weights are the trained ones"
+    assert page.evaluate("descent.state.hidden") == [{"width": 600, "activation": "relu"}]
+    assert watch.errors == []
+
+    page.set_input_files(
+        "#load-file", files=[{"name": "broken.npz", "mimeType": "x", "buffer": b"not a zip"}]
+    )
+    expect(page.locator("#model-error")).to_contain_text(
+        "Could not load broken.npz: file: not a readable .npz file"
+    )
+    # Chromium itself logs every 4xx answer; the page adds nothing
+    assert [e for e in watch.errors if "status of 422" not in e] == []
+
+
+def test_without_the_data_the_page_says_how_to_get_it(page, watch, live_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path))
+    page.goto(live_server + "/mnist?ds=mnist")
+    missing = page.locator("#data-missing")
+    expect(missing).to_be_visible()
+    expect(missing).to_contain_text("MNIST is not on this server.")
+    expect(missing.locator("code")).to_have_text("descent data mnist")
+    expect(missing).to_contain_text(str(tmp_path / "mnist"))
+    expect(page.locator("#start")).to_be_hidden()
+    expect(page.locator("#no-data")).to_be_visible()
+    assert watch.errors == []
