@@ -77,10 +77,13 @@ function quiver(surface, show) {
   }));
 }
 
-/** Append one arrow from (x0, y0) along (dx, dy), drawn `length` long, to the segment lists xs, ys. */
+/**
+ * Append one arrow from (x0, y0) along (dx, dy), drawn `length` long, to the segment lists xs, ys.
+ * A vector at rounding-noise size (a gradient of 1e-14 at a minimum) has no direction: no arrow.
+ */
 export function arrow(xs, ys, x0, y0, dx, dy, length, head = 0.28) {
   const n = Math.hypot(dx, dy);
-  if (!(n > 0) || !Number.isFinite(n)) return;
+  if (!(n > 1e-10) || !Number.isFinite(n)) return;
   const ux = dx / n;
   const uy = dy / n;
   const x1 = x0 + length * ux;
