@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("DESCENT_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 REQUIRE_BROWSER = os.environ.get("DESCENT_REQUIRE_BROWSER") == "1"
 FLAGS = [
     "--no-sandbox",
