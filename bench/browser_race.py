@@ -10,6 +10,8 @@ been drawn (static/landscapes.js). Three sliders, twenty changes each, the media
 
 Goal: under 150 ms. Meanwhile a thread asks the server for GET /api/schedules every 10 ms and
 records how long each answer took: the longest is the worst event-loop stall. Goal: under 20 ms.
+Then the same race requests are replayed from a plain client, probe running, without the browser:
+what the server does to its own loop, apart from the browser's share of the CPU.
 
 The server runs in its own process (uvicorn, OPENBLAS_NUM_THREADS=1), the browser is Debian's
 Chromium, both on this machine. Run: python bench/browser_race.py
