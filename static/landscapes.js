@@ -1063,8 +1063,8 @@ saveUrl();
 fetchSurface();
 fetchStability();
 restream(racers.map((r) => r.id));
-// interactive by default: the race plays as soon as the paths are in
-play();
+// interactive by default: the race plays as soon as the paths are in (unless motion is unwelcome)
+if (!matchMedia("(prefers-reduced-motion: reduce)").matches) play();
 
 // For tests and benchmarks: the page's own view of what it drew.
 window.descent = { state, racers, cursor, timings, get surface() { return surface; } };
