@@ -891,6 +891,7 @@ function showView() {
   figs.bg.hidden = is3d;
   figs.fg.hidden = is3d;
   figs.d3.hidden = !is3d;
+  $("map-hint").hidden = is3d; // in 3D a drag turns the view
   $("show-arrows").disabled = is3d;
   $("show-vectors").disabled = is3d;
   for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;

@@ -108,7 +108,8 @@ function onEvent(type, event) {
     fetchFilters();
     predictSoon();
   }
-  dirty.loss = dirty.accuracy = true;
+  dirty.loss = true;
+  if (type !== "steps") dirty.accuracy = true;
   render();
 }
 
@@ -330,8 +331,8 @@ function renderStatus() {
 
 function renderLoss() {
   const data = main.data;
-  const raw_ = envelope(data.step, data.loss, 3000);
-  const smooth = thin(data.step, smoothed, 1500);
+  const raw_ = envelope(data.step, data.loss, 1600);
+  const smooth = thin(data.step, smoothed, 800);
   const per = data.start?.steps_per_epoch ?? 1;
   const marks = endMarks(data, (at) => (at.step !== undefined ? at.step : at.epoch * per));
   $("smoothing-note").textContent = `batch loss, raw (faint) and exponential moving average, α = ${ALPHA}`;
@@ -713,7 +714,7 @@ const predictSoon = throttled(predict, 150);
 const drawLoss = throttled(() => {
   dirty.loss = false;
   renderLoss();
-}, 250);
+}, 500);
 const drawAccuracy = throttled(() => {
   dirty.accuracy = false;
   renderAccuracy();
