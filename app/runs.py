@@ -1,6 +1,7 @@
 """Training runs as server-side jobs, independent of any one connection. In memory only.
 
-A `Run` owns a worker thread that iterates core.training.train (one BLAS thread per run), keeps
+A `Run` trains in a process of its own (one BLAS thread each; see app/run_process.py) watched by a
+worker thread here, with a stop command. The thread keeps
 what a late subscriber needs (the start, every evaluation and epoch summary without their bulky
 parts, the whole per-step loss curve, the latest full evaluation) and fans events out to any number
 of subscribers. A subscriber that falls too far behind is dropped rather than allowed to hold
@@ -13,6 +14,8 @@ finished runs after a while.
 from __future__ import annotations
 
 import asyncio
+import math
+import multiprocessing
 import os
 import secrets
 import threading
@@ -21,10 +24,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
+from app import run_process
 from core.datasets import Split
-from core.network import Network
-from core.training import Controls, TrainConfig, load_data, network_for, train
+from core.mnist import data_dir
+from core.training import TrainConfig, load_data, network_for
+
+# Runs start from a fork server: a clean, single-threaded process with the modules already loaded.
+_PROCESSES = multiprocessing.get_context("forkserver")
+_PROCESSES.set_forkserver_preload(["app.run_process"])
 
 BULKY = ("surface", "diagnostics", "confusion", "misclassified")  # kept for the latest evaluation only
 SUBSCRIBER_QUEUE = 512  # events a subscriber may fall behind before it is dropped
@@ -58,115 +67,122 @@ class _Dropped:
 
 
 class Run:
-    def __init__(self, config: TrainConfig, split: Split, net: Network, manager: RunManager):
+    """A training run in a process of its own (see app/run_process.py), and what the server keeps."""
+
+    def __init__(self, config: TrainConfig, split: Split, weights: dict | None = None):
         self.id = secrets.token_urlsafe(16)
-        self.config, self.split, self.net = config, split, net
-        self.controls = Controls()
-        self.manager = manager
-        self.status = "running"
+        self.config, self.split = config, split
+        self.controls = _Commands(self)
+        self.status = "paused" if weights is not None else "running"
         self.error: str | None = None
         self.created = time.monotonic()
         self.ended: float | None = None
-        self.watched = time.monotonic()  # last time it had a subscriber
+        self.watched = math.inf  # last time it had a subscriber; never idle before it has started
         self._lock = threading.Lock()  # guards the snapshot and the subscriber set
         self._subscribers: dict[asyncio.Queue, asyncio.AbstractEventLoop] = {}
-        self._start: dict | None = None
-        self._evals: list[dict] = []
-        self._epochs: list[dict] = []
-        self._controls: list[dict] = []
-        self._latest_eval: dict | None = None
-        self._ending: list[dict] = []  # early_stop / diverged / summary
-        self._steps, self._losses, self._rates = [], [], []
-        self._serving = network_for(config, split)  # a copy for predictions: never the training net
+        self._history = _History()
+        self._final: dict[str, np.ndarray] | None = None  # the weights the process ended with
+        self._serving = network_for(config, split)  # answers predictions; never trains
         self._serving_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._work, name=f"descent-run-{self.id[:6]}", daemon=True)
+        self._events, child_events = _PROCESSES.Pipe(duplex=False)
+        self._pipe, child_commands = _PROCESSES.Pipe()
+        self._pipe_lock = threading.Lock()
+        name = f"descent-run-{self.id[:6]}"
+        args = (config, str(data_dir()), weights, child_events, child_commands)
+        self._process = _PROCESSES.Process(target=run_process.main, args=args, name=name, daemon=True)
+        self._child_ends = (child_events, child_commands)
+        self._listener = threading.Thread(target=self._listen, name=name, daemon=True)
 
-    # --- the worker ------------------------------------------------------------------------------
+    # --- the process -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Record the start event here, so that every subscriber sees it first; then train in the thread."""
-        self._events = train(self.config, self.controls, self.split, self.net)
-        self._deliver(next(self._events))
-        self._thread.start()
+        """Start the process and wait for its start event, so every subscriber sees it first."""
+        self._process.start()
+        for end in self._child_ends:
+            end.close()
+        self._receive()
+        self._listener.start()
+        self.watched = time.monotonic()  # the idle clock starts when there is something to watch
 
-    def _work(self) -> None:
+    def _receive(self) -> bool:
+        """Record and fan out the next message from the process; False once it has ended."""
         try:
-            for event in self._events:
-                self._deliver(event)
-        except Exception as e:  # the run reports it; the server and other runs go on
-            self.error = f"{type(e).__name__}: {e}"
-            self._deliver({"type": "error", "message": self.error})
-        finally:
-            self.ended = time.monotonic()
-            if self.status in ("running", "paused"):
-                self.status = "error" if self.error else "stopped"
+            data = self._events.recv_bytes()
+        except (EOFError, OSError):
+            return False
+        if data.startswith(run_process.WEIGHTS):
+            self._final = run_process.decode_weights(data[len(run_process.WEIGHTS) :])
+        else:
+            self._deliver(orjson.loads(data), data.decode())
+        return True
 
-    def _deliver(self, event: dict) -> None:
+    def _listen(self) -> None:
+        while self._receive():
+            pass
+        self._process.join(timeout=5)
+        if not self.finished:
+            message = f"the training process ended unexpectedly (exit code {self._process.exitcode})"
+            event = {"type": "error", "message": message}
+            self._deliver(event, orjson.dumps(event).decode())
+
+    def end(self, wait: float) -> None:
+        """Wait up to `wait` seconds for the process to finish, then terminate it."""
+        self._process.join(wait)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(1)
+
+    def command(self, action: str, argument=None):
+        """Send a command to the process; "weights" waits for its answer. A gone process: None."""
+        with self._pipe_lock:
+            try:
+                self._pipe.send((action, argument))
+                if action == "weights":
+                    return self._pipe.recv() if self._pipe.poll(10) else None
+            except (EOFError, OSError):
+                return None
+        return None
+
+    def _deliver(self, event: dict, text: str) -> None:
         """Record the event and hand it to every subscriber, atomically with respect to `subscribe`."""
         with self._lock:
-            self._record(event)
+            self._record(event, text)
             subscribers = list(self._subscribers.items())
         for queue, loop in subscribers:
-            loop.call_soon_threadsafe(_offer, queue, event)
+            loop.call_soon_threadsafe(_offer, queue, (event["type"], text))
 
-    def _record(self, event: dict) -> None:
+    def _record(self, event: dict, text: str) -> None:
         kind = event["type"]
-        if kind == "start":
-            self._start = event
-        elif kind == "steps":
-            self._steps.append(event["step"])
-            self._losses.append(event["loss"])
-            self._rates.append(event["lr"])
-        elif kind == "eval":
-            self._latest_eval = event
-            self._evals.append({k: v for k, v in event.items() if k not in BULKY})
-        elif kind == "epoch":
-            self._epochs.append(event)
-        elif kind == "control":
-            self._controls.append(event)
-            if event["action"] in ("pause", "resume"):
-                self.status = "paused" if event["action"] == "pause" else "running"
+        if kind == "control" and event["action"] in ("pause", "resume"):
+            self.status = "paused" if event["action"] == "pause" else "running"
         elif kind == "summary":
-            self.status = event["status"]
-            self._ending.append(event)
-        elif kind in ("early_stop", "diverged", "error"):
-            self._ending.append(event)
+            self.status, self.ended = event["status"], time.monotonic()
+        elif kind == "error":
+            self.status, self.error, self.ended = "error", event["message"], time.monotonic()
+        self._history.add(event, text)
 
     # --- what others see -------------------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
+        """It has sent its summary (or failed): no more steps, though its process may still be exiting."""
         return self.ended is not None
 
-    def _snapshot(self) -> list[dict]:
-        """Events that bring a new subscriber up to date: one `history` event, then the latest."""
-        history = {
-            "type": "history",
-            "status": self.status,
-            "step": np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64),
-            "loss": np.concatenate(self._losses) if self._losses else np.zeros(0),
-            "lr": np.concatenate(self._rates) if self._rates else np.zeros(0),
-            "evals": list(self._evals),
-            "epochs": list(self._epochs),
-            "controls": list(self._controls),
-        }
-        latest = [self._latest_eval] if self._latest_eval is not None else []
-        return [*([self._start] if self._start else []), history, *latest, *self._ending]
-
-    async def subscribe(self) -> AsyncIterator[dict]:
-        """The snapshot, then live events until the run ends (or this subscriber falls behind)."""
+    async def subscribe(self) -> AsyncIterator[tuple[str, str]]:
+        """(event type, JSON) pairs: the snapshot, then live events until the run ends (or this
+        subscriber falls behind)."""
         queue: asyncio.Queue = asyncio.Queue(SUBSCRIBER_QUEUE)
         with self._lock:
             self._subscribers[queue] = asyncio.get_running_loop()
-            backlog = self._snapshot()
+            backlog = self._history.events(self.status)
         try:
-            for event in backlog:
-                yield event
-            if any(e["type"] in ("summary", "error") for e in backlog):
+            for item in backlog:
+                yield item
+            if any(kind in ("summary", "error") for kind, _ in backlog):
                 return
-            while (event := await queue.get()) is not _Dropped:
-                yield event
-                if event["type"] in ("summary", "error"):
+            while (item := await queue.get()) is not _Dropped:
+                yield item
+                if item[0] in ("summary", "error"):
                     return
         finally:
             with self._lock:
@@ -178,15 +194,89 @@ class Run:
         with self._lock:
             return len(self._subscribers)
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """Named copies of the current parameters, running statistics and network spec."""
-        return self.net.state_dict()
+    def weights(self) -> dict[str, np.ndarray] | None:
+        """Named copies of the current (or final) parameters, running statistics and network spec;
+        None if the process ended without them (it crashed)."""
+        if self._final is None:
+            current = self.command("weights") if self._process.is_alive() else None
+            if current is not None:
+                return current
+            self._listener.join(timeout=10)  # it has just ended: its final weights are on their way
+        return self._final
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray) -> np.ndarray | None:
         """Class probabilities from a copy of the current weights (training is never disturbed)."""
+        weights = self.weights()
+        if weights is None:
+            return None
         with self._serving_lock:
-            self._serving.load_state_dict(self.weights())
+            self._serving.load_state_dict(weights)
             return self._serving.predict_proba(x)
+
+
+class _History:
+    """What a late subscriber needs, kept as JSON text so that catching up costs a join, not an encode:
+    the start, every step's loss and lr, every evaluation (without its bulky parts), epoch summary
+    and control, the latest full evaluation, and the ending events."""
+
+    def __init__(self):
+        self.start: str | None = None
+        self.latest_eval: str | None = None
+        self.ending: list[tuple[str, str]] = []
+        self.columns: dict[str, list[str]] = {"step": [], "loss": [], "lr": []}  # "1,2,3" fragments
+        self.records: dict[str, list[str]] = {"evals": [], "epochs": [], "controls": []}
+
+    def add(self, event: dict, text: str) -> None:
+        kind = event["type"]
+        if kind == "start":
+            self.start = text
+        elif kind == "steps":
+            for name, fragments in self.columns.items():
+                fragments.append(orjson.dumps(event[name]).decode()[1:-1])
+        elif kind == "eval":
+            self.latest_eval = text
+            self.records["evals"].append(
+                orjson.dumps({k: v for k, v in event.items() if k not in BULKY}).decode()
+            )
+        elif kind in ("epoch", "control"):
+            self.records[f"{kind}s"].append(text)
+        elif kind in ("early_stop", "diverged", "summary", "error"):
+            self.ending.append((kind, text))
+
+    def events(self, status: str) -> list[tuple[str, str]]:
+        """(type, JSON) of the start, one `history` event, the latest evaluation and the ending."""
+        parts = [f'"type":"history","status":{orjson.dumps(status).decode()}']
+        parts += [
+            f'"{name}":[{",".join(f for f in fragments if f)}]' for name, fragments in self.columns.items()
+        ]
+        parts += [f'"{name}":[{",".join(texts)}]' for name, texts in self.records.items()]
+        events = [("start", self.start)] if self.start else []
+        events.append(("history", "{" + ",".join(parts) + "}"))
+        if self.latest_eval:
+            events.append(("eval", self.latest_eval))
+        return events + self.ending
+
+
+class _Commands:
+    """The run's controls, as the routers use them, sent to its process."""
+
+    def __init__(self, run: Run):
+        self._run = run
+
+    def pause(self) -> None:
+        self._run.command("pause")
+
+    def resume(self) -> None:
+        self._run.command("resume")
+
+    def step(self, n: int = 1) -> None:
+        self._run.command("step", n)
+
+    def stop(self) -> None:
+        self._run.command("stop")
+
+    def set(self, **values: float) -> None:
+        self._run.command("set", values)
 
 
 def _offer(queue: asyncio.Queue, event) -> None:
@@ -215,13 +305,9 @@ class RunManager:
         if self.active() >= self.limits.max_active:
             raise Busy(f"{self.limits.max_active} runs are already training; stop one or wait")
         split = load_data(config, download=False)
-        net = network_for(config, split)
         if weights is not None:
-            net.load_state_dict(weights)
-        run = Run(config, split, net, self)
-        if weights is not None:
-            run.controls.pause()
-            run.status = "paused"
+            network_for(config, split).load_state_dict(weights)  # refuse weights that do not fit, here
+        run = Run(config, split, weights)
         with self._lock:
             self._runs[run.id] = run
         run.start()
@@ -254,8 +340,12 @@ class RunManager:
             for run in forget:
                 self._runs.pop(run.id, None)
 
-    def stop_all(self) -> None:
+    def stop_all(self, wait: float = 2.0) -> None:
+        """Stop every run; give their processes `wait` seconds to finish, then end them."""
         with self._lock:
-            runs = list(self._runs.values())
+            runs = [run for run in self._runs.values() if not run.finished]
         for run in runs:
             run.controls.stop()
+        deadline = time.monotonic() + wait
+        for run in runs:
+            run.end(max(0.0, deadline - time.monotonic()))

@@ -96,15 +96,16 @@ class TrainConfig:
             raise ValueError(f"unknown dataset {self.dataset!r}; valid: {valid}")
 
 
-def load_data(config: TrainConfig, download: bool = True) -> Split:
-    """The configured dataset: a 2D toy set, or MNIST / Fashion-MNIST (fetched if missing and allowed).
+def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:
+    """The configured dataset: a 2D toy set, or MNIST / Fashion-MNIST (fetched if missing and allowed;
+    `root`: the data directory, by default core.mnist.data_dir()).
 
     Raises ValueError when the batch size exceeds the training set.
     """
     if config.dataset in DATASETS:
         split = make_dataset(config.dataset, **config.data)
     else:
-        split = mnist.load(config.dataset, **config.data, download=download, progress=False)
+        split = mnist.load(config.dataset, **config.data, root=root, download=download, progress=False)
     if config.batch_size > len(split.y_train):
         n = len(split.y_train)
         raise ValueError(f"batch_size must be in [1, {n}] (the training set), got {config.batch_size}")

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import numpy as np
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +25,7 @@ MAX_UPLOAD = 64 * 2**20  # bytes of an uploaded model
 
 NOT_FOUND = {404: {"description": "no run with this id (runs live in memory and are forgotten)"}}
 ENDED = {409: {"description": "the run has ended"}}
+LOST = {409: {"description": "the run's process ended without its weights (it crashed)"}}
 
 EVENTS = """The run's events, each `data` a JSON object. A new subscriber first gets `start`, one
 `history` event (every step's loss and lr so far, every evaluation and epoch summary without
@@ -117,9 +117,8 @@ def get_run(run: ThisRun) -> RunOut:
 @router.get("/{run_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND, description=EVENTS)
 async def run_events(run: ThisRun) -> AsyncIterator[ServerSentEvent]:
     """Subscribe to a run: what it missed first, then live events until it ends."""
-    async for event in run.subscribe():
-        data = orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-        yield ServerSentEvent(raw_data=data, event=event["type"])
+    async for kind, data in run.subscribe():
+        yield ServerSentEvent(raw_data=data, event=kind)
 
 
 def _live(run: Run) -> Run:
@@ -170,25 +169,31 @@ def set_hyper(run: ThisRun, req: HyperIn) -> RunOut:
     return _out(run)
 
 
-@router.post("/{run_id}/predict", responses=NOT_FOUND)
+@router.post("/{run_id}/predict", responses=NOT_FOUND | LOST)
 def predict(run: ThisRun, req: PredictIn) -> PredictOut:
     """Class probabilities for inputs (e.g. a drawn 28×28 digit as 784 values in [0, 1]), from the
     current weights, also while the run trains."""
-    inputs = run.net.spec.inputs
+    inputs = run.split.x_train.shape[1]
     if any(len(row) != inputs for row in req.inputs):
         raise invalid("inputs", f"each input must have {inputs} values")
     probabilities = run.predict(np.asarray(req.inputs, dtype=np.float32))
+    if probabilities is None:
+        raise HTTPException(409, f"run {run.id!r} ended without its weights ({run.error})")
     return PredictOut(probabilities=probabilities.tolist(), classes=list(run.split.class_names))
 
 
 @router.get(
     "/{run_id}/model",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "an .npz"}} | NOT_FOUND,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "an .npz"}}
+    | NOT_FOUND
+    | LOST,
 )
 def download_model(run: ThisRun) -> Response:
     """The current weights as an .npz of named arrays, with the network spec and run configuration."""
     arrays = run.weights()
+    if arrays is None:
+        raise HTTPException(409, f"run {run.id!r} ended without its weights ({run.error})")
     arrays["config"] = np.array(TrainIn.from_config(run.config).model_dump_json())
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -266,6 +271,9 @@ def test_images(run: ThisRun, indices: Annotated[str, Query(pattern=r"^\d+(,\d+)
 def first_layer_filters(run: ThisRun, count: Annotated[int, Query(ge=1, le=256)] = 64) -> FiltersOut:
     """The first layer's incoming weights of `count` units, shaped like the input images."""
     shape = _image_shape(run)
-    weights = run.net.weights()["dense0.W"]
+    arrays = run.weights()
+    if arrays is None:
+        raise HTTPException(409, f"run {run.id!r} ended without its weights ({run.error})")
+    weights = arrays["dense0.W"]
     units = list(range(min(count, weights.shape[1])))
     return FiltersOut(shape=shape, units=units, images=weights[:, units].T.tolist())

@@ -50,7 +50,7 @@ def test_finished_runs_are_forgotten_past_the_cap():
     runs = []
     for _ in range(6):
         runs.append(manager.create(TrainConfig(dataset="xor", hidden=((4, "relu"),), epochs=1)))
-        runs[-1]._thread.join(10)
+        runs[-1]._listener.join(10)
     manager.sweep()
     assert [manager.get(r.id) is not None for r in runs] == [False, False, False, True, True, True]
 

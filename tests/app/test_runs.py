@@ -1,5 +1,7 @@
 import io
 import json
+import os
+import signal
 import threading
 import time
 
@@ -8,7 +10,6 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import app.runs
 from app.main import create_app
 from app.runs import Limits
 from tests.conftest import serve
@@ -240,22 +241,20 @@ def test_uploads_that_do_not_fit_are_refused(client):
     assert r.status_code == 422 and "not a readable .npz file" in r.json()["detail"][0]["msg"]
 
 
-def test_a_run_that_raises_reports_the_error_and_the_server_goes_on(client, monkeypatch):
-    def broken(*args, **kwargs):
-        yield {"type": "start"}
-        raise RuntimeError("the GPU caught fire")
-
-    monkeypatch.setattr(app.runs, "train", broken)
-    run_id = client.post("/api/runs", json=SMALL).json()["id"]
+def test_a_run_whose_process_dies_reports_it_and_the_server_goes_on(client):
+    run_id = client.post("/api/runs", json=ENDLESS).json()["id"]
+    run = client.app.state.runs.get(run_id)
+    os.kill(run._process.pid, signal.SIGKILL)
     events = watch(client, run_id, until="error")
-    assert events[-1] == ("error", {"type": "error", "message": "RuntimeError: the GPU caught fire"})
+    assert events[-1][1]["message"] == "the training process ended unexpectedly (exit code -9)"
     assert client.get(f"/api/runs/{run_id}").json() | {"subscribers": 0} == {
         "id": run_id,
         "status": "error",
         "subscribers": 0,
-        "error": "RuntimeError: the GPU caught fire",
+        "error": "the training process ended unexpectedly (exit code -9)",
     }
-    monkeypatch.undo()
+    r = client.post(f"/api/runs/{run_id}/predict", json={"inputs": [[0.0, 0.0]]})
+    assert r.status_code == 409 and "ended without its weights" in r.json()["detail"]
     other = client.post("/api/runs", json=SMALL).json()["id"]
     assert watch(client, other)[-1][1]["status"] == "done"
 
