@@ -110,6 +110,7 @@ def report(label, results):
 
 @contextlib.contextmanager
 def server(runs):
+    """`descent serve` on a free port, allowing `runs` + 2 concurrent runs; yields (url, pid)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -135,7 +136,7 @@ def server(runs):
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
             time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(10)
@@ -148,7 +149,7 @@ def main():
     parser.add_argument("--subscribers", type=int, default=50)
     parser.add_argument("--url", help="an already running server (default: start one)")
     args = parser.parse_args()
-    with contextlib.nullcontext(args.url) if args.url else server(args.runs) as url:
+    with contextlib.nullcontext((args.url, None)) if args.url else server(args.runs) as (url, _pid):
         start = time.perf_counter()
         paths, watchers, errors = asyncio.run(load(url, args.streams, args.runs, args.subscribers))
         wall = time.perf_counter() - start
