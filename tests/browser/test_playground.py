@@ -1,6 +1,7 @@
 """The network playground in a real Chromium: runs train live, react to their controls, restart on
 a new network, compare a linear with a nonlinear model, re-attach from a link, and stay offline."""
 
+import json
 import re
 import time
 from urllib.parse import urlsplit
@@ -163,7 +164,7 @@ def test_a_learning_rate_change_reaches_the_running_job(page, watch, live_server
     )
     assert "hyper=lr:0.003" in page.url
     run = app.state.runs.get(page.evaluate("descent.main.id"))
-    assert any(c.get("values") == {"lr": 0.003} for c in run._controls)
+    assert any(json.loads(c).get("values") == {"lr": 0.003} for c in run._history.records["controls"])
     assert watch.errors == []
 
 
