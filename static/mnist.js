@@ -97,7 +97,10 @@ function onEvent(type, event) {
     while (rate.length > 2 && rate.at(-1)[0] - rate[0][0] > 4000) rate.shift();
   }
   if (type === "control" && event.action === "set") form.setLive(event.values);
-  if (type === "control" && event.action === "pause") rate.length = 0;
+  if (type === "control" && event.action === "pause") {
+    rate.length = 0;
+    fetchFilters();
+  }
   if (type === "eval") {
     dirty.confusion = dirty.gallery = true;
     filtersSoon();
@@ -124,7 +127,7 @@ function extendEma(losses) {
   }
 }
 
-const main = new RunSession({ onEvent, onChange: () => renderStatus() });
+const main = new RunSession({ onEvent, onChange: () => statusSoon() });
 
 /** A reload, another tab or a loaded model: show the run's own configuration. */
 function syncFromRun(start) {
@@ -284,30 +287,47 @@ function stepsPerSecond() {
   return t1 > t0 ? ((s1 - s0) * 1000) / (t1 - t0) : null;
 }
 
+/** Write only what changed: every DOM write during training costs a frame (style, layout, paint). */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+function setAttr(el, name, value) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+let shownStatus = null;
+/** Buttons and progress; at most four times a second, but at once when the status changes. */
+function statusSoon() {
+  if (main.status !== shownStatus) renderStatus();
+  else statusThrottled();
+}
+const statusThrottled = throttled(() => renderStatus(), 250);
+
 function renderStatus() {
   const s = main.status;
+  shownStatus = s;
   const data = main.data;
   const available = cat.datasets[state.dataset].available;
-  app.dataset.status = s;
+  setAttr(app, "data-status", s);
   const paused = s === "paused";
   $("start").hidden = !available && !paused;
   $("no-data").hidden = available || paused;
   $("start").disabled = s === "starting" || s === "running";
-  $("start").querySelector("span").textContent = paused ? "Resume" : main.id && !main.live ? "Start again" : "Start";
+  setText($("start").querySelector("span"), paused ? "Resume" : main.id && !main.live ? "Start again" : "Start");
   $("pause").disabled = s !== "running";
   $("stop").disabled = !main.live;
   const save = $("save");
-  if (main.id) save.href = `/api/runs/${encodeURIComponent(main.id)}/model`;
+  if (main.id) setAttr(save, "href", `/api/runs/${encodeURIComponent(main.id)}/model`);
   else save.removeAttribute("href");
-  save.setAttribute("aria-disabled", String(!main.id));
+  setAttr(save, "aria-disabled", String(!main.id));
 
   const start = data.start;
   const total = start?.total_steps ?? 0;
   const done = data.stepsDone;
   const share = total ? done / total : 0;
-  $("progress-bar").style.width = `${(100 * share).toFixed(2)}%`;
-  $("progress").setAttribute("aria-valuenow", String(Math.round(100 * share)));
-  $("progress").dataset.state = s;
+  $("progress-bar").style.transform = `scaleX(${share.toFixed(4)})`; // the compositor moves it: no layout
+  setAttr($("progress"), "aria-valuenow", String(Math.round(100 * share)));
+  setAttr($("progress"), "data-state", s);
   let text = "not started";
   if (s === "starting") text = "loading the data…";
   else if (start) {
@@ -324,7 +344,7 @@ function renderStatus() {
     if (s === "error") parts.push("error");
     text = parts.join(" · ");
   }
-  $("progress-text").textContent = text;
+  setText($("progress-text"), text);
 }
 
 // --- plots -------------------------------------------------------------------------------------------------
@@ -523,7 +543,8 @@ async function fetchFilters() {
     filtersBusy = false;
   }
 }
-const filtersSoon = throttled(fetchFilters, 2500);
+// 64 × 784 weights are 50,000 numbers for the server to serialize while it trains: now and then
+const filtersSoon = throttled(fetchFilters, 5000);
 
 // --- draw a digit ----------------------------------------------------------------------------------------
 
@@ -726,14 +747,14 @@ const drawConfusion = throttled(() => {
 const drawGallery = throttled(() => {
   dirty.gallery = false;
   renderGallery();
-}, 800);
+}, 2000);
 
 function render() {
   if (dirty.loss) drawLoss();
   if (dirty.accuracy) drawAccuracy();
   if (dirty.confusion) drawConfusion();
   if (dirty.gallery) drawGallery();
-  renderStatus();
+  statusSoon();
 }
 
 function showBanner(text) {
