@@ -1,0 +1,463 @@
+"""The run log: every path race and training run, with its configuration and headline results, in an
+embedded SQLite database that outlives the server.
+
+    log = RunLog()                                   # $DESCENT_HOME/runlog.sqlite3 (see `home`)
+    log.record(entry)                                # a dict: kind, problem, optimizer, ..., config
+    total, rows = log.list(kind="path", sort="final_loss", descending=False, limit=50)
+    log.get(run_id)                                  # the headline, config, curves and path
+    log.export("csv")                                # or "json": everything, curves included
+
+One row per run (for a race: one row per racer, linked by `race`). Curves and paths are kept
+downsampled to at most `MAX_POINTS` points. Running the same thing again (same configuration, same
+outcome) updates its row instead of adding one; past `MAX_ROWS` the oldest rows are dropped.
+
+Threads share a `RunLog`: each has its own connection, the database is in WAL mode, and writers wait
+for each other (busy timeout). `record_race` and `record_training` build entries from core objects
+and never raise: a failure to log is reported through `logging` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core.optimizers import get_optimizer
+from core.paths import Outcome, Steps
+
+HOME_ENV = "DESCENT_HOME"
+FILENAME = "runlog.sqlite3"
+MAX_POINTS = 2000  # points kept of a loss curve (and of a path)
+MAX_ROWS = 5000  # runs kept; the oldest go first
+KINDS = ("path", "training")
+
+# Columns a list can be sorted by; `created` first. The rest of a row (config, curves, path) is JSON.
+HEADLINE = (
+    "id",
+    "created",
+    "kind",
+    "problem",
+    "optimizer",
+    "lr",
+    "seed",
+    "status",
+    "diverged",
+    "steps",
+    "steps_to_target",
+    "final_loss",
+    "final_accuracy",
+    "best_accuracy",
+    "wall_seconds",
+    "race",
+)
+JSON_COLUMNS = ("config", "results", "curves", "path")
+# What makes two entries the same run (the same run again updates its row; wall time may differ).
+IDENTITY = ("kind", "config", "problem", "optimizer", "lr", "seed", "status", "steps")
+
+log = logging.getLogger("descent.runlog")
+
+
+def home() -> Path:
+    """Where Descent keeps its own data: $DESCENT_HOME, else $XDG_DATA_HOME/descent, else
+    ~/.local/share/descent."""
+    if given := os.environ.get(HOME_ENV):
+        return Path(given).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share") / "descent"
+
+
+# --- schema --------------------------------------------------------------------------------------------
+
+# Migration i takes the database from version i to i + 1. Add new ones at the end; never edit one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created REAL NOT NULL,
+        kind TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        problem TEXT NOT NULL,
+        optimizer TEXT NOT NULL,
+        lr REAL,
+        seed INTEGER,
+        status TEXT NOT NULL,
+        diverged INTEGER NOT NULL,
+        steps INTEGER,
+        steps_to_target INTEGER,
+        final_loss REAL,
+        final_accuracy REAL,
+        best_accuracy REAL,
+        wall_seconds REAL,
+        race TEXT,
+        config TEXT NOT NULL,
+        results TEXT NOT NULL,
+        curves TEXT NOT NULL,
+        path TEXT
+    );
+    CREATE INDEX runs_created ON runs (created);
+    CREATE INDEX runs_kind ON runs (kind, created);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class RunLogError(Exception):
+    """The database cannot be used (e.g. it was written by a newer version of Descent)."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to SCHEMA_VERSION, one migration at a time; returns the version."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")  # one migrating connection at a time
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = row[0] if row else 0
+        if row is None:
+            conn.execute("INSERT INTO schema_version VALUES (0)")
+        if version > SCHEMA_VERSION:
+            raise RunLogError(
+                f"the run log is at schema version {version}; this Descent knows up to {SCHEMA_VERSION}"
+            )
+        for i in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[i].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("UPDATE schema_version SET version = ?", (i + 1,))
+    return SCHEMA_VERSION
+
+
+# --- the log ------------------------------------------------------------------------------------------
+
+
+class RunLog:
+    """The run log in the SQLite file `path` (default: home()/runlog.sqlite3), created on first use."""
+
+    def __init__(self, path: Path | str | None = None, max_rows: int = MAX_ROWS):
+        self.path = Path(path) if path is not None else home() / FILENAME
+        self.max_rows = max_rows
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._conn()  # create and migrate now, so errors show at startup
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            migrate(conn)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @property
+    def version(self) -> int:
+        return self._conn().execute("SELECT version FROM schema_version").fetchone()[0]
+
+    def close(self) -> None:
+        """Close every thread's connection (the log reopens on the next call from a thread)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def record(self, entry: Mapping) -> int:
+        """Add a run (see `entry` for the fields); the same run again updates its row. Returns its id."""
+        row = _row(entry)
+        columns = [c for c in row if c != "id"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "fingerprint")
+        sql = (
+            f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            f" ON CONFLICT(fingerprint) DO UPDATE SET {updates} RETURNING id"
+        )
+        conn = self._conn()
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            run_id = conn.execute(sql, [row[c] for c in columns]).fetchone()[0]
+            (count,) = conn.execute("SELECT COUNT(*) FROM runs").fetchone()
+            if count > self.max_rows:
+                conn.execute(
+                    "DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY created, id LIMIT ?)",
+                    (count - self.max_rows,),
+                )
+        return run_id
+
+    def list(
+        self,
+        kind: str | None = None,
+        sort: str = "created",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[int, list[dict]]:
+        """(how many runs match, one page of their headlines), sorted by a HEADLINE column (empty
+        values last), then newest first."""
+        if sort not in HEADLINE:
+            raise ValueError(f"cannot sort by {sort!r}; valid: {', '.join(HEADLINE)}")
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+        where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        direction = "DESC" if descending else "ASC"
+        conn = self._conn()
+        (total,) = conn.execute(f"SELECT COUNT(*) FROM runs {where}", args).fetchone()
+        rows = conn.execute(
+            f"SELECT {', '.join(HEADLINE)} FROM runs {where}"
+            f" ORDER BY {sort} IS NULL, {sort} {direction}, id DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return total, [dict(r) for r in rows]
+
+    def get(self, run_id: int) -> dict | None:
+        """Everything about one run: the headline, config, results, curves and path; None if absent."""
+        row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _full(row)
+
+    def delete(self, run_id: int) -> bool:
+        conn = self._conn()
+        with conn:
+            return conn.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+
+    def rows(self, kind: str | None = None) -> Iterator[dict]:
+        """Every run, full, newest first."""
+        where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        for row in self._conn().execute(f"SELECT * FROM runs {where} ORDER BY created DESC, id DESC", args):
+            yield _full(row)
+
+    def export(self, fmt: str = "json", kind: str | None = None) -> str:
+        """JSON: a list of full runs (what `get` returns). CSV: one row per run, the headline columns
+        and the configuration as JSON text (curves and paths only in JSON)."""
+        if fmt == "json":
+            return json.dumps(list(self.rows(kind)), separators=(",", ":"))
+        if fmt != "csv":
+            raise ValueError(f"unknown export format {fmt!r}; valid: csv, json")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*HEADLINE, "config"])
+        for run in self.rows(kind):
+            writer.writerow([_cell(run[c]) for c in HEADLINE] + [json.dumps(run["config"], sort_keys=True)])
+        return out.getvalue()
+
+
+def _cell(value) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def _full(row: sqlite3.Row) -> dict:
+    run = {c: row[c] for c in HEADLINE}
+    for c in JSON_COLUMNS:
+        run[c] = None if row[c] is None else json.loads(row[c])
+    return run
+
+
+def _finite(x) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
+
+
+def _row(entry: Mapping) -> dict:
+    """The database row of an entry: kind, problem, optimizer, status and config are required; lr,
+    seed, steps, steps_to_target, final_loss, final_accuracy, best_accuracy, wall_seconds, race,
+    results, curves and path are optional. Non-finite numbers are stored as empty."""
+    if entry["kind"] not in KINDS:
+        raise ValueError(f"unknown kind {entry['kind']!r}; valid: {', '.join(KINDS)}")
+    results = entry.get("results") or {}
+    fingerprint = hashlib.sha256(
+        _json([entry[k] if k in ("kind", "config", "status") else entry.get(k) for k in IDENTITY]).encode()
+    ).hexdigest()
+    return {
+        "created": entry.get("created", time.time()),
+        "kind": entry["kind"],
+        "fingerprint": fingerprint,
+        "problem": entry["problem"],
+        "optimizer": entry["optimizer"],
+        "lr": _finite(entry.get("lr")),
+        "seed": entry.get("seed"),
+        "status": entry["status"],
+        "diverged": int(entry["status"] == "diverged"),
+        "steps": entry.get("steps"),
+        "steps_to_target": entry.get("steps_to_target"),
+        "final_loss": _finite(entry.get("final_loss")),
+        "final_accuracy": _finite(entry.get("final_accuracy")),
+        "best_accuracy": _finite(entry.get("best_accuracy")),
+        "wall_seconds": _finite(entry.get("wall_seconds")),
+        "race": entry.get("race"),
+        "config": _json(entry["config"]),
+        "results": _json(results),
+        "curves": _json(entry.get("curves") or {}),
+        "path": None if entry.get("path") is None else _json(entry["path"]),
+    }
+
+
+# --- curves -------------------------------------------------------------------------------------------
+
+
+def _numbers(values: np.ndarray) -> list:
+    """float64 values as JSON numbers with 7 significant digits (None where not finite)."""
+    return [float(f"{v:.7g}") if math.isfinite(v) else None for v in values.tolist()]
+
+
+def downsample(step, value, max_points: int = MAX_POINTS, mean: bool = False) -> dict:
+    """{"step": [...], "value": [...]}, at most `max_points` long. By default every k-th point (the
+    first and last kept: right for paths); with `mean`, the mean of each bin of consecutive points at
+    the bin's last step (right for noisy mini-batch losses)."""
+    step, value = np.asarray(step, dtype=np.int64), np.asarray(value, dtype=np.float64)
+    n = len(step)
+    if n > max_points and mean:
+        edges = np.linspace(0, n, max_points + 1).round().astype(np.int64)
+        value = np.add.reduceat(value, edges[:-1]) / np.diff(edges)
+        step = step[edges[1:] - 1]
+    elif n > max_points:
+        keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+        step, value = step[keep], value[keep]
+    return {"step": step.tolist(), "value": _numbers(value)}
+
+
+# --- entries from core objects ------------------------------------------------------------------------
+
+_DEFAULT: dict[Path, RunLog] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default() -> RunLog:
+    """The log at home() (one per location: tests point DESCENT_HOME at a temporary folder)."""
+    path = home() / FILENAME
+    with _DEFAULT_LOCK:
+        if path not in _DEFAULT:
+            _DEFAULT[path] = RunLog(path)
+        return _DEFAULT[path]
+
+
+def safely(what: str, fn: Callable, *args, **kwargs):
+    """fn(*args, **kwargs), or None with the error logged: the run log never breaks a run."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception:
+        log.exception("could not log %s", what)
+        return None
+
+
+def logged_race(config: Mapping, items: Iterable, target: RunLog | None = None) -> Iterator:
+    """Pass a race's (racer, Steps | Outcome) items through; once the race is over, record each racer.
+
+    `config` is the race request (landscape, landscape_params, start, steps, noise, schedule,
+    schedule_params, seed, racers). A race abandoned part way (the consumer went away) is not logged.
+    """
+    parts: dict[int, list[Steps]] = {}
+    outcomes: dict[int, Outcome] = {}
+    seconds: dict[int, float] = {}
+    iterator = iter(items)
+    while True:
+        tick = time.perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            break
+        i, part = item
+        seconds[i] = seconds.get(i, 0.0) + time.perf_counter() - tick
+        if isinstance(part, Steps):
+            parts.setdefault(i, []).append(part)
+        elif isinstance(part, Outcome):
+            outcomes[i] = part
+        yield item
+    safely("a race", record_race, config, parts, outcomes, seconds, target)
+
+
+def record_race(
+    config: Mapping,
+    parts: Mapping[int, list[Steps]],
+    outcomes: Mapping[int, Outcome],
+    seconds: Mapping[int, float],
+    target: RunLog | None = None,
+) -> list[int]:
+    """One row per racer: landscape, optimizer, hyperparameters, noise and seed in its config; the
+    outcome's step as `steps` (and as `steps_to_target` when it converged); its loss curve and path."""
+    target = target or default()
+    race = uuid.uuid4().hex[:12]
+    shared = {k: v for k, v in config.items() if k != "racers"}
+    ids = []
+    for i, racer in enumerate(config["racers"]):
+        if i not in outcomes or not parts.get(i):
+            continue
+        steps, outcome = Steps.join(parts[i]), outcomes[i]
+        final = steps.loss[-1] if len(steps) else None
+        entry = {
+            "kind": "path",
+            "problem": config["landscape"],
+            "optimizer": racer["optimizer"],
+            "lr": racer["hyper"].get("lr"),
+            "seed": config.get("seed"),
+            "status": outcome.status,
+            "steps": outcome.step,
+            "steps_to_target": outcome.step if outcome.status == "converged" else None,
+            "final_loss": final,
+            "wall_seconds": seconds.get(i),
+            "race": race if len(config["racers"]) > 1 else None,
+            "config": {**shared, "racers": [racer], "racer": i, "race_racers": config["racers"]},
+            "results": {"message": outcome.message, "distance": _finite(outcome.distance)},
+            "curves": {"loss": downsample(steps.step, steps.loss)},
+            "path": {
+                "x": downsample(steps.step, steps.x)["value"],
+                "y": downsample(steps.step, steps.y)["value"],
+            },
+        }
+        ids.append(target.record(entry))
+    return ids
+
+
+def record_training(
+    config: Mapping,
+    step,
+    loss,
+    evals: list[Mapping],
+    ending: Mapping,
+    target: RunLog | None = None,
+) -> int:
+    """A training run: its TrainConfig (as a dict), per-step batch losses, its evaluations (step,
+    train/test loss and accuracy) and its last event (`summary`, or `error` with a message)."""
+    target = target or default()
+    key = "test_accuracy" if any(e.get("test_accuracy") is not None for e in evals) else "train_accuracy"
+    accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
+    curves = {"loss": downsample(step, loss, mean=True)}
+    if accuracy:
+        curves["accuracy"] = downsample(*zip(*accuracy, strict=True))
+    error = ending.get("type") == "error"
+    final_accuracy = ending.get("test_accuracy", ending.get("train_accuracy"))
+    hyper = get_optimizer(config["optimizer"]).hyperparameters(**(config.get("hyper") or {}))
+    config = {**config, "hyper": hyper}
+    entry = {
+        "kind": "training",
+        "problem": config["dataset"],
+        "optimizer": config["optimizer"],
+        "lr": hyper.get("lr"),
+        "seed": config.get("seed"),
+        "status": "error" if error else ending.get("status", "done"),
+        "steps": ending.get("steps", int(step[-1]) if len(step) else 0),
+        "final_loss": ending.get("train_loss"),
+        "final_accuracy": final_accuracy,
+        "best_accuracy": max((a for _, a in accuracy), default=None),
+        "wall_seconds": ending.get("seconds"),
+        "config": config,
+        "results": {k: v for k, v in ending.items() if k != "type"},
+        "curves": curves,
+    }
+    return target.record(entry)
