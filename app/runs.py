@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from app import run_process
+from app import log_hooks, run_process
 from core.datasets import Split
 from core.mnist import data_dir
 from core.training import TrainConfig, load_data, network_for
@@ -160,6 +160,8 @@ class Run:
         elif kind == "error":
             self.status, self.error, self.ended = "error", event["message"], time.monotonic()
         self._history.add(event, text)
+        if kind in ("summary", "error"):
+            log_hooks.training_ended(self.config, self._history, event)  # the run log; never raises
 
     # --- what others see -------------------------------------------------------------------------
 

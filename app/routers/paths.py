@@ -11,6 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from app.formats import csv_table
 from app.schemas import ExportIn, RaceIn
 from app.streaming import WorkerError, in_thread
+from core import runlog
 from core.paths import Outcome, Steps, race
 
 router = APIRouter(prefix="/api", tags=["paths"])
@@ -34,7 +35,7 @@ def _encode(obj) -> str:
 
 def _events(req: RaceIn) -> Iterator[ServerSentEvent]:
     """The race as ready-to-send events: encoding happens on the worker, not the event loop."""
-    for i, part in race(**req.core_args()):
+    for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args())):  # logged once it ends
         if isinstance(part, Steps):
             yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": part}), event="steps")
         else:
