@@ -30,6 +30,7 @@ const cat = readPage();
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 const SURFACE = 50; // decision-surface grid points per axis
+const THROTTLE = 0.03; // least seconds between evaluations: a toy network trains hundreds of epochs a second
 const VIEWS = ["heatmap", "3d"];
 const toyDatasets = cat.datasetList.filter((d) => d.kind === "points");
 
@@ -138,7 +139,7 @@ function syncFromRun(start) {
 async function startRuns() {
   hideBanner();
   await stopRuns();
-  const body = trainBody(state, { surface: SURFACE });
+  const body = trainBody(state, { surface: SURFACE, throttle: THROTTLE });
   try {
     await main.create(body);
     if (state.compare) await linear.create({ ...body, hidden: [] });
