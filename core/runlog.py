@@ -222,7 +222,7 @@ class RunLog:
             f" ORDER BY {sort} IS NULL, {sort} {direction}, id DESC LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
-        return total, [dict(r) for r in rows]
+        return total, [_head(r) for r in rows]
 
     def get(self, run_id: int) -> dict | None:
         """Everything about one run: the headline, config, results, curves and path; None if absent."""
@@ -234,33 +234,78 @@ class RunLog:
         with conn:
             return conn.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
-    def rows(self, kind: str | None = None) -> Iterator[dict]:
-        """Every run, full, newest first."""
-        where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
-        for row in self._conn().execute(f"SELECT * FROM runs {where} ORDER BY created DESC, id DESC", args):
-            yield _full(row)
+    def rows(self, kind: str | None = None, page: int = 100) -> Iterator[dict]:
+        """Every run, full, newest first; read `page` rows at a time, each page on the calling thread's
+        own connection (a response streamed from a thread pool may resume on another thread)."""
+        where = "kind = ? AND " if kind else ""
+        key = (math.inf, 0)
+        while True:
+            batch = (
+                self._conn()
+                .execute(
+                    f"SELECT * FROM runs WHERE {where}(created < ? OR (created = ? AND id < ?))"
+                    " ORDER BY created DESC, id DESC LIMIT ?",
+                    [*([kind] if kind else []), key[0], key[0], key[1] or 2**63 - 1, page],
+                )
+                .fetchall()
+            )
+            yield from (_full(row) for row in batch)
+            if len(batch) < page:
+                return
+            key = (batch[-1]["created"], batch[-1]["id"])
+
+    def export_chunks(self, fmt: str = "json", kind: str | None = None) -> Iterator[str]:
+        """The export as pieces of text (see `export`), for a streamed response."""
+        if fmt == "json":
+            yield "["
+            for i, run in enumerate(self.rows(kind)):
+                yield ("," if i else "") + json.dumps(run, separators=(",", ":"))
+            yield "]"
+        elif fmt == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow([*HEADLINE, "config"])
+            for i, run in enumerate(self.rows(kind), 1):
+                writer.writerow(
+                    [_cell(run[c]) for c in HEADLINE] + [json.dumps(run["config"], sort_keys=True)]
+                )
+                if i % 100 == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+        else:
+            raise ValueError(f"unknown export format {fmt!r}; valid: csv, json")
 
     def export(self, fmt: str = "json", kind: str | None = None) -> str:
-        """JSON: a list of full runs (what `get` returns). CSV: one row per run, the headline columns
-        and the configuration as JSON text (curves and paths only in JSON)."""
-        if fmt == "json":
-            return json.dumps(list(self.rows(kind)), separators=(",", ":"))
-        if fmt != "csv":
+        """JSON: a list of full runs (what `get` returns), newest first. CSV: one row per run, the
+        headline columns and the configuration as JSON text (curves and paths only in JSON)."""
+        if fmt not in ("csv", "json"):
             raise ValueError(f"unknown export format {fmt!r}; valid: csv, json")
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*HEADLINE, "config"])
-        for run in self.rows(kind):
-            writer.writerow([_cell(run[c]) for c in HEADLINE] + [json.dumps(run["config"], sort_keys=True)])
-        return out.getvalue()
+        return "".join(self.export_chunks(fmt, kind))
 
 
 def _cell(value) -> str:
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+    """CSV text: empty for None, 0/1 for a flag, floats exactly (repr round-trips)."""
+    if value is None:
+        return ""
+    return (
+        str(int(value))
+        if isinstance(value, bool)
+        else repr(value)
+        if isinstance(value, float)
+        else str(value)
+    )
+
+
+def _head(row: sqlite3.Row) -> dict:
+    run = {c: row[c] for c in HEADLINE}
+    run["diverged"] = bool(run["diverged"])
+    return run
 
 
 def _full(row: sqlite3.Row) -> dict:
-    run = {c: row[c] for c in HEADLINE}
+    run = _head(row)
     for c in JSON_COLUMNS:
         run[c] = None if row[c] is None else json.loads(row[c])
     return run

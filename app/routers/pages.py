@@ -18,6 +18,7 @@ NAV = [
     ("/playground", "Network playground"),
     ("/mnist", "MNIST"),
     ("/blocks", "Building blocks"),
+    ("/log", "Run log"),
     ("/docs", "API"),
 ]
 RUN_KEYS = ("run", "run2")  # query parameters that name runs a page re-attaches to
@@ -65,3 +66,9 @@ def playground_page(request: Request):
 @router.get("/mnist", response_class=HTMLResponse)
 def mnist_page(request: Request):
     return _network_page(request, "mnist.html")
+
+
+@router.get("/log", response_class=HTMLResponse)
+def log_page(request: Request):
+    """The run log; embeds the registry so its links can be written in the landscape page's terms."""
+    return render(request, "log.html", registry=registry().model_dump(mode="json"))

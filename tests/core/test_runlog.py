@@ -79,9 +79,9 @@ def test_record_get_list_delete(log):
     a = log.record(entry())
     b = log.record(entry(optimizer="sgd", lr=0.001, status="diverged", steps=7, final_loss=None))
     run = log.get(a)
-    assert run["optimizer"] == "adam" and run["steps_to_target"] == 120 and run["diverged"] == 0
+    assert run["optimizer"] == "adam" and run["steps_to_target"] == 120 and run["diverged"] is False
     assert run["config"]["landscape"] == "rosenbrock" and run["path"]["x"] == [0.0, 0.5, 1.0]
-    assert log.get(b)["diverged"] == 1 and log.get(b)["final_loss"] is None
+    assert log.get(b)["diverged"] is True and log.get(b)["final_loss"] is None
     total, rows = log.list()
     assert total == 2 and [r["id"] for r in rows] == [b, a]  # newest first
     assert set(rows[0]) == set(HEADLINE)
@@ -140,6 +140,8 @@ def test_concurrent_writers_lose_nothing(log):
     total, _ = log.list()
     assert total == 100
     assert sorted(r["seed"] for r in log.rows()) == sorted(1000 * t + i for t in range(4) for i in range(25))
+    paged = [r["id"] for r in log.rows(page=7)]  # pages of 7 on one key (created, id): none twice
+    assert paged == [r["id"] for r in log.rows()] and len(set(paged)) == 100
 
 
 def test_export_round_trip(log):
@@ -156,6 +158,8 @@ def test_export_round_trip(log):
             value = run[column]
             if value is None:
                 assert row[column] == ""
+            elif isinstance(value, bool):
+                assert row[column] == str(int(value))
             else:
                 assert type(value)(row[column]) == value  # floats exactly (repr round-trips)
     with pytest.raises(ValueError, match="unknown export format"):
@@ -200,7 +204,7 @@ def test_a_race_is_logged_once_it_ends(tmp_path):
     _, rows = log.list(sort="optimizer", descending=False)
     adam, sgd = rows
     assert adam["status"] == outcomes[0].status and adam["steps"] == outcomes[0].step
-    assert sgd["status"] == "diverged" and sgd["diverged"] == 1 and sgd["steps_to_target"] is None
+    assert sgd["status"] == "diverged" and sgd["diverged"] is True and sgd["steps_to_target"] is None
     assert adam["race"] == sgd["race"] and adam["race"]
     full = log.get(adam["id"])
     assert full["config"]["racers"] == [config["racers"][0]] and full["config"]["racer"] == 0

@@ -1,0 +1,71 @@
+"""The run log: every race and training run the server has finished, kept across restarts
+(core/runlog.py). List and sort, read one with its curves, delete, export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.responses import StreamingResponse
+
+from app.log_schemas import MAX_PAGE, Kind, LogPageOut, RunHeadOut, RunOut, SortColumn
+from core import runlog
+
+router = APIRouter(prefix="/api/log", tags=["run log"])
+
+NOT_FOUND = {404: {"description": "no run with this id in the log (never logged, deleted or dropped)"}}
+RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id in the log")]
+MEDIA = {"csv": "text/csv", "json": "application/json"}
+
+
+@router.get("")
+def list_runs(
+    kind: Annotated[Kind | None, Query(description="only paths or only training runs")] = None,
+    sort: Annotated[SortColumn, Query(description="a headline column; empty values sort last")] = "created",
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=runlog.MAX_ROWS)] = 0,
+) -> LogPageOut:
+    """One page of logged runs' headlines, sorted by any headline column (ties: newest first)."""
+    total, rows = runlog.default().list(kind, sort, order == "desc", limit, offset)
+    return LogPageOut(total=total, items=[RunHeadOut(**row) for row in rows])
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/json": {}},
+            "description": "CSV: a row per run, the headline columns and the configuration as JSON text. "
+            "JSON: a list of runs as GET /api/log/{id} returns them, curves and paths included.",
+        }
+    },
+)
+def export_runs(
+    format: Annotated[Literal["csv", "json"], Query()] = "csv",
+    kind: Annotated[Kind | None, Query()] = None,
+) -> StreamingResponse:
+    """Every logged run (or every run of one kind), newest first, as a file."""
+    chunks = runlog.default().export_chunks(format, kind)
+    name = f"descent-runs{'-' + kind if kind else ''}.{format}"
+    return StreamingResponse(
+        chunks, media_type=MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/{run_id}", responses=NOT_FOUND)
+def get_run(run_id: RunId) -> RunOut:
+    """A run's headline, configuration, results, loss (and accuracy) curve and, for a path, its points."""
+    row = runlog.default().get(run_id)
+    if row is None:
+        raise HTTPException(404, f"no run {run_id} in the log")
+    return RunOut(**row)
+
+
+@router.delete("/{run_id}", status_code=204, responses=NOT_FOUND)
+def delete_run(run_id: RunId) -> Response:
+    """Remove a run from the log."""
+    if not runlog.default().delete(run_id):
+        raise HTTPException(404, f"no run {run_id} in the log")
+    return Response(status_code=204)
