@@ -10,11 +10,14 @@ from fastapi.templating import Jinja2Templates
 from app.routers.blocks import blocks_registry
 from app.routers.networks import get_networks
 from app.routers.registry import registry
+from core import runlog
+from core.datasets import DATASETS
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
 PLOTLY_URL = f"/vendor/plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
 NAV = [
     ("/", "Landscapes"),
+    ("/tools", "Tuning tools"),
     ("/playground", "Network playground"),
     ("/mnist", "MNIST"),
     ("/blocks", "Building blocks"),
@@ -35,6 +38,12 @@ def render(request: Request, template: str, **context) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def landscapes_page(request: Request):
     return render(request, "landscapes.html", registry=registry().model_dump(mode="json"))
+
+
+@router.get("/tools", response_class=HTMLResponse)
+def tools_page(request: Request):
+    """The tuning tools; the registry it embeds also writes the landscape page's links."""
+    return render(request, "tools.html", registry=registry().model_dump(mode="json"))
 
 
 @router.get("/blocks", response_class=HTMLResponse)
@@ -71,4 +80,11 @@ def mnist_page(request: Request):
 @router.get("/log", response_class=HTMLResponse)
 def log_page(request: Request):
     """The run log; embeds the registry so its links can be written in the landscape page's terms."""
-    return render(request, "log.html", registry=registry().model_dump(mode="json"))
+    return render(
+        request,
+        "log.html",
+        registry=registry().model_dump(mode="json"),
+        log_path=runlog.home() / runlog.FILENAME,
+        max_rows=f"{runlog.MAX_ROWS:,}",
+        page={"toy_datasets": list(DATASETS)},
+    )
