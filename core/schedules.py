@@ -35,6 +35,11 @@ def warmup(k, steps, warmup_steps=100):
     return np.minimum(1.0, (k + 1) / warmup_steps)
 
 
+def lr_range(k, steps, span=1e4):
+    """Smith's learning-rate range test: η/s at the first step, growing exponentially to η at the last."""
+    return float(span) ** (np.minimum(k, steps - 1) / max(steps - 1, 1) - 1.0)
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     name: str
@@ -83,6 +88,13 @@ SCHEDULES: dict[str, ScheduleSpec] = {
             "ηₖ = η·min(1, (k+1)/w)",
             warmup,
             (Param("warmup_steps", "warmup steps w", 100, 1, 100_000, log=True, integer=True),),
+        ),
+        ScheduleSpec(
+            "lr_range",
+            "LR range test (exponential growth)",
+            "ηₖ = η·s^(k/(K−1) − 1)",
+            lr_range,
+            (Param("span", "span s (last over first rate)", 1e4, 1.0, 1e10, log=True),),
         ),
     ]
 }

@@ -32,3 +32,12 @@ def test_bad_schedule_settings():
         get_schedule("step", 10, every=2.5)
     with pytest.raises(ValueError, match=r"gamma must be in \[0.9, 1\]"):
         get_schedule("exponential", 10, gamma=2)
+
+
+def test_lr_range_grows_exponentially_from_lr_over_span_to_lr():
+    factor = get_schedule("lr_range", 5, span=1e4)(np.arange(5))
+    np.testing.assert_allclose(factor, [1e-4, 1e-3, 1e-2, 1e-1, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        np.diff(np.log(get_schedule("lr_range", 300)(np.arange(300)))), np.log(1e4) / 299
+    )
+    assert get_schedule("lr_range", 1, span=100)(np.arange(3)).tolist() == [0.01, 0.01, 0.01]  # one step
