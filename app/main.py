@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
-from app.routers import blocks, landscapes, log, networks, pages, paths, registry, runs
+from app.routers import blocks, landscapes, log, networks, pages, paths, registry, runs, tools
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SecurityHeaders, content_security_policy
 
@@ -83,6 +83,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         runs.router,
         blocks.router,
         log.router,
+        tools.router,
         pages.router,
     ):
         app.include_router(router)

@@ -31,6 +31,7 @@ from core.paths import Paths, run_many
 DIVERGED, NO_MINIMUM = -2, -1  # start-map categories besides the index of the minimum reached
 BATCH = "batch_size"  # the map axis that is not an optimizer hyperparameter: it sets the noise
 DECAYS = ("gamma", "b1", "rho")  # momentum-like hyperparameters, the default second map axis
+AVERAGES = (*DECAYS, "b2")  # decay rates of moving averages in [0, 1): mapped on a log scale of 1 − value
 
 
 # --- targets and grids ----------------------------------------------------------------------------
@@ -61,7 +62,7 @@ def axis_values(param: Param, low: float, high: float, n: int) -> np.ndarray:
     """
     if param.log and low > 0:
         values = np.geomspace(low, high, n)
-    elif param.low == 0 and param.high < 1 and high < 1:
+    elif param.name in AVERAGES and high < 1:
         values = 1 - np.geomspace(1 - low, 1 - high, n)
     else:
         values = np.linspace(low, high, n)
@@ -141,7 +142,7 @@ def lr_range_test(
     stable = np.arange(n) < (divergence if divergence > 0 else n)
 
     # excess over the minimum, floored a thousandth of the tolerance down: below that is rounding
-    floor = (target - global_value(landscape)) * 1e-3
+    floor = max((target - global_value(landscape)) * 1e-3, 1e-300)
     excess = np.log10(np.maximum(loss - global_value(landscape), floor))
     best = int(np.where(stable, excess, np.inf).argmin())
     slope = np.gradient(excess, np.log10(lrs)) if n >= 2 else np.zeros(n)
