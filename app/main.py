@@ -19,7 +19,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
-from app.routers import blocks, landscapes, log, networks, pages, paths, registry, runs, tools
+from app.jobs import JobLimits, JobManager
+from app.routers import blocks, landscapes, log, network_tools, networks, pages, paths, registry, runs, tools
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SecurityHeaders, content_security_policy
 
@@ -55,6 +56,7 @@ async def lifespan(app: FastAPI):
     finally:
         task.cancel()
         app.state.runs.stop_all()
+        app.state.jobs.shutdown()
 
 
 def create_app(limits: Limits | None = None) -> FastAPI:
@@ -72,6 +74,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.runs = RunManager(limits or Limits.from_env())
+    app.state.jobs = JobManager(JobLimits.from_env())  # its process pool starts with the first job
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER), name="swagger")
@@ -83,6 +86,7 @@ def create_app(limits: Limits | None = None) -> FastAPI:
         runs.router,
         blocks.router,
         log.router,
+        network_tools.router,
         tools.router,
         pages.router,
     ):

@@ -1,0 +1,83 @@
+"""Jobs for the network tuning tools: a list of independent specs (short training runs, LR range tests)
+run on the process pool; poll for progress, cancel. See app/jobs.py and core/sweeps.py."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from app.job_schemas import JobOut, JobResultOut, JobsIn
+from app.jobs import Busy, Job, JobManager
+from core.mnist import IMAGE_SETS, locate
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+NOT_FOUND = {404: {"description": "no job with this id (jobs live in memory and are forgotten)"}}
+JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def manager(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+def _out(job: Job, since: int = 0) -> JobOut:
+    results = [JobResultOut(index=i, result=r, error=e) for i, r, e in job.results[since:]]
+    end = job.ended if job.ended is not None else time.monotonic()
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        total=len(job.specs),
+        done=job.done,
+        failed=job.failed,
+        results=results,
+        next=since + len(results),
+        seconds=end - job.created,
+    )
+
+
+def _find(request: Request, job_id: str) -> Job:
+    job = manager(request).get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r}: it never existed or has been forgotten")
+    return job
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        429: {"description": "too many jobs are running"},
+        409: {"description": "a spec's dataset is not on this server; the message says how to get it"},
+    },
+)
+def submit_job(req: JobsIn, request: Request) -> JobOut:
+    """Run every spec on the pool. A job nobody polls for a minute is cancelled."""
+    for name in {s.config.dataset for s in req.specs} & set(IMAGE_SETS):
+        if locate(name) is None:
+            raise HTTPException(409, f"{name} is not on this server: run `descent data {name}`")
+    try:
+        job = manager(request).submit([s.spec() for s in req.specs])
+    except Busy as e:
+        raise HTTPException(429, str(e)) from None
+    return _out(job)
+
+
+@router.get("/{job_id}", responses=NOT_FOUND)
+def get_job(
+    job_id: JobId,
+    request: Request,
+    since: Annotated[int, Query(ge=0, le=1_000_000, description="results already seen")] = 0,
+) -> JobOut:
+    """Progress, and the results that came in after the first `since`."""
+    job = _find(request, job_id)
+    return _out(job, min(since, job.done))
+
+
+@router.delete("/{job_id}", responses=NOT_FOUND)
+def cancel_job(job_id: JobId, request: Request) -> JobOut:
+    """Cancel: no more of its specs start (those running finish). A finished job is left as it is."""
+    job = _find(request, job_id)
+    manager(request).cancel(job)
+    return _out(job, job.done)

@@ -1,0 +1,222 @@
+"""Jobs on the process pool: results equal core.sweeps run in-process; progress, cancel, caps, 429 and
+422; the manager's feeding (one task per worker, jobs in turn) with a pool the test drives by hand."""
+
+import os
+import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.jobs import Busy, JobLimits, JobManager
+from app.main import create_app
+from core.sweeps import run_job
+
+MOONS = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 3, "optimizer": "momentum"}
+
+
+def cell(lr, gamma):
+    return {"kind": "train", "config": MOONS | {"hyper": {"lr": lr, "gamma": gamma}}, "target": 0.8}
+
+
+GRID = [cell(lr, g) for lr in (0.01, 0.1, 1.0) for g in (0.0, 0.5, 0.9)]
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app()
+    app.state.jobs = JobManager(JobLimits(workers=2, max_active=1))
+    with TestClient(app) as c:
+        yield c
+
+
+def wait(client, job_id, timeout=60):
+    """Poll with `since` until the job ends; every result exactly once."""
+    since, results = 0, []
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/jobs/{job_id}", params={"since": since}).json()
+        assert job["next"] == since + len(job["results"])
+        results += job["results"]
+        since = job["next"]
+        if job["status"] != "running":
+            return job, results
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.05)
+
+
+def core_fields(spec):
+    """The fields core.sweeps gets for a request spec (hidden as pairs, TrainIn's defaults)."""
+    body = {**spec["config"], "hidden": [[layer["width"], "relu"] for layer in spec["config"]["hidden"]]}
+    return {**spec, "config": body}
+
+
+def test_a_3x3_map_on_the_pool_gives_what_core_gives(client):
+    r = client.post("/api/jobs", json={"specs": GRID})
+    assert r.status_code == 201
+    job, results = wait(client, r.json()["id"])
+    assert job["status"] == "done" and job["done"] == job["total"] == 9 and job["failed"] == 0
+    assert sorted(x["index"] for x in results) == list(range(9))
+    by_index = {x["index"]: x["result"] for x in results}
+    for i in (0, 8):
+        local = run_job(core_fields(GRID[i]) | {"points": 200})
+        for key in ("status", "steps", "accuracy", "best_accuracy", "steps_to_target", "accuracy_curve"):
+            assert by_index[i][key] == local[key], key
+        assert by_index[i]["curve"]["step"] == local["curve"]["step"]
+        assert by_index[i]["curve"]["value"] == pytest.approx(local["curve"]["value"], rel=1e-6)
+        assert by_index[i]["test_loss"] == pytest.approx(local["test_loss"], rel=1e-6)
+    assert client.get(f"/api/jobs/{job['id']}", params={"since": 9}).json()["results"] == []
+
+
+def test_an_lr_range_job(client):
+    spec = {"kind": "lr_range", "config": MOONS | {"optimizer": "sgd"}, "lr_min": 1e-4, "lr_max": 10.0}
+    job, (result,) = wait(client, client.post("/api/jobs", json={"specs": [spec]}).json()["id"])
+    assert job["status"] == "done"
+    assert result["error"] is None and result["result"]["steps"] == result["result"]["planned_steps"] == 300
+    assert 1e-4 < result["result"]["suggestion"] < 10
+
+
+def test_cancel_and_the_cap_on_running_jobs(client):
+    big = [cell(0.1, 0.5) | {"config": MOONS | {"epochs": 40, "seed": s}} for s in range(64)]
+    first = client.post("/api/jobs", json={"specs": big}).json()
+    second = client.post("/api/jobs", json={"specs": GRID[:1]})
+    assert second.status_code == 429 and "1 jobs are already running" in second.json()["detail"]
+    cancelled = client.delete(f"/api/jobs/{first['id']}").json()
+    assert cancelled["status"] == "cancelled"
+    time.sleep(0.5)  # what was in the pool comes back; nothing else starts
+    later = client.get(f"/api/jobs/{first['id']}").json()
+    assert later["status"] == "cancelled" and later["done"] <= cancelled["done"] + 2 < 64
+    assert client.post("/api/jobs", json={"specs": GRID[:1]}).status_code == 201
+
+
+def test_unknown_jobs_are_404(client):
+    assert client.get("/api/jobs/nosuchjob").status_code == 404
+    assert client.delete("/api/jobs/nosuchjob").status_code == 404
+    assert client.get("/api/jobs/not a valid id").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        ([], "at least 1 item"),
+        ([GRID[0]] * 65, "at most 64 items"),
+        ([{"kind": "sweep", "config": MOONS}], "does not match any of the expected tags"),
+        ([GRID[0] | {"target": 2}], "less than or equal to 1"),
+        ([GRID[0] | {"extra": 1}], "Extra inputs are not permitted"),
+        ([GRID[0] | {"config": MOONS | {"epochs": False}}], "valid integer"),
+        ([GRID[0] | {"config": MOONS | {"batch_size": 1, "epochs": 100}}], "steps per run; at most 20,000"),
+        (
+            [GRID[0] | {"config": MOONS | {"hidden": [{"width": 256}] * 4, "epochs": 100}}],
+            "steps × batch × parameters",
+        ),
+        ([GRID[0] | {"config": MOONS | {"hidden": [{"width": 512}]}}], "less than or equal to 256"),
+        ([GRID[0] | {"config": {"dataset": "mnist"}}], "train_size at most 10,000"),
+        ([GRID[0] | {"config": MOONS | {"batch_size": 500}}], "batch_size must be in [1, 400]"),
+        (
+            [{"kind": "lr_range", "config": MOONS, "lr_min": 1.0, "lr_max": 0.1}],
+            "lr_min must be below lr_max",
+        ),
+        ([{"kind": "lr_range", "config": MOONS, "lr_max": 11.0}], "less than or equal to 10"),
+    ],
+)
+def test_bad_specs_are_422(client, specs, message):
+    r = client.post("/api/jobs", json={"specs": specs})
+    assert r.status_code == 422 and message in str(r.json()["detail"]), r.text
+
+
+# --- the manager, with pools the test controls ----------------------------------------------------------
+
+
+class HandPool(Executor):
+    """Futures that complete when the test says so; records what was submitted."""
+
+    def __init__(self):
+        self.submitted: list[tuple[Future, dict]] = []
+
+    def submit(self, fn, spec):
+        future = Future()
+        future.set_running_or_notify_cancel()
+        self.submitted.append((future, spec))
+        return future
+
+    def finish(self, i, result=None, error=None):
+        future, spec = self.submitted[i]
+        if error:
+            future.set_exception(error)
+        else:
+            future.set_result(result or {"spec": spec["n"]})
+
+
+def hand_manager(**limits):
+    pool = HandPool()
+    return JobManager(JobLimits(**({"workers": 1} | limits)), executor_factory=lambda n: pool), pool
+
+
+def test_one_task_per_worker_and_jobs_take_turns():
+    manager, pool = hand_manager(workers=2)
+    job = manager.submit([{"n": i} for i in range(3)])
+    assert len(pool.submitted) == 2  # two workers: two tasks in the pool, the third waits here
+    pool.finish(0)
+    assert len(pool.submitted) == 3
+    pool.finish(1)
+    pool.finish(2)
+    assert job.status == "done" and sorted(r[1]["spec"] for r in job.results) == [0, 1, 2]
+
+    manager, pool = hand_manager(workers=1, max_active=2)
+    a = manager.submit([{"n": f"a{i}"} for i in range(3)])
+    b = manager.submit([{"n": f"b{i}"} for i in range(3)])
+    for i in range(6):
+        pool.finish(i)
+    assert [s["n"] for _, s in pool.submitted] == ["a0", "a1", "b0", "a2", "b1", "b2"]
+    assert a.status == b.status == "done" and a.done == b.done == 3
+    with pytest.raises(ValueError, match="1 to 64 specs"):
+        manager.submit([])
+
+
+def test_errors_crashes_idle_jobs_and_shutdown():
+    manager, pool = hand_manager(max_active=1, idle_seconds=0.05)
+    job = manager.submit([{"n": 0}, {"n": 1}, {"n": 2}])
+    pool.finish(0, error=ValueError("bad spec"))
+    pool.finish(1, error=BrokenProcessPool("gone"))
+    assert [r[2] for r in job.results] == ["ValueError: bad spec", "the worker process died"]
+    with pytest.raises(Busy):
+        manager.submit([{"n": 9}])
+    time.sleep(0.1)
+    manager.sweep()  # nobody asked about it: cancelled
+    assert job.status == "cancelled" and manager.submit([{"n": 9}]).status == "running"
+    manager.shutdown()
+    with pytest.raises(Busy, match="shutting down"):
+        manager.submit([{"n": 10}])
+
+
+def crash(spec):
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_its_spec_and_the_next_job_gets_a_fresh_pool():
+    manager = JobManager(JobLimits(workers=1), run=crash)
+    job = manager.submit([{"n": 0}])
+    deadline = time.monotonic() + 30
+    while job.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.results[0][2] == "the worker process died"
+    manager._run = run_job
+    again = manager.submit([GRID[0] | {"config": {**MOONS, "hidden": [(8, "relu")]}}])
+    while again.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert again.results[0][2] is None and again.results[0][1]["status"] == "done"
+    manager.shutdown(wait=True)
+
+
+def test_any_executor_serves():
+    """A thread pool stands in for Ray or Dask: the manager needs nothing but submit and shutdown."""
+    manager = JobManager(JobLimits(workers=2), executor_factory=ThreadPoolExecutor)
+    spec = core_fields(GRID[4])
+    job = manager.submit([spec, spec])
+    deadline = time.monotonic() + 30
+    while job.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (_, first, _), (_, second, _) = job.results
+    assert first["curve"] == second["curve"] == run_job(spec)["curve"]
+    manager.shutdown(wait=True)
