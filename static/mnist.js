@@ -15,6 +15,7 @@ import {
   count,
   duration,
   endMarks,
+  epochRange,
   envelope,
   keepSized,
   messageOf,
@@ -363,7 +364,7 @@ function renderLoss() {
       { type: "scatter", mode: "lines", x: smooth.x, y: smooth.y, name: `EMA, α = ${ALPHA}`, line: { color: "#0072B2", width: 2 } },
     ],
     smallLayout({
-      xaxis: axis("step", { range: [0, Math.max(1, data.start?.total_steps ?? 1)] }),
+      xaxis: axis("step", { range: epochRange(data, state.epochs).map((e) => e * (data.start?.steps_per_epoch ?? 1)) }),
       yaxis: axis("cross-entropy loss (log scale)", { type: "log", exponentformat: "power" }),
       margin: { l: 48, r: 10, t: 22, b: 34 },
       ...marks,
@@ -387,7 +388,7 @@ function renderAccuracy() {
       { type: "scatter", mode: "lines+markers", x, y: evals.map((e) => 100 * e.test_accuracy), name: "test", line: { color: "#D55E00", width: 2, dash: "dash" }, marker: { size: 4 } },
     ],
     smallLayout({
-      xaxis: axis("epoch", { range: [0, Math.max(1, data.start?.config.epochs ?? state.epochs)] }),
+      xaxis: axis("epoch", { range: epochRange(data, state.epochs) }),
       yaxis: axis("accuracy (%)", { range: [low, 100.5] }),
       margin: { l: 44, r: 10, t: 22, b: 34 },
       ...marks,
@@ -739,11 +740,11 @@ const drawLoss = throttled(() => {
 const drawAccuracy = throttled(() => {
   dirty.accuracy = false;
   renderAccuracy();
-}, 250);
+}, 500);
 const drawConfusion = throttled(() => {
   dirty.confusion = false;
   renderConfusion();
-}, 400);
+}, 1000);
 const drawGallery = throttled(() => {
   dirty.gallery = false;
   renderGallery();

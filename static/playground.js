@@ -14,6 +14,7 @@ import {
   configFromStart,
   describeNetwork,
   endMarks,
+  epochRange,
   histogramTrace,
   keepSized,
   messageOf,
@@ -30,7 +31,7 @@ const cat = readPage();
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 const SURFACE = 50; // decision-surface grid points per axis
-const THROTTLE = 0.03; // least seconds between evaluations: a toy network trains hundreds of epochs a second
+const THROTTLE = 0.01; // least seconds between evaluations: a toy network trains hundreds of epochs a second
 const VIEWS = ["heatmap", "3d"];
 const toyDatasets = cat.datasetList.filter((d) => d.kind === "points");
 
@@ -402,7 +403,8 @@ function surfaceImage(surface) {
         p[k] = top * (1 - ty) + bottom * ty;
         if (p[k] > p[best]) best = k;
       }
-      const confidence = Math.max(0, (p[best] - 1 / K) / (1 - 1 / K));
+      // outputs other than softmax (linear, tanh, …) are no probabilities: clamp what shows
+      const confidence = Math.min(1, Math.max(0, (p[best] - 1 / K) / (1 - 1 / K)));
       const a = 0.06 + 0.64 * confidence;
       const o = 4 * (py * IMAGE + px);
       image.data[o] = 255 + (rgb[best][0] - 255) * a;
@@ -468,6 +470,11 @@ function bounds() {
   ];
 }
 
+/** Whether the outputs lie in [0, 1] (softmax, sigmoid); a linear or tanh output may not. */
+function probabilityLike(surface) {
+  return !surface || surface.probabilities.every((g) => g.every((row) => row.every((v) => v >= 0 && v <= 1)));
+}
+
 function surface3d(surface) {
   const K = surface.probabilities.length;
   const ny = surface.y.length;
@@ -526,7 +533,7 @@ function drawCard(card) {
       scene: {
         xaxis: { title: { text: "x" }, range: xr },
         yaxis: { title: { text: "y" }, range: yr },
-        zaxis: { title: { text: K === 2 ? `P(${points?.classes[1] ?? "class 2"})` : "max P" }, range: [0, 1.05] },
+        zaxis: { title: { text: K === 2 ? `P(${points?.classes[1] ?? "class 2"})` : "max P" }, ...(probabilityLike(surface) ? { range: [0, 1.05] } : {}) },
         aspectmode: "manual",
         aspectratio: { x: 1, y: 1, z: 0.6 },
         camera: { eye: { x: -1.3, y: -1.5, z: 1.0 } },
@@ -576,6 +583,7 @@ function curveTraces(session, key, label) {
   const evals = data.evals;
   const epoch = evals.map((e) => e.epoch);
   const prefix = label ? `${label}: ` : "";
+  const mode = evals.length < 30 ? "lines+markers" : "lines"; // a lone point shows too
   // the per-step batch loss, faint, thinned to about 1,500 points
   const every = Math.max(1, Math.ceil(data.step.length / 1500));
   const sx = [];
@@ -587,15 +595,17 @@ function curveTraces(session, key, label) {
   return {
     loss: [
       { type: "scatter", mode: "lines", x: sx, y: sy, name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.14, hoverinfo: "skip", showlegend: !label },
-      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.train_loss), name: `${prefix}train`, line: { color, width: 2 } },
-      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => e.test_loss), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" } },
+      { type: "scatter", mode, x: epoch, y: evals.map((e) => e.train_loss), name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } },
+      { type: "scatter", mode, x: epoch, y: evals.map((e) => e.test_loss), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } },
     ],
     accuracy: [
-      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * e.train_accuracy), name: `${prefix}train`, line: { color, width: 2 } },
-      { type: "scatter", mode: "lines", x: epoch, y: evals.map((e) => 100 * (e.test_accuracy ?? NaN)), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" } },
+      { type: "scatter", mode, x: epoch, y: evals.map((e) => 100 * e.train_accuracy), name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } },
+      { type: "scatter", mode, x: epoch, y: evals.map((e) => 100 * (e.test_accuracy ?? NaN)), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } },
     ],
   };
 }
+
+const curveTitle = (text) => ({ text, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top", font: { size: 12 } });
 
 function renderCurves() {
   const runs = state.compare
@@ -623,17 +633,18 @@ function renderCurves() {
   // the loss axis follows the evaluated losses; the faint per-batch curve may run off it
   const evaluated = loss.filter((t) => t.name.endsWith("train") || t.name.endsWith("test")).flatMap((t) => t.y.filter((v) => v > 0));
   const lossRange = evaluated.length ? [Math.log10(Math.min(...evaluated)) - 0.4, Math.log10(Math.max(...evaluated)) + 0.2] : undefined;
-  const x = axis("epoch", { range: [0, Math.max(1, main.data.start?.config.epochs ?? epochs)] });
+  const ranges = runs.map(([session]) => epochRange(session.data, epochs)[1]);
+  const x = axis("epoch", { range: [0, Math.max(...ranges)] });
   Plotly.react(
     $("loss-plot"),
     loss,
-    smallLayout({ xaxis: x, yaxis: axis("loss (log scale)", { type: "log", range: lossRange, exponentformat: "power" }), shapes, annotations, title: { text: "Loss", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
+    smallLayout({ xaxis: x, yaxis: axis("loss (log scale)", { type: "log", range: lossRange, exponentformat: "power" }), shapes, annotations, title: curveTitle("Loss"), margin: { l: 44, r: 10, t: 50, b: 34 } }),
     CONFIG,
   );
   Plotly.react(
     $("accuracy-plot"),
     accuracy,
-    smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", { range: accuracyRange }), shapes, annotations, title: { text: "Accuracy", x: 0.01, y: 0.99, font: { size: 12 } }, margin: { l: 44, r: 10, t: 40, b: 34 } }),
+    smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", { range: accuracyRange }), shapes, annotations, title: curveTitle("Accuracy"), margin: { l: 44, r: 10, t: 50, b: 34 } }),
     CONFIG,
   );
 }
@@ -660,7 +671,13 @@ function renderDiagnostics() {
     return [...series.entries()].map(([name, s], i) => ({ type: "scatter", mode: "lines", x: s.x, y: s.y, name, line: { color: PALETTE[i % PALETTE.length], width: 1.6 } }));
   };
   const layout = (title, yaxis, xtitle = "epoch") =>
-    smallLayout({ title: { text: title, x: 0.01, y: 0.98, font: { size: 12 } }, margin: { l: 44, r: 8, t: 38, b: 30 }, xaxis: axis(xtitle), yaxis, legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 9 } } });
+    smallLayout({
+      title: { text: title, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top", font: { size: 12 } },
+      margin: { l: 44, r: 8, t: 50, b: 30 },
+      xaxis: axis(xtitle),
+      yaxis,
+      legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 9 } },
+    });
   const grads = byLayer("grad_norm");
   Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis("‖∇W‖ (log)", { type: "log", exponentformat: "power" })), CONFIG);
   const dead = byLayer("dead_fraction");
@@ -730,6 +747,7 @@ function renderStatus() {
   if (data.earlyStop) text = `stopped early at epoch ${data.earlyStop.stopped_epoch} (best: ${data.earlyStop.best_epoch})`;
   if (data.diverged) text = data.diverged.message;
   $("run-status").textContent = text;
+  $("run-status").title = text;
   $("run-status").dataset.state = s;
   syncViewControls();
 }

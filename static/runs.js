@@ -700,10 +700,10 @@ export function smallLayout(extra = {}) {
 }
 
 /** A vertical marker line with a label, as a layout shape and annotation. */
-export function vline(x, label, color = MUTED, dash = "dot") {
+export function vline(x, label, color = MUTED, dash = "dot", y = 1, side = "left") {
   return {
     shape: { type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: 1.5, dash } },
-    annotation: { xref: "x", yref: "paper", x, y: 1, yanchor: "top", xanchor: "left", text: label, showarrow: false, font: { size: 10, color }, bgcolor: "rgba(255,255,255,0.8)" },
+    annotation: { xref: "x", yref: "paper", x, y, yanchor: "top", xanchor: side, text: label, showarrow: false, font: { size: 10, color }, bgcolor: "rgba(255,255,255,0.85)" },
   };
 }
 
@@ -711,11 +711,21 @@ export function vline(x, label, color = MUTED, dash = "dot") {
 export function endMarks(data, toX) {
   const marks = [];
   if (data.earlyStop) {
-    marks.push(vline(toX({ epoch: data.earlyStop.best_epoch }), `best: epoch ${data.earlyStop.best_epoch}`, "#009E73", "dash"));
-    marks.push(vline(toX({ epoch: data.earlyStop.stopped_epoch }), `stopped: epoch ${data.earlyStop.stopped_epoch}`, MUTED));
+    const { best_epoch: best, stopped_epoch: stopped } = data.earlyStop;
+    marks.push(vline(toX({ epoch: best }), `best: epoch ${best}`, "#007a5a", "dash", 1));
+    marks.push(vline(toX({ epoch: stopped }), `stopped: epoch ${stopped}`, MUTED, "dot", 0.86, "right"));
   }
-  if (data.diverged) marks.push(vline(toX({ step: data.diverged.step }), `diverged at step ${data.diverged.step}`, "#b91c1c"));
+  if (data.diverged) marks.push(vline(toX({ step: data.diverged.step }), `diverged at step ${data.diverged.step}`, "#b91c1c", "dot", 1, "right"));
   return { shapes: marks.map((m) => m.shape), annotations: marks.map((m) => m.annotation) };
+}
+
+/** The x range of a run's curves: all planned epochs while it trains, what it ran once it ended early. */
+export function epochRange(data, planned) {
+  const per = data.start?.steps_per_epoch;
+  const total = data.start?.config.epochs ?? planned;
+  if (!data.ended || !per) return [0, Math.max(1, total)];
+  const reached = Math.max(data.stepsDone, data.diverged?.step ?? 0) / per;
+  return [0, Math.max(reached < total ? reached * 1.04 : total, 1e-3)];
 }
 
 /** Histogram {counts, edges} as a step line of the fraction of values per bin. */
