@@ -17,9 +17,9 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "tem
 PLOTLY_URL = f"/vendor/plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
 NAV = [
     ("/", "Landscapes"),
-    ("/tools", "Tuning tools"),
     ("/playground", "Network playground"),
     ("/mnist", "MNIST"),
+    ("/tools", "Tuning tools"),
     ("/blocks", "Building blocks"),
     ("/log", "Run log"),
     ("/docs", "API"),
