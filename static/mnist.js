@@ -109,6 +109,7 @@ function onEvent(type, event) {
   }
   if (type === "diverged" || type === "error") showBanner(event.message);
   if (type === "summary") {
+    $("pending-note").hidden = true;
     fetchFilters();
     predictSoon();
   }
@@ -152,6 +153,7 @@ async function startRun() {
 }
 
 function resetViews() {
+  $("pending-note").hidden = true;
   smoothed = [];
   rate.length = 0;
   images.clear();
@@ -212,11 +214,15 @@ const sendLive = debounce(async () => {
   }
 }, 120);
 
+/** A setting a running job cannot take: say that it waits for the next run. */
+function changedForNextRun() {
+  saveUrl();
+  $("pending-note").hidden = !main.live;
+  renderStatus();
+}
+
 const form = new ConfigForm(cat, state, {
-  onRestart: () => {
-    saveUrl();
-    renderStatus();
-  },
+  onRestart: changedForNextRun,
   onLive: (values) => {
     saveUrl();
     if (!main.live) return;
@@ -251,13 +257,13 @@ function buildDataControls() {
           form.training($("training-group"));
           state.batch_size = form.controls.batch_size.value;
         }
-        saveUrl();
+        changedForNextRun();
       });
       return dataControls[p.name].el;
     }),
     h("div", { id: "eval-params" }),
   );
-  const evalForm = new ConfigForm(cat, state, { onRestart: saveUrl, onLive: () => {}, trainingParams: evalParams });
+  const evalForm = new ConfigForm(cat, state, { onRestart: changedForNextRun, onLive: () => {}, trainingParams: evalParams });
   evalForm.training($("eval-params"), "Evaluation");
 }
 
@@ -275,7 +281,7 @@ for (const radio of document.querySelectorAll("input[name=dataset]")) {
     state.dataset = radio.value;
     state.data = dataDefaults(state.dataset);
     buildForm();
-    saveUrl();
+    changedForNextRun();
   });
 }
 
