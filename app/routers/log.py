@@ -3,15 +3,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, ClassVar, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
 
-from app.log_schemas import MAX_PAGE, Kind, LogPageOut, RunHeadOut, RunOut, SortColumn
+from app.log_schemas import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, SortColumn
 from core import runlog
 
-router = APIRouter(prefix="/api/log", tags=["run log"])
+
+class SharedPathRoute(APIRoute):
+    """A route that shares its path with routes of other methods (GET and DELETE /api/log/{id}): its
+    405 names every method allowed on the path, where Starlette names only the first route's."""
+
+    methods_by_path: ClassVar[dict[re.Pattern, set[str]]] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        SharedPathRoute.methods_by_path.setdefault(self.path_regex, set()).update(self.methods or ())
+
+    async def handle(self, scope, receive, send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            path = scope["path"]
+            allowed = {
+                m for regex, methods in self.methods_by_path.items() if regex.match(path) for m in methods
+            }
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed | self.methods))})
+        await super().handle(scope, receive, send)
+
+
+router = APIRouter(prefix="/api/log", tags=["run log"], route_class=SharedPathRoute)
 
 NOT_FOUND = {404: {"description": "no run with this id in the log (never logged, deleted or dropped)"}}
 RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id in the log")]
@@ -26,9 +49,10 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=runlog.MAX_ROWS)] = 0,
 ) -> LogPageOut:
-    """One page of logged runs' headlines, sorted by any headline column (ties: newest first)."""
+    """One page of logged runs (headline and configuration), sorted by any headline column (ties: newest
+    first)."""
     total, rows = runlog.default().list(kind, sort, order == "desc", limit, offset)
-    return LogPageOut(total=total, items=[RunHeadOut(**row) for row in rows])
+    return LogPageOut(total=total, items=[LogItemOut(**row) for row in rows])
 
 
 @router.get(
@@ -54,7 +78,7 @@ def export_runs(
     )
 
 
-@router.get("/{run_id}", responses=NOT_FOUND)
+@router.get("/{run_id:int}", responses=NOT_FOUND)
 def get_run(run_id: RunId) -> RunOut:
     """A run's headline, configuration, results, loss (and accuracy) curve and, for a path, its points."""
     row = runlog.default().get(run_id)
@@ -63,7 +87,7 @@ def get_run(run_id: RunId) -> RunOut:
     return RunOut(**row)
 
 
-@router.delete("/{run_id}", status_code=204, responses=NOT_FOUND)
+@router.delete("/{run_id:int}", status_code=204, responses=NOT_FOUND)
 def delete_run(run_id: RunId) -> Response:
     """Remove a run from the log."""
     if not runlog.default().delete(run_id):

@@ -8,11 +8,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from app.job_schemas import JobOut, JobResultOut, JobsIn
+from app.job_schemas import (
+    MAX_IMAGE_TEST,
+    MAX_IMAGE_TRAIN,
+    MAX_RANGE_STEPS,
+    MAX_SPECS,
+    MAX_SWEEP_EPOCHS,
+    MAX_SWEEP_LAYERS,
+    MAX_SWEEP_WIDTH,
+    JobOut,
+    JobResultOut,
+    JobsIn,
+)
 from app.jobs import Busy, Job, JobManager
+from app.routers.log import SharedPathRoute
 from core.mnist import IMAGE_SETS, locate
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=SharedPathRoute)
 
 NOT_FOUND = {404: {"description": "no job with this id (jobs live in memory and are forgotten)"}}
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -20,6 +32,20 @@ JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 def manager(request: Request) -> JobManager:
     return request.app.state.jobs
+
+
+def job_limits(request: Request) -> dict:
+    """The caps a page needs to build valid jobs."""
+    return {
+        "max_specs": min(MAX_SPECS, manager(request).limits.max_specs),
+        "max_epochs": MAX_SWEEP_EPOCHS,
+        "max_layers": MAX_SWEEP_LAYERS,
+        "max_width": MAX_SWEEP_WIDTH,
+        "max_image_train": MAX_IMAGE_TRAIN,
+        "max_image_test": MAX_IMAGE_TEST,
+        "max_range_steps": MAX_RANGE_STEPS,
+        "workers": manager(request).limits.workers,
+    }
 
 
 def _out(job: Job, since: int = 0) -> JobOut:

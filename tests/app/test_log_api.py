@@ -133,10 +133,14 @@ def test_export(client):
         "/api/log?order=sideways",
         "/api/log/export?format=xml",
         "/api/log/0",
-        "/api/log/abc",
     ],
 )
 def test_bad_parameters_are_422(client, url):
     r = client.get(url)
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["msg"]
+
+
+def test_ids_are_numbers_and_export_is_read_only(client):
+    assert client.get("/api/log/abc").status_code == 404
+    assert client.delete("/api/log/export").status_code == 405
