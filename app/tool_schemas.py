@@ -29,6 +29,20 @@ MAX_WORK = 6_000_000  # steps × (paths + CALL_COST × run_many calls)
 CALL_COST = 500  # a run_many step costs about what 500 more paths in the same call do
 SEED_MAX = 2**32 - 1
 
+
+def tool_limits() -> dict[str, int]:
+    """The caps, for the page: it keeps its requests inside them."""
+    return {
+        "max_steps": MAX_TOOL_STEPS,
+        "max_grid": MAX_GRID,
+        "max_seeds": MAX_SEEDS,
+        "max_tradeoff": MAX_TRADEOFF,
+        "max_tradeoff_seeds": MAX_TRADEOFF_SEEDS,
+        "max_work": MAX_WORK,
+        "call_cost": CALL_COST,
+    }
+
+
 Steps = Annotated[int, Field(ge=1, le=MAX_TOOL_STEPS, description="steps of every run")]
 
 

@@ -11,8 +11,10 @@ on a 2D landscape a run reaches its minimum within a few dozen steps, and from t
 where the point is, not how good the rate is. So every rate on a log grid gets its own run from the
 same start, all at once, and the curve is the loss each one reached after the same number of steps.
 
-Targets: a run succeeds when its loss comes within `tolerance` of the global minimum's value (by
-default 1e-4 of the landscape's typical height above it, `default_tolerance`).
+Targets: a run succeeds when its loss comes within `tolerance` of the global minimum's value f* (by
+default 1e-4 of the landscape's typical height above it, `default_tolerance`): |f − f*| ≤ tolerance,
+from both sides, since McCormick falls without bound along x = y outside its plot domain, and a run
+that escapes down there passes f* without having found anything.
 """
 
 from __future__ import annotations
@@ -50,8 +52,21 @@ def default_tolerance(landscape: Landscape) -> float:
 
 
 def target_loss(landscape: Landscape, tolerance: float | None = None) -> float:
-    """The loss a run must reach to count as a success."""
+    """The top of the target band [f* − tolerance, f* + tolerance]."""
     return global_value(landscape) + (default_tolerance(landscape) if tolerance is None else tolerance)
+
+
+def steps_to(loss: np.ndarray, value, tolerance: float) -> np.ndarray:
+    """(P,) first step whose loss (steps + 1, P) lies within `tolerance` of `value`; -1 if none does."""
+    with np.errstate(invalid="ignore"):
+        hit = np.abs(loss - value) <= tolerance  # NaN after a divergence: never a hit
+    return np.where(hit.any(axis=0), hit.argmax(axis=0), -1)
+
+
+def _reach(landscape: Landscape, paths: Paths, tolerance: float | None) -> tuple[np.ndarray, float]:
+    """Steps to the target band of every path, and the band's top."""
+    target = target_loss(landscape, tolerance)
+    return steps_to(paths.loss, global_value(landscape), target - global_value(landscape)), target
 
 
 def axis_values(param: Param, low: float, high: float, n: int) -> np.ndarray:
@@ -99,7 +114,7 @@ class RangeTest:
     lr: np.ndarray  # (n,) the rates, increasing on a log grid
     loss: np.ndarray  # (n,) loss after `steps` steps; at the last finite point where a run diverged
     diverged_at: np.ndarray  # (n,) step at which each run diverged, 0 if it never did
-    steps_to_target: np.ndarray  # (n,) first step at or below the target, -1 if never
+    steps_to_target: np.ndarray  # (n,) first step within the target band, -1 if never
     start_loss: float
     target: float
     steepest: int  # index of the steepest fall of log(loss − f*) against log η; -1 if none
@@ -121,6 +136,7 @@ def lr_range_test(
 ) -> RangeTest:
     """Run each rate in `lrs` (increasing) from `start` for `steps` steps, all at once; read the curve.
 
+    The curve is |f − f*| after the steps (f at the last finite point where a run diverged).
     All runs share one noise seed, so neighbouring rates differ by the rate alone. The suggestion:
     where several rates end at the target, the middle (on the log axis) of the longest stretch of them
     (far from both too slow and unstable); otherwise the rate with the lowest loss. Either way at most
@@ -129,11 +145,11 @@ def lr_range_test(
     lrs = np.asarray(lrs, dtype=float)
     n = len(lrs)
     paths = run_many(landscape, optimizer, {**hyper, "lr": lrs}, _starts(start, n), steps, noise, seed=seed)
-    target = target_loss(landscape, tolerance)
+    reach, target = _reach(landscape, paths, tolerance)
     loss = _final_loss(landscape, paths)
     alive = paths.diverged_at == 0
     start_loss = float(paths.loss[0, 0])
-    common = dict(lr=lrs, loss=loss, diverged_at=paths.diverged_at, steps_to_target=paths.steps_to(target),
+    common = dict(lr=lrs, loss=loss, diverged_at=paths.diverged_at, steps_to_target=reach,
                   start_loss=start_loss, target=target)  # fmt: skip
     worse = np.flatnonzero(~alive | (loss > start_loss))
     divergence = int(worse[0]) if len(worse) else -1
@@ -142,15 +158,16 @@ def lr_range_test(
     stable = np.arange(n) < (divergence if divergence > 0 else n)
 
     # excess over the minimum, floored a thousandth of the tolerance down: below that is rounding
-    floor = max((target - global_value(landscape)) * 1e-3, 1e-300)
-    excess = np.log10(np.maximum(loss - global_value(landscape), floor))
+    tol = target - global_value(landscape)
+    floor = max(tol * 1e-3, 1e-300)
+    excess = np.log10(np.maximum(np.abs(loss - global_value(landscape)), floor))
     best = int(np.where(stable, excess, np.inf).argmin())
     slope = np.gradient(excess, np.log10(lrs)) if n >= 2 else np.zeros(n)
     falls = np.where(np.arange(n) <= best, slope, np.nan)
     steepest = int(np.nanargmin(falls)) if np.any(falls < 0) else -1
 
     suggested = best
-    at_target = stable & (loss <= target)
+    at_target = stable & (np.abs(loss - global_value(landscape)) <= tol)
     if at_target.any():
         first, last = max(_stretches(at_target), key=lambda r: r[1] - r[0])
         suggested = (first + last) // 2
@@ -175,7 +192,7 @@ class HyperMap:
     y: np.ndarray  # (ny,) rows: values of `y_name`
     y_name: str  # an optimizer hyperparameter, or "batch_size"
     final_loss: np.ndarray  # (ny, nx) loss at the last step, or the last finite point of a diverged run
-    steps_to_target: np.ndarray  # (ny, nx) first step at or below the target, -1 if never
+    steps_to_target: np.ndarray  # (ny, nx) first step within the target band, -1 if never
     diverged_at: np.ndarray  # (ny, nx) step of divergence, 0 if never
     target: float
 
@@ -211,7 +228,7 @@ def hyper_map(
             for b in y_values
         ]  # fmt: skip
         final = np.stack([_final_loss(landscape, p) for p in rows])
-        reach = np.stack([p.steps_to(target) for p in rows])
+        reach = np.stack([_reach(landscape, p, tolerance)[0] for p in rows])
         diverged = np.stack([p.diverged_at for p in rows])
     else:
         if y_name == "lr" or y_name not in hyper:
@@ -219,7 +236,7 @@ def hyper_map(
         grid = {**hyper, "lr": np.tile(lrs, ny), y_name: np.repeat(y_values.astype(float), nx)}
         paths = run_many(landscape, optimizer, grid, _starts(start, nx * ny), steps, noise, seed=seed)
         final = _final_loss(landscape, paths).reshape(ny, nx)
-        reach = paths.steps_to(target).reshape(ny, nx)
+        reach = _reach(landscape, paths, tolerance)[0].reshape(ny, nx)
         diverged = paths.diverged_at.reshape(ny, nx)
     return HyperMap(lrs, y_values, y_name, final, reach, diverged, target)
 
@@ -251,7 +268,7 @@ def start_map(
     """Run from every start of the grid xs × ys at once; name the minimum each run ends in.
 
     A run reached minimum i when its last point lies nearer i than any other known minimum and its
-    loss there is within `tolerance` of f at i; the steps are the first step at or below that value.
+    loss there is within `tolerance` of f at i; the steps are the first step within that band.
     A run that ends elsewhere (a minimum the registry does not list, a saddle, still on its way) is
     NO_MINIMUM, one that overflowed or left the domain DIVERGED.
     """
@@ -262,11 +279,10 @@ def start_map(
     final = _final_loss(landscape, paths)
     nearest, _ = landscape.nearest_minimum(*paths.final)
     values = np.array([m.value for m in landscape.minima])[nearest]
-    reached = (final <= values + tol) & (paths.diverged_at == 0)
+    reached = (np.abs(final - values) <= tol) & (paths.diverged_at == 0)
     minimum = np.where(reached, nearest, NO_MINIMUM)
     minimum[paths.diverged_at > 0] = DIVERGED
-    hit = paths.loss <= values + tol
-    first = np.where(reached, hit.argmax(axis=0), -1)
+    first = np.where(reached, steps_to(paths.loss, values, tol), -1)
     is_global = np.array([m.is_global for m in landscape.minima])
     share = float(np.mean(reached & is_global[nearest]))
     shape = (len(ys), len(xs))
@@ -307,7 +323,7 @@ def seed_band(
     paths = run_many(
         landscape, optimizer, hyper, _starts(start, len(seeds)), steps, noise, seed=seeds, keep_points=True
     )
-    target = target_loss(landscape, tolerance)
+    reach, target = _reach(landscape, paths, tolerance)
     loss = paths.loss
     alive = np.isfinite(loss).sum(axis=1)
     # every row has at least one finite loss until all runs have diverged; those rows stay NaN
@@ -315,7 +331,6 @@ def seed_band(
     stats = np.full((4, len(loss)), np.nan)
     stats[0, rows] = np.nanmean(loss[rows], axis=1)
     stats[1:, rows] = np.nanquantile(loss[rows], [quantiles[0], 0.5, quantiles[1]], axis=1)
-    reach = paths.steps_to(target)
     success = float(np.mean((reach >= 0) & (paths.diverged_at == 0)))
     return SeedBand(seeds, paths.points, *stats, alive, reach, paths.diverged_at, success, target)
 
@@ -347,14 +362,13 @@ def batch_tradeoff(
     """
     lrs, seeds = np.asarray(lrs, dtype=float), np.asarray(seeds, dtype=np.int64)
     nx, ns = len(lrs), len(seeds)
-    target = target_loss(landscape, tolerance)
     success, mean_steps = np.zeros((len(batch_sizes), nx)), np.full((len(batch_sizes), nx), np.nan)
     for i, b in enumerate(batch_sizes):
         paths = run_many(
             landscape, optimizer, {**hyper, "lr": np.repeat(lrs, ns)}, _starts(start, nx * ns), steps,
             replace(noise, batch_size=int(b)), seed=np.tile(seeds, nx),
         )  # fmt: skip
-        reach = paths.steps_to(target).reshape(nx, ns)
+        reach = _reach(landscape, paths, tolerance)[0].reshape(nx, ns)
         ok = (reach >= 0) & (paths.diverged_at.reshape(nx, ns) == 0)
         success[i] = ok.mean(axis=1)
         counted = ok.sum(axis=1)

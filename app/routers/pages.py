@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from app.routers.blocks import blocks_registry
 from app.routers.networks import get_networks
 from app.routers.registry import registry
+from app.tool_schemas import tool_limits
 from core import runlog
 from core.datasets import DATASETS
 
@@ -43,7 +44,7 @@ def landscapes_page(request: Request):
 @router.get("/tools", response_class=HTMLResponse)
 def tools_page(request: Request):
     """The tuning tools; the registry it embeds also writes the landscape page's links."""
-    return render(request, "tools.html", registry=registry().model_dump(mode="json"))
+    return render(request, "tools.html", registry=registry().model_dump(mode="json"), limits=tool_limits())
 
 
 @router.get("/blocks", response_class=HTMLResponse)

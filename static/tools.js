@@ -1,0 +1,1057 @@
+// Tuning tools: a learning-rate range test, hyperparameter maps, start-point maps and seed bands, each
+// a few measured runs from /api/tools/*. One picker (landscape, optimizer, start, steps, noise) serves
+// all four; the page's state is its link (FIELDS below, in the landscape page's own terms where they
+// overlap, so a link from there opens here). Every run drawn links back to the playground.
+
+import { HttpError, PALETTE, T, UrlState, clamp, debounce, exact, fmt, h, paramControl, postJSON } from "./common.js";
+import {
+  FIELDS as PLAYGROUND,
+  LANDSCAPES,
+  NOISE,
+  OPTIMIZERS,
+  REG,
+  farOutside,
+  hyperFor,
+  normalize as normalizePlayground,
+  settings,
+  shortLabel,
+  suggestedLr,
+} from "./landscape_state.js";
+
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+const LIMITS = JSON.parse($("limits").textContent);
+const TOOLS = ["range", "map", "starts", "seeds"];
+const DECAYS = ["gamma", "b1", "rho"]; // the default second axis of a map
+const AVERAGES = [...DECAYS, "b2"]; // mapped on a log scale of 1 − value
+const BATCH = "batch_size";
+const INK = "#1f2937";
+const MUTED = "#6b7280";
+const RED = "#b91c1c";
+const GREEN = "#009E73";
+const ORANGE = "#D55E00";
+const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: INK };
+const CONFIG = { responsive: true, displaylogo: false, showTips: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"] };
+
+const num = (key, name) => ({ name, key, type: T.number, when: (s) => s[name] !== null });
+const int = (key, name) => ({ name, key, type: T.int });
+
+/** The link: shared settings under the landscape page's keys, then each tool's own. */
+const FIELDS = new UrlState([
+  { name: "tool", key: "tool", type: T.string },
+  { name: "landscape", key: "landscape", type: T.string },
+  { name: "lparams", key: "lp", type: T.dict, when: (s) => Object.keys(s.lparams).length > 0 },
+  { name: "racers", key: "racers", type: T.racers },
+  { name: "start", key: "start", type: T.point },
+  { name: "steps", key: "steps", type: T.int },
+  { name: "noise", key: "noise", type: T.bool },
+  ...NOISE.map((p) => ({ name: p.name, key: p.name, type: p.integer ? T.int : T.number, when: (s) => s.noise })),
+  { name: "seed", key: "seed", type: T.int },
+  num("tol", "tol"),
+  num("r_lo", "rLo"),
+  num("r_hi", "rHi"),
+  int("r_n", "rN"),
+  { name: "mY", key: "m_y", type: T.string },
+  num("m_lo", "mLo"),
+  num("m_hi", "mHi"),
+  int("m_nx", "mNx"),
+  num("m_ylo", "mYlo"),
+  num("m_yhi", "mYhi"),
+  int("m_ny", "mNy"),
+  { name: "mColor", key: "m_color", type: T.string },
+  int("s_n", "sN"),
+  int("b_n", "bN"),
+  num("t_lo", "tLo"),
+  num("t_hi", "tHi"),
+  int("t_n", "tN"),
+]);
+
+// --- state -------------------------------------------------------------------------------------------
+
+const landscape = () => LANDSCAPES[state.landscape];
+const spec = () => OPTIMIZERS[state.optimizer];
+const fStar = () => Math.min(...landscape().minima.filter((m) => m.is_global).map((m) => m.value));
+
+/** The y-axis choices of a map: the optimizer's settings besides η, and the batch size with noise. */
+function yChoices() {
+  const own = spec().params.filter((p) => p.name !== "lr");
+  const batch = state.noise ? [{ name: BATCH, label: "batch size b", low: 1, high: state.dataset_size, log: true, integer: true }] : [];
+  return [...own, ...batch];
+}
+const yParam = () => yChoices().find((p) => p.name === state.mY);
+
+function defaultY() {
+  const names = yChoices().map((p) => p.name);
+  return DECAYS.find((n) => names.includes(n)) ?? (state.noise ? BATCH : names[0] ?? null);
+}
+
+/** Learning-rate ranges around the landscape's suggested rate, inside the optimizer's own range. */
+function lrDefaults() {
+  const p = spec().params[0];
+  const lr = suggestedLr(landscape(), spec());
+  const within = (v) => clamp(Number(v.toPrecision(2)), p.low, p.high);
+  return { rLo: Math.max(p.low, 1e-6), rHi: p.high, mLo: within(lr / 100), mHi: within(lr * 100), tLo: within(lr / 10), tHi: within(lr * 10) };
+}
+
+function yDefaults() {
+  const p = yParam();
+  if (!p) return { mYlo: null, mYhi: null };
+  return { mYlo: p.low, mYhi: AVERAGES.includes(p.name) ? Math.min(p.high, DECAYS.includes(p.name) ? 0.999 : 0.9999) : p.high };
+}
+
+function normalize(raw) {
+  const base = normalizePlayground({ ...raw, racers: raw.racers?.slice(0, 1) ?? [{ optimizer: "momentum", hyper: {} }] });
+  const s = { ...base, tool: TOOLS.includes(raw.tool) ? raw.tool : "range" };
+  s.optimizer = base.racers[0].optimizer;
+  s.hyper = base.racers[0].hyper;
+  s.steps = clamp(raw.steps ?? Math.min(LANDSCAPES[s.landscape].steps, 500), 1, LIMITS.max_steps);
+  s.tol = Number.isFinite(raw.tol) && raw.tol >= 1e-12 && raw.tol <= 1e6 ? raw.tol : null;
+  Object.assign(state, s);
+  const lr = lrDefaults();
+  const p = spec().params[0];
+  const inLr = (v, d) => (Number.isFinite(v) && v >= p.low && v <= p.high ? v : d);
+  for (const k of ["rLo", "rHi", "mLo", "mHi", "tLo", "tHi"]) state[k] = inLr(raw[k], lr[k]);
+  for (const [lo, hi] of [["rLo", "rHi"], ["mLo", "mHi"], ["tLo", "tHi"]]) {
+    if (!(state[lo] < state[hi])) Object.assign(state, { [lo]: lr[lo], [hi]: lr[hi] });
+  }
+  state.rN = clamp(raw.rN ?? 80, 2, LIMITS.max_grid);
+  state.mY = yChoices().some((q) => q.name === raw.mY) ? raw.mY : defaultY();
+  const y = yDefaults();
+  const yp = yParam();
+  const inY = (v, d) => (yp && Number.isFinite(v) && v >= yp.low && v <= yp.high ? v : d);
+  state.mYlo = inY(raw.mYlo, y.mYlo);
+  state.mYhi = inY(raw.mYhi, y.mYhi);
+  if (!(state.mYlo < state.mYhi)) Object.assign(state, y);
+  state.mNx = clamp(raw.mNx ?? 60, 2, LIMITS.max_grid);
+  state.mNy = clamp(raw.mNy ?? 40, 2, LIMITS.max_grid);
+  state.mColor = raw.mColor === "loss" ? "loss" : "steps";
+  state.sN = clamp(raw.sN ?? 40, 2, LIMITS.max_grid);
+  state.bN = clamp(raw.bN ?? 40, 1, LIMITS.max_seeds);
+  state.tN = clamp(raw.tN ?? 16, 1, LIMITS.max_tradeoff_seeds);
+}
+
+const state = {};
+normalize(FIELDS.deserialize(location.search));
+
+let urlTimer = null;
+function saveUrl() {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => {
+    state.racers = [{ optimizer: state.optimizer, hyper: { ...state.hyper } }];
+    history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+  }, 150);
+}
+
+/** The playground (landscape page) running one run of these settings, with `over` changed. */
+function playgroundUrl(over = {}) {
+  const hyper = { ...state.hyper, ...over.hyper };
+  const noise = Object.fromEntries(NOISE.map((p) => [p.name, over[p.name] ?? state[p.name]]));
+  const raw = {
+    landscape: state.landscape,
+    lparams: state.lparams,
+    start: over.start ?? state.start,
+    steps: over.steps ?? state.steps,
+    racers: [{ optimizer: over.optimizer ?? state.optimizer, hyper }],
+    noise: state.noise,
+    ...noise,
+    seed: over.seed ?? state.seed,
+  };
+  return `/?${PLAYGROUND.serialize(normalizePlayground(raw))}`;
+}
+
+// --- requests ----------------------------------------------------------------------------------------
+
+/** The most steps a tool may run for `paths` paths in `calls` run_many calls (the server's rule). */
+const stepsFor = (paths, calls = 1) => Math.max(1, Math.min(state.steps, Math.floor(LIMITS.max_work / (paths + LIMITS.call_cost * calls))));
+
+function common() {
+  const body = {
+    landscape: state.landscape,
+    landscape_params: { ...state.lparams },
+    optimizer: state.optimizer,
+    hyper: { ...state.hyper },
+    noise: state.noise ? Object.fromEntries(NOISE.map((p) => [p.name, state[p.name]])) : null,
+    seed: state.seed,
+  };
+  if (state.tol !== null) body.tolerance = state.tol;
+  return body;
+}
+
+const jobs = {}; // name -> {controller, tool}
+const results = {}; // name -> {body, data} of the last answer drawn
+const errors = {}; // name -> message
+
+/**
+ * POST for one of a tool's figures (`name`: the tool, or "tradeoff" within the seed tab); the newest
+ * request wins. The tool's panel is "loading" while any of its requests runs; errors show in its toolbar.
+ */
+async function run(name, url, body, draw, tool = name) {
+  jobs[name]?.controller.abort();
+  const job = (jobs[name] = { controller: new AbortController(), tool });
+  settle();
+  try {
+    const data = await postJSON(url, body, { signal: job.controller.signal });
+    if (job.controller.signal.aborted) return;
+    results[name] = { body, data };
+    errors[name] = "";
+    await draw(data, body);
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    errors[name] = err instanceof HttpError ? err.detail.map((d) => `${d.loc.at(-1) ?? ""}: ${d.msg.replace("Value error, ", "")}`).join("; ") : String(err);
+  } finally {
+    if (jobs[name] === job) delete jobs[name];
+    showErrors(tool);
+    settle();
+  }
+}
+
+/** Each panel: "loading" while one of its requests runs, else "error" or "ready"; the page: its tab's. */
+function settle() {
+  for (const t of TOOLS) {
+    const busy = Object.values(jobs).some((j) => j.tool === t);
+    const failed = Object.entries(errors).some(([name, msg]) => msg && (name === t || (t === "seeds" && name === "tradeoff")));
+    if (busy) $(`tool-${t}`).dataset.status = "loading";
+    else if ($(`tool-${t}`).dataset.status !== "idle" || failed) $(`tool-${t}`).dataset.status = failed ? "error" : "ready";
+  }
+  app.dataset.status = $(`tool-${state.tool}`).dataset.status === "loading" ? "loading" : "ready";
+}
+
+function setError(tool, msg) {
+  errors[tool] = msg;
+  showErrors(tool);
+  settle();
+}
+
+function showErrors(tool) {
+  const bar = $(`${tool}-settings`);
+  let el = bar.querySelector(".field-error");
+  if (!el) el = bar.appendChild(h("div.field-error", { role: "alert" }));
+  el.textContent = [errors[tool], tool === "seeds" ? errors.tradeoff : ""].filter(Boolean).join("; ");
+}
+
+let surface = null; // f on a grid, for the contour lines under the start map and the seed fan
+
+async function fetchSurface() {
+  const key = `${state.landscape}:${JSON.stringify(state.lparams)}`;
+  if (surface?.key === key) return surface;
+  const s = await postJSON("/api/surface", { landscape: state.landscape, landscape_params: { ...state.lparams }, resolution: 90, arrows: 0 });
+  surface = { ...s, key };
+  return surface;
+}
+
+// --- axes --------------------------------------------------------------------------------------------
+
+/** Ticks at whole powers of ten between lo and hi (log10 units), at most about eight. */
+function logTicks(lo, hi) {
+  const first = Math.ceil(lo - 1e-9);
+  const last = Math.floor(hi + 1e-9);
+  const every = Math.max(1, Math.ceil((last - first + 1) / 8));
+  const tickvals = [];
+  for (let t = first; t <= last; t += every) tickvals.push(t);
+  return { tickvals, ticktext: tickvals.map((t) => fmt(10 ** t, 2)) };
+}
+
+/** How a parameter is laid along an axis: log10 for log scales and batch sizes, −log10(1 − v) for
+ * decay rates (so 0.9, 0.99 and 0.999 lie evenly apart), as is otherwise. */
+function axisOf(p) {
+  if (p.name === BATCH || (p.log && p.low > 0)) return { to: Math.log10, ticks: logTicks };
+  if (AVERAGES.includes(p.name)) {
+    return {
+      to: (v) => -Math.log10(1 - v),
+      ticks: (lo, hi) => {
+        const tickvals = [];
+        for (let t = Math.ceil(lo); t <= Math.floor(hi + 1e-9); t++) tickvals.push(t);
+        return { tickvals, ticktext: tickvals.map((t) => exact(Number((1 - 10 ** -t).toFixed(t)))) };
+      },
+    };
+  }
+  return { to: (v) => v, ticks: () => ({}) };
+}
+
+function axis(title, extra = {}) {
+  return { title: { text: title, standoff: 4, font: { size: 12 } }, zeroline: false, showline: true, linecolor: "#9ca3af", mirror: true, ticks: "outside", ticklen: 4, tickcolor: "#9ca3af", tickfont: { size: 11 }, ...extra };
+}
+
+const baseLayout = (extra) => ({ font: FONT, paper_bgcolor: "#fff", plot_bgcolor: "#fff", showlegend: false, hovermode: "closest", ...extra });
+
+/** Draw into the figure `id` at its container's size (a figure made in a hidden tab has none). */
+async function plot(id, data, layout) {
+  const gd = $(id);
+  await Plotly.react(gd, data, { ...layout, width: gd.clientWidth || undefined, height: gd.clientHeight || undefined }, CONFIG);
+}
+
+const resized = new ResizeObserver((entries) => {
+  for (const { target } of entries) {
+    if (target.clientWidth && target.clientHeight && target._fullLayout) {
+      Plotly.relayout(target, { width: target.clientWidth, height: target.clientHeight });
+    }
+  }
+});
+
+function minimaTraces() {
+  return [true, false].map((global) => {
+    const ms = landscape().minima.filter((m) => m.is_global === global);
+    return {
+      type: "scatter",
+      mode: "markers",
+      x: ms.map((m) => m.x),
+      y: ms.map((m) => m.y),
+      marker: global ? { symbol: "star", size: 14, color: INK, line: { color: "#fff", width: 1.2 } } : { symbol: "diamond-open", size: 10, color: INK, line: { width: 1.8 } },
+      hovertemplate: ms.map((m) => `${global ? "global" : "local"} minimum (${fmt(m.x)}, ${fmt(m.y)})<br>f = ${fmt(m.value)}<extra></extra>`),
+    };
+  });
+}
+
+function contourTrace(s, color = "rgba(31,41,55,0.18)") {
+  return { type: "contour", x: s.x, y: s.y, z: s.color, ncontours: 18, contours: { coloring: "none" }, line: { color, width: 0.7 }, showscale: false, hoverinfo: "skip" };
+}
+
+const mapAxes = () => {
+  const [[x0, x1], [y0, y1]] = landscape().domain;
+  return { xaxis: axis("x", { range: [x0, x1], constrain: "domain" }), yaxis: axis("y", { range: [y0, y1], scaleanchor: "x", scaleratio: 1, constrain: "domain" }) };
+};
+
+// --- 1. learning-rate range test ---------------------------------------------------------------------
+
+function runRange() {
+  const body = { ...common(), start: state.start, lr_min: state.rLo, lr_max: state.rHi, points: state.rN, steps: stepsFor(state.rN) };
+  return run("range", "/api/tools/lr-range", body, drawRange);
+}
+
+async function drawRange(d, body) {
+  const f0 = fStar();
+  const floor = (d.target - f0) * 1e-3;
+  const excess = (v) => Math.max(Math.abs(v - f0), floor);
+  const ok = d.lr.map((_, i) => d.diverged_at[i] === 0);
+  const ys = d.loss.map((v, i) => (ok[i] ? excess(v) : null));
+  const finite = ys.filter((v) => v !== null);
+  const top = Math.max(...finite, excess(d.start_loss)) * 3;
+  const pick = (i, symbol, color, name, size = 13) => (i < 0 ? [] : [{ type: "scatter", mode: "markers", x: [d.lr[i]], y: [ok[i] ? ys[i] : top], marker: { symbol, size, color, line: { color: "#fff", width: 1.2 } }, hovertemplate: `${name}<br>η = ${fmt(d.lr[i])}<extra></extra>`, xaxis: "x", yaxis: "y" }]);
+  const reached = d.steps_to_target.map((k, i) => (k >= 0 && ok[i] ? k : null));
+  const data = [
+    { type: "scatter", mode: "lines", x: [d.lr[0], d.lr.at(-1)], y: [d.target - f0, d.target - f0], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
+    { type: "scatter", mode: "lines", x: [d.lr[0], d.lr.at(-1)], y: [excess(d.start_loss), excess(d.start_loss)], line: { color: MUTED, width: 1, dash: "dash" }, hoverinfo: "skip" },
+    {
+      type: "scatter",
+      mode: "lines+markers",
+      x: d.lr,
+      y: ys,
+      line: { color: PALETTE[0], width: 2 },
+      marker: { size: 4 },
+      hovertemplate: d.lr.map((lr, i) => `η = ${fmt(lr)}<br>f − f* = ${fmt(d.loss[i] - f0)}${d.steps_to_target[i] >= 0 ? `<br>target at step ${d.steps_to_target[i]}` : ""}<extra></extra>`),
+    },
+    {
+      type: "scatter",
+      mode: "markers",
+      x: d.lr.filter((_, i) => !ok[i]),
+      y: d.lr.filter((_, i) => !ok[i]).map(() => top),
+      marker: { symbol: "x-thin-open", size: 8, color: RED, line: { width: 2 } },
+      hovertemplate: d.lr.flatMap((lr, i) => (ok[i] ? [] : [`η = ${fmt(lr)}: diverged at step ${d.diverged_at[i]}<extra></extra>`])),
+    },
+    ...pick(d.steepest, "triangle-down", ORANGE, "steepest fall"),
+    ...pick(d.suggested, "star", GREEN, "suggested", 18),
+    { type: "scatter", mode: "lines+markers", x: d.lr, y: reached, line: { color: PALETTE[0], width: 1.5 }, marker: { size: 4 }, xaxis: "x2", yaxis: "y2", hovertemplate: "η = %{x:.3g}<br>target at step %{y}<extra></extra>" },
+  ];
+  const lines = [];
+  const vline = (i, color, dash, text, xanchor) => {
+    if (i < 0) return;
+    for (const [xref, yref] of [["x", "y"], ["x2", "y2"]]) {
+      lines.push({ type: "line", xref, yref: `${yref} domain`, x0: d.lr[i], x1: d.lr[i], y0: 0, y1: 1, line: { color, width: 1.2, dash } });
+    }
+    annotations.push({ x: Math.log10(d.lr[i]), y: 1, xref: "x", yref: "y domain", yanchor: "bottom", xanchor, text, showarrow: false, font: { size: 11, color } });
+  };
+  const annotations = [
+    { x: 0, xref: "paper", xanchor: "left", y: Math.log10(d.target - f0), yref: "y", yanchor: "bottom", text: "target", showarrow: false, font: { size: 11, color: GREEN } },
+    { x: 0, xref: "paper", xanchor: "left", y: Math.log10(excess(d.start_loss)), yref: "y", yanchor: "bottom", text: "start", showarrow: false, font: { size: 11, color: MUTED } },
+  ];
+  vline(d.suggested, GREEN, "solid", "suggested ", "right");
+  vline(d.divergence, RED, "dash", " diverges", "left");
+  await plot("range-plot", data, baseLayout({
+    margin: { l: 64, r: 16, t: 22, b: 44 },
+    xaxis: axis("", { type: "log", exponentformat: "power", showticklabels: false, ticks: "" }),
+    xaxis2: axis("learning rate η", { type: "log", exponentformat: "power", matches: "x", anchor: "y2" }),
+    yaxis: axis(`|f − f*| after ${body.steps} steps`, { type: "log", domain: [0.3, 1], exponentformat: "power" }),
+    yaxis2: axis("steps to target", { domain: [0, 0.25], rangemode: "tozero", anchor: "x2" }),
+    shapes: lines,
+    annotations,
+  }));
+  rangeInfo(d, body);
+}
+
+function rangeInfo(d, body) {
+  const link = (i, text) => h("a", { href: playgroundUrl({ hyper: { lr: d.lr[i] }, steps: state.steps }), title: "Open this run in the playground" }, text);
+  const verdict = $("range-verdict");
+  if (d.suggested < 0) {
+    verdict.replaceChildren(h("p.bad", {}, "Even the smallest rate diverges or ends above its start: lower the range."));
+  } else {
+    const k = d.steps_to_target[d.suggested];
+    const use = h("a.button.primary", { id: "use-rate", href: playgroundUrl({ hyper: { lr: d.suggested_lr } }) }, "Use this rate in the playground →");
+    const here = h("button.small", { id: "set-rate", type: "button", title: "Set the optimizer's η on this page (the maps and bands follow)" }, "Set η here");
+    here.addEventListener("click", () => setHyper("lr", d.suggested_lr));
+    verdict.replaceChildren(
+      h("p.label", {}, "Suggested learning rate"),
+      h("p.big", {}, `η = ${fmt(d.suggested_lr, 3)}`),
+      h("p.note", {}, k >= 0 ? `reaches the target in ${k} steps from (${state.start.map((v) => fmt(v)).join(", ")})` : `closest to the target after ${body.steps} steps`),
+      h("div.buttons", {}, use, here),
+    );
+  }
+  const items = [
+    [d.steepest, "steepest fall"],
+    [d.best, "lowest loss"],
+    [d.divergence, "diverges from"],
+  ].filter(([i]) => i >= 0);
+  $("range-marks").replaceChildren(
+    ...items.map(([i, label]) => h("li", {}, h("span", {}, label), link(i, `η = ${fmt(d.lr[i], 3)} ↗`))),
+    ...(d.divergence < 0 ? [h("li", {}, h("span", {}, "diverges"), h("span.muted", {}, "not within this range"))] : []),
+  );
+}
+
+// --- 2. hyperparameter map ---------------------------------------------------------------------------
+
+function mapCost() {
+  const batch = state.mY === BATCH;
+  return [state.mNx * state.mNy, batch ? state.mNy : 1];
+}
+
+function runMap() {
+  if (!state.mY) {
+    setError("map", "This optimizer has no second setting to map: turn on noise to map the batch size.");
+    return null;
+  }
+  const body = { ...common(), start: state.start, lr_min: state.mLo, lr_max: state.mHi, nx: state.mNx, y: state.mY, y_min: state.mYlo, y_max: state.mYhi, ny: state.mNy, steps: stepsFor(...mapCost()) };
+  return run("map", "/api/tools/hyper-map", body, drawMap);
+}
+
+async function drawMap(d, body) {
+  const p = yChoices().find((q) => q.name === d.y_name) ?? { name: d.y_name };
+  const ya = axisOf(p);
+  const xs = d.lr.map(Math.log10);
+  const ys = d.y.map(ya.to);
+  const f0 = fStar();
+  const floor = (d.target - f0) * 1e-3;
+  const cells = (test, value) => d.y.map((_, i) => d.lr.map((_, j) => (test(i, j) ? value(i, j) : null)));
+  const diverged = (i, j) => d.diverged_at[i][j] > 0;
+  const reached = (i, j) => !diverged(i, j) && d.steps_to_target[i][j] >= 0;
+  const bySteps = state.mColor === "steps";
+  const values = bySteps
+    ? cells(reached, (i, j) => d.steps_to_target[i][j])
+    : cells((i, j) => !diverged(i, j), (i, j) => Math.log10(Math.max(Math.abs(d.final_loss[i][j] - f0), floor)));
+  const label = p.label ?? p.name;
+  const text = d.y.map((yv, i) =>
+    d.lr.map((lr, j) => {
+      const head = `η = ${fmt(lr)}, ${label} = ${fmt(yv)}<br>`;
+      if (diverged(i, j)) return `${head}diverged at step ${d.diverged_at[i][j]}`;
+      const end = `f − f* = ${fmt(d.final_loss[i][j] - f0)} after ${body.steps} steps`;
+      return head + (reached(i, j) ? `target at step ${d.steps_to_target[i][j]}<br>${end}` : `target not reached<br>${end}`);
+    }),
+  );
+  const heat = (z, extra) => ({ type: "heatmap", x: xs, y: ys, z, text, hovertemplate: "%{text}<extra></extra>", xgap: 0, ygap: 0, ...extra });
+  const flat = (color) => ({ colorscale: [[0, color], [1, color]], showscale: false, zmin: 0, zmax: 1 });
+  const current = [Math.log10(state.hyper.lr), ya.to(d.y_name === BATCH ? state.batch_size : state.hyper[d.y_name])];
+  const data = [
+    heat(cells(diverged, () => 1), flat("#f3c4c4")),
+    heat(bySteps ? cells((i, j) => !diverged(i, j) && !reached(i, j), () => 1) : cells(() => false, () => 1), flat("#e5e7eb")),
+    heat(values, {
+      colorscale: bySteps ? "Viridis" : "Cividis",
+      reversescale: false,
+      colorbar: { title: { text: bySteps ? "steps to target" : "log₁₀|f − f*| at the end", side: "right", font: { size: 12 } }, thickness: 12, len: 1, outlinewidth: 0, tickfont: { size: 11 } },
+    }),
+    { type: "scatter", mode: "markers", x: [current[0]], y: [current[1]], marker: { symbol: "circle-open", size: 16, color: "#fff", line: { width: 3 } }, hovertemplate: "the optimizer's current settings<extra></extra>" },
+  ];
+  const xt = logTicks(xs[0], xs.at(-1));
+  const yt = ya.ticks(ys[0], ys.at(-1));
+  await plot("map-plot", data, baseLayout({
+    margin: { l: 64, r: 10, t: 10, b: 44 },
+    xaxis: axis("learning rate η", { ...xt, range: edges(xs) }),
+    yaxis: axis(label, { ...yt, range: edges(ys) }),
+  }));
+  mapInfo(d, body, reached, diverged);
+}
+
+/** The outer edges of a heatmap over centres `c`: half a cell beyond the first and last. */
+const edges = (c) => (c.length > 1 ? [c[0] - (c[1] - c[0]) / 2, c.at(-1) + (c.at(-1) - c.at(-2)) / 2] : [c[0] - 0.5, c[0] + 0.5]);
+
+function cellUrl(d, i, j, steps) {
+  const over = { hyper: { lr: d.lr[j] }, steps };
+  if (d.y_name === BATCH) over.batch_size = d.y[i];
+  else over.hyper[d.y_name] = d.y[i];
+  return playgroundUrl(over);
+}
+
+function mapInfo(d, body, reached, diverged) {
+  let n = 0;
+  let hit = 0;
+  let gone = 0;
+  let fastest = null;
+  d.y.forEach((_, i) =>
+    d.lr.forEach((_, j) => {
+      n++;
+      if (diverged(i, j)) gone++;
+      else if (reached(i, j)) {
+        hit++;
+        if (!fastest || d.steps_to_target[i][j] < d.steps_to_target[fastest[0]][fastest[1]]) fastest = [i, j];
+      }
+    }),
+  );
+  const pct = (k) => `${Math.round((100 * k) / n)}%`;
+  const p = yChoices().find((q) => q.name === d.y_name);
+  $("map-verdict").replaceChildren(
+    h("p.label", {}, `${d.y.length} × ${d.lr.length} runs of ${body.steps} steps`),
+    fastest
+      ? h("p", {}, "Fastest: ", h("a", { id: "fastest", href: cellUrl(d, ...fastest, body.steps) }, `η = ${fmt(d.lr[fastest[1]], 3)}, ${p?.label ?? d.y_name} = ${fmt(d.y[fastest[0]], 3)} ↗`), ` in ${d.steps_to_target[fastest[0]][fastest[1]]} steps`)
+      : h("p", {}, "No cell reaches the target: more steps, or another range."),
+  );
+  const swatch = (color) => h("span.swatch", { style: `background:${color}` });
+  $("map-legend").replaceChildren(
+    h("li", {}, swatch("linear-gradient(90deg,#440154,#21918c,#fde725)"), `reached the target: ${pct(hit)}`),
+    h("li", {}, swatch("#e5e7eb"), `not within ${body.steps} steps: ${pct(n - hit - gone)}`),
+    h("li", {}, swatch("#f3c4c4"), `diverged: ${pct(gone)}`),
+  );
+  $("map-batch-note").hidden = d.y_name !== BATCH;
+}
+
+function hookMapClicks() {
+  $("map-plot").on("plotly_click", (ev) => {
+    const pt = ev.points?.[0];
+    const r = results.map;
+    if (!pt || !r || pt.data.type !== "heatmap") return;
+    const j = nearest(r.data.lr.map(Math.log10), pt.x);
+    const ya = axisOf(yChoices().find((q) => q.name === r.data.y_name) ?? { name: r.data.y_name });
+    const i = nearest(r.data.y.map(ya.to), pt.y);
+    location.assign(cellUrl(r.data, i, j, r.body.steps));
+  });
+}
+
+const nearest = (list, v) => list.reduce((best, x, k) => (Math.abs(x - v) < Math.abs(list[best] - v) ? k : best), 0);
+
+// --- 3. start-point maps -----------------------------------------------------------------------------
+
+const MIN_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
+const startRows = {}; // optimizer -> {global, local, none, diverged} shares (of the last run)
+let startsRound = 0;
+
+/** Every optimizer's map, the selected one first: its map draws, the others fill the table. */
+async function runStarts() {
+  const round = ++startsRound;
+  const order = [state.optimizer, ...REG.optimizers.map((o) => o.name).filter((n) => n !== state.optimizer)];
+  for (const k of Object.keys(startRows)) delete startRows[k];
+  startsTable();
+  const steps = stepsFor(state.sN * state.sN);
+  const base = { ...common(), nx: state.sN, ny: state.sN, steps };
+  await fetchSurface().catch(() => null);
+  await run("starts", "/api/tools/start-map", base, (d) => drawStarts(d, base));
+  $("tool-starts").dataset.table = "filling";
+  for (const name of order.slice(1)) {
+    if (round !== startsRound) return;
+    const body = { ...base, optimizer: name, hyper: hyperFor(OPTIMIZERS[name], landscape()) };
+    try {
+      const d = await postJSON("/api/tools/start-map", body);
+      if (round !== startsRound) return;
+      startRows[name] = shares(d);
+      startsTable();
+    } catch {
+      startRows[name] = null;
+    }
+  }
+  $("tool-starts").dataset.table = "done";
+}
+
+function shares(d) {
+  const all = d.minimum.flat();
+  const n = all.length;
+  const global = new Set(landscape().minima.flatMap((m, i) => (m.is_global ? [i] : [])));
+  const count = (test) => all.filter(test).length / n;
+  return { global: count((v) => global.has(v)), local: count((v) => v >= 0 && !global.has(v)), none: count((v) => v === -1), diverged: count((v) => v === -2) };
+}
+
+function startsTable() {
+  const pct = (v) => (v === undefined ? "…" : `${Math.round(100 * v)}%`);
+  const rows = REG.optimizers.map((o) => {
+    const s = startRows[o.name];
+    const row = h(
+      "tr",
+      { dataset: { optimizer: o.name }, class: o.name === state.optimizer ? "selected" : "", title: `Map ${o.label}` },
+      h("th", { scope: "row" }, shortLabel(o)),
+      h("td.global", {}, pct(s?.global)),
+      h("td", {}, pct(s?.local)),
+      h("td", {}, pct(s?.none)),
+      h("td", {}, pct(s?.diverged)),
+    );
+    row.addEventListener("click", () => setOptimizer(o.name));
+    return row;
+  });
+  $("starts-table").tBodies[0].replaceChildren(...rows);
+}
+
+async function drawStarts(d, body) {
+  startRows[state.optimizer] = shares(d);
+  startsTable();
+  const ms = landscape().minima;
+  const reached = d.steps.flat().filter((k) => k >= 0);
+  const lo = Math.log1p(Math.min(...reached, 0));
+  const hi = Math.log1p(Math.max(...reached, 1));
+  const shade = (k) => (Math.log1p(k) - lo) / Math.max(hi - lo, 1e-9); // 0: the fastest, 1: the slowest
+  const text = d.y.map((y, i) =>
+    d.x.map((x, j) => {
+      const m = d.minimum[i][j];
+      const head = `start (${fmt(x)}, ${fmt(y)})<br>`;
+      if (m === -2) return `${head}diverged`;
+      if (m === -1) return `${head}no known minimum within ${body.steps} steps`;
+      return `${head}→ ${ms[m].is_global ? "global" : "local"} minimum (${fmt(ms[m].x)}, ${fmt(ms[m].y)}) at step ${d.steps[i][j]}`;
+    }),
+  );
+  const heat = (z, colorscale) => ({ type: "heatmap", x: d.x, y: d.y, z, text, hovertemplate: "%{text}<extra></extra>", colorscale, zmin: 0, zmax: 1, showscale: false });
+  const where = (test, value = () => 1) => d.y.map((_, i) => d.x.map((_, j) => (test(d.minimum[i][j]) ? value(i, j) : null)));
+  const data = [
+    heat(where((m) => m === -1), [[0, "#e5e7eb"], [1, "#e5e7eb"]]),
+    heat(where((m) => m === -2), [[0, "#4b5563"], [1, "#4b5563"]]),
+    ...ms.map((_, k) => heat(where((m) => m === k, (i, j) => shade(d.steps[i][j])), ramp(MIN_COLORS[k % MIN_COLORS.length]))),
+  ];
+  if (surface) data.push(contourTrace(surface, "rgba(255,255,255,0.55)"));
+  data.push(...minimaTraces());
+  await plot("starts-plot", data, baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes() }));
+  const swatch = (color) => h("span.swatch", { style: `background:${color}` });
+  $("starts-legend").replaceChildren(
+    ...ms.map((m, k) => h("li", {}, swatch(`linear-gradient(90deg,${ramp(MIN_COLORS[k % MIN_COLORS.length]).map(([, c]) => c).join(",")})`), `${m.is_global ? "★ global" : "◇ local"} (${fmt(m.x, 3)}, ${fmt(m.y, 3)})`)),
+    h("li", {}, swatch("#e5e7eb"), "no known minimum"),
+    h("li", {}, swatch("#4b5563"), "diverged"),
+    h("li.muted", {}, `${d.x.length} × ${d.y.length} starts · ${body.steps} steps · darker: sooner`),
+  );
+}
+
+/** `hex` mixed with white (t > 0) or black (t < 0): 0 unchanged, 1 white, −1 black. */
+function tint(hex, t) {
+  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${c.map((v) => Math.round(t >= 0 ? v + (255 - v) * t : v * (1 + t))).join(",")})`;
+}
+
+/** A minimum's colours by speed: dark where a start got there soonest, pale where it took longest. */
+const ramp = (hex) => [[0, tint(hex, -0.35)], [0.4, hex], [1, tint(hex, 0.8)]];
+
+function hookStartClicks() {
+  $("starts-plot").on("plotly_click", (ev) => {
+    const pt = ev.points?.[0];
+    const r = results.starts;
+    if (!pt || !r || pt.data.type !== "heatmap") return;
+    const x = r.data.x[nearest(r.data.x, pt.x)];
+    const y = r.data.y[nearest(r.data.y, pt.y)];
+    location.assign(playgroundUrl({ start: [x, y], steps: r.body.steps }));
+  });
+}
+
+// --- 4. seed bands -----------------------------------------------------------------------------------
+
+function runSeeds() {
+  $("seeds-off").hidden = state.noise;
+  $("seeds-body").hidden = !state.noise;
+  if (!state.noise) {
+    $("tool-seeds").dataset.status = "ready";
+    errors.seeds = errors.tradeoff = "";
+    showErrors("seeds");
+    settle();
+    return null;
+  }
+  const band = { ...common(), start: state.start, seeds: state.bN, steps: stepsFor(state.bN) };
+  const nx = 6;
+  const ny = 6;
+  const trade = { ...common(), start: state.start, lr_min: state.tLo, lr_max: state.tHi, nx, batch_min: 1, batch_max: state.dataset_size, ny, seeds: state.tN, steps: stepsFor(nx * ny * state.tN, ny) };
+  return Promise.all([
+    fetchSurface().catch(() => null).then(() => run("seeds", "/api/tools/seed-band", band, drawSeeds)),
+    run("tradeoff", "/api/tools/batch-tradeoff", trade, drawTradeoff, "seeds"),
+  ]);
+}
+
+async function drawSeeds(d, body) {
+  const f0 = fStar();
+  const floor = (d.target - f0) * 1e-3;
+  const fan = d.seeds.map((seed, j) => {
+    const gone = d.diverged_at[j] > 0;
+    const ok = !gone && d.steps_to_target[j] >= 0;
+    const color = gone ? RED : ok ? PALETTE[0] : ORANGE;
+    return {
+      type: "scatter",
+      mode: "lines",
+      x: d.fan.x[j],
+      y: d.fan.y[j],
+      line: { color, width: 1 },
+      opacity: 0.45,
+      hovertemplate: `seed ${seed}: ${gone ? `diverged at step ${d.diverged_at[j]}` : ok ? `target at step ${d.steps_to_target[j]}` : "target not reached"}<br>click: replay<extra></extra>`,
+      meta: seed,
+    };
+  });
+  const data = [];
+  if (surface) data.push(contourTrace(surface));
+  data.push(...fan, ...minimaTraces(), { type: "scatter", mode: "markers", x: [state.start[0]], y: [state.start[1]], marker: { symbol: "circle-open", size: 13, color: INK, line: { width: 2.5 } }, hoverinfo: "skip" });
+  await plot("fan-plot", data, baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes() }));
+
+  const steps = d.mean.map((_, k) => k);
+  const ex = (list) => list.map((v) => Math.max(v - f0, floor));
+  await plot(
+    "band-plot",
+    [
+      { type: "scatter", mode: "lines", x: steps, y: ex(d.low), line: { width: 0 }, hoverinfo: "skip" },
+      { type: "scatter", mode: "lines", x: steps, y: ex(d.high), fill: "tonexty", fillcolor: "rgba(0,114,178,0.18)", line: { width: 0 }, name: "10–90%", hovertemplate: "step %{x}: 90%: %{y:.3g}<extra></extra>" },
+      { type: "scatter", mode: "lines", x: steps, y: ex(d.median), line: { color: PALETTE[0], width: 1, dash: "dot" }, hovertemplate: "step %{x}: median %{y:.3g}<extra></extra>" },
+      { type: "scatter", mode: "lines", x: steps, y: ex(d.mean), line: { color: PALETTE[0], width: 2 }, hovertemplate: "step %{x}: mean %{y:.3g}<extra></extra>" },
+      { type: "scatter", mode: "lines", x: [0, body.steps], y: [d.target - f0, d.target - f0], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
+    ],
+    baseLayout({ margin: { l: 56, r: 10, t: 8, b: 36 }, xaxis: axis("step", { range: [0, body.steps] }), yaxis: axis("f − f*: mean, median, 10–90%", { type: "log", exponentformat: "power" }) }),
+  );
+  const n = d.seeds.length;
+  const hits = d.steps_to_target.filter((k, j) => k >= 0 && !d.diverged_at[j]);
+  const gone = d.diverged_at.filter(Boolean).length;
+  const mean = hits.length ? hits.reduce((a, b) => a + b, 0) / hits.length : null;
+  $("seeds-stats").replaceChildren(
+    h("p.big", {}, `${Math.round(100 * d.success)}%`),
+    h("p", {}, `of ${n} seeds reach the target${mean === null ? "" : `, in ${fmt(mean, 3)} steps on average`}`, gone ? `; ${gone} diverged` : ""),
+    h("p.note", {}, `η = ${fmt(state.hyper.lr, 3)}, batch b = ${state.batch_size} of N = ${state.dataset_size}, seeds ${d.seeds[0]}–${d.seeds.at(-1)}. Paths: `, h("span.key", { style: `color:${PALETTE[0]}` }, "reached"), " · ", h("span.key", { style: `color:${ORANGE}` }, "not within the steps"), " · ", h("span.key", { style: `color:${RED}` }, "diverged"), ". Click one to replay it."),
+  );
+}
+
+async function drawTradeoff(d, body) {
+  const xs = d.lr.map(Math.log10);
+  const ys = d.batch_size.map(Math.log10);
+  const text = d.batch_size.map((b, i) => d.lr.map((lr, j) => `${Math.round(100 * d.success[i][j])}%${d.mean_steps[i][j] >= 0 ? `<br>${Math.round(d.mean_steps[i][j])}` : ""}`));
+  const hover = d.batch_size.map((b, i) =>
+    d.lr.map((lr, j) => `η = ${fmt(lr)}, b = ${b}<br>${Math.round(100 * d.success[i][j])}% of ${d.seeds} seeds succeed${d.mean_steps[i][j] >= 0 ? `<br>mean ${fmt(d.mean_steps[i][j], 3)} steps = ${fmt(d.mean_steps[i][j] * b, 3)} examples` : ""}<br>click: use these`),
+  );
+  await plot(
+    "tradeoff-plot",
+    [
+      {
+        type: "heatmap",
+        x: xs,
+        y: ys,
+        z: d.success,
+        zmin: 0,
+        zmax: 1,
+        colorscale: [[0, "#f8fafc"], [1, "#2f9e7a"]],
+        text,
+        texttemplate: "%{text}",
+        textfont: { size: 10 },
+        customdata: hover,
+        hovertemplate: "%{customdata}<extra></extra>",
+        showscale: false,
+        xgap: 1,
+        ygap: 1,
+      },
+      { type: "scatter", mode: "markers", x: [Math.log10(state.hyper.lr)], y: [Math.log10(state.batch_size)], marker: { symbol: "circle-open", size: 14, color: INK, line: { width: 2 } }, hoverinfo: "skip" },
+    ],
+    baseLayout({
+      margin: { l: 56, r: 10, t: 24, b: 36 },
+      title: { text: `success share · mean steps (${d.seeds} seeds, ${body.steps} steps)`, font: { size: 12 }, x: 0.02, y: 0.98 },
+      xaxis: axis("η", { tickvals: xs, ticktext: d.lr.map((v) => fmt(v, 2)), range: edges(xs) }),
+      yaxis: axis("batch size b", { tickvals: ys, ticktext: d.batch_size.map(String), range: edges(ys) }),
+    }),
+  );
+}
+
+function hookSeedClicks() {
+  $("fan-plot").on("plotly_click", (ev) => {
+    const seed = ev.points?.[0]?.data.meta;
+    const r = results.seeds;
+    if (seed === undefined || !r) return;
+    location.assign(playgroundUrl({ seed, steps: r.body.steps }));
+  });
+  $("tradeoff-plot").on("plotly_click", (ev) => {
+    const pt = ev.points?.[0];
+    const r = results.tradeoff;
+    if (!pt || !r || pt.data.type !== "heatmap") return;
+    const j = nearest(r.data.lr.map(Math.log10), pt.x);
+    const i = nearest(r.data.batch_size.map(Math.log10), pt.y);
+    state.hyper.lr = r.data.lr[j];
+    hyperControls.lr.set(state.hyper.lr);
+    setNoise(BATCH, r.data.batch_size[i]);
+  });
+}
+
+// --- the picker --------------------------------------------------------------------------------------
+
+const RUNNERS = { range: runRange, map: runMap, starts: runStarts, seeds: runSeeds };
+const stale = new Set(TOOLS);
+
+/** Something changed: every tool is out of date; the one on screen runs again soon. */
+const refresh = debounce(() => {
+  const tool = state.tool;
+  if (!stale.has(tool)) return;
+  stale.delete(tool);
+  RUNNERS[tool]();
+}, 250);
+
+function changed() {
+  for (const t of TOOLS) stale.add(t);
+  saveUrl();
+  refresh();
+}
+
+let hyperControls = {};
+let landscapeControls = {};
+let stepsControl = null;
+const noiseControls = {};
+
+function buildLandscape() {
+  const ls = landscape();
+  $("landscape").value = ls.name;
+  $("formula").textContent = `f(x, y) = ${ls.formula}`;
+  landscapeControls = {};
+  $("landscape-params").replaceChildren(
+    ...ls.params.map((p) => {
+      landscapeControls[p.name] = paramControl(p, state.lparams[p.name], (v) => {
+        state.lparams[p.name] = v;
+        changed();
+      });
+      return landscapeControls[p.name].el;
+    }),
+  );
+}
+
+function buildOptimizer() {
+  const o = spec();
+  $("optimizer").value = o.name;
+  $("optimizer").title = o.label;
+  $("rule").textContent = o.rule;
+  $("rule").title = o.reference;
+  hyperControls = {};
+  $("hyper").replaceChildren(
+    ...o.params.map((p) => {
+      hyperControls[p.name] = paramControl(p, state.hyper[p.name], (v) => {
+        state.hyper[p.name] = v;
+        changed();
+      });
+      return hyperControls[p.name].el;
+    }),
+  );
+}
+
+function buildNoise() {
+  $("noise-params").replaceChildren(
+    ...NOISE.map((p) => {
+      noiseControls[p.name] = paramControl(p, state[p.name], (v) => setNoise(p.name, v, { fromControl: true }));
+      return noiseControls[p.name].el;
+    }),
+  );
+  stepsControl = paramControl({ name: "steps", label: "steps", default: 500, low: 1, high: LIMITS.max_steps, log: true, integer: true, help: "steps of every run (a tool runs fewer where its grid needs it)" }, state.steps, (v) => {
+    state.steps = v;
+    changed();
+  });
+  $("steps-control").replaceChildren(stepsControl.el);
+}
+
+function setNoise(name, v, { fromControl = false } = {}) {
+  state[name] = v;
+  if (name === "dataset_size" && state.batch_size > v) setNoise(BATCH, v);
+  if (name === BATCH && v > state.dataset_size) v = state.batch_size = state.dataset_size;
+  if (!fromControl || v !== noiseControls[name].value) noiseControls[name].set(v);
+  if (state.mY === BATCH && name === "dataset_size") Object.assign(state, yDefaults());
+  changed();
+}
+
+function setHyper(name, v) {
+  state.hyper[name] = v;
+  hyperControls[name]?.set(v);
+  changed();
+}
+
+function setOptimizer(name) {
+  if (name === state.optimizer || !OPTIMIZERS[name]) return;
+  state.optimizer = name;
+  state.hyper = hyperFor(OPTIMIZERS[name], landscape());
+  Object.assign(state, lrDefaults());
+  state.mY = defaultY();
+  Object.assign(state, yDefaults());
+  buildOptimizer();
+  buildToolSettings();
+  changed();
+}
+
+function syncNoise() {
+  $("noise-on").checked = state.noise;
+  $("noise-off").checked = !state.noise;
+  $("noise-settings").hidden = !state.noise;
+  $("seed").value = String(state.seed);
+}
+
+function syncStart() {
+  for (const [i, id] of ["start-x", "start-y"].entries()) if (document.activeElement !== $(id)) $(id).value = String(state.start[i]);
+}
+
+$("landscape").addEventListener("change", () => {
+  const ls = LANDSCAPES[$("landscape").value];
+  state.landscape = ls.name;
+  state.lparams = settings(ls.params);
+  state.start = [...ls.start];
+  state.hyper.lr = suggestedLr(ls, spec());
+  hyperControls.lr.set(state.hyper.lr);
+  Object.assign(state, lrDefaults());
+  buildLandscape();
+  buildToolSettings();
+  syncStart();
+  changed();
+});
+$("optimizer").addEventListener("change", () => setOptimizer($("optimizer").value));
+
+for (const id of ["start-x", "start-y"]) {
+  $(id).addEventListener("change", () => {
+    const p = [Number($("start-x").value), Number($("start-y").value)];
+    const bad = !p.every(Number.isFinite) || $("start-x").value.trim() === "" || $("start-y").value.trim() === "";
+    $("start-error").textContent = bad ? "x and y must be numbers" : farOutside(p, landscape()) ? "more than ten domain widths outside the map" : "";
+    if ($("start-error").textContent) return;
+    state.start = p;
+    changed();
+  });
+}
+$("start-reset").addEventListener("click", () => {
+  state.start = [...landscape().start];
+  syncStart();
+  changed();
+});
+
+for (const radio of document.querySelectorAll("input[name=noise]")) {
+  radio.addEventListener("change", () => {
+    state.noise = radio.value === "1";
+    if (!state.noise && state.mY === BATCH) state.mY = defaultY();
+    if (!state.mY) state.mY = defaultY();
+    Object.assign(state, yDefaults());
+    syncNoise();
+    buildToolSettings();
+    changed();
+  });
+}
+$("seeds-noise-on").addEventListener("click", () => $("noise-on").click());
+
+$("seed").addEventListener("change", () => {
+  const v = Number($("seed").value);
+  if (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 1) {
+    $("seed").classList.add("invalid");
+    return;
+  }
+  $("seed").classList.remove("invalid");
+  state.seed = v;
+  changed();
+});
+
+$("tol").addEventListener("change", () => {
+  const text = $("tol").value.trim();
+  const v = Number(text);
+  const ok = text === "" || (Number.isFinite(v) && v >= 1e-12 && v <= 1e6);
+  $("tol").classList.toggle("invalid", !ok);
+  $("tol-error").textContent = ok ? "" : "a number in [1e-12, 1e6], or blank for the default";
+  if (!ok) return;
+  state.tol = text === "" ? null : v;
+  changed();
+});
+
+// --- each tool's own settings ------------------------------------------------------------------------
+
+/** A labelled text field for a number; `onChange(value)` when a valid one is committed. */
+function field(label, value, { low, high, integer = false, title = "" }, onChange) {
+  const input = h("input.num", { type: "text", inputmode: "decimal", value: exact(value), autocomplete: "off", spellcheck: "false", "aria-label": label });
+  input.addEventListener("change", () => {
+    const v = Number(input.value.trim());
+    const ok = input.value.trim() !== "" && Number.isFinite(v) && v >= low && v <= high && (!integer || Number.isInteger(v));
+    input.classList.toggle("invalid", !ok);
+    input.title = ok ? title : `${integer ? "a whole number" : "a number"} in [${fmt(low)}, ${fmt(high)}]`;
+    if (ok) onChange(v);
+  });
+  return h("label.field", { title }, h("span", {}, label), input);
+}
+
+function pair(label, lo, hi, bounds, onChange) {
+  // from/to: the second must stay above the first
+  let a = lo;
+  let b = hi;
+  return [
+    field(`${label} from`, lo, bounds, (v) => (v < b ? onChange((a = v), b) : null)),
+    field("to", hi, bounds, (v) => (v > a ? onChange(a, (b = v)) : null)),
+  ];
+}
+
+function set(values) {
+  Object.assign(state, values);
+  changed();
+}
+
+function buildToolSettings() {
+  const lr = spec().params[0];
+  const lrBounds = { low: lr.low, high: lr.high };
+  const grid = { low: 2, high: LIMITS.max_grid, integer: true };
+  $("range-settings").replaceChildren(
+    ...pair("η", state.rLo, state.rHi, lrBounds, (rLo, rHi) => set({ rLo, rHi })),
+    field("rates", state.rN, grid, (rN) => set({ rN })),
+  );
+
+  const ys = yChoices();
+  const ySelect = h("select", { id: "map-y", "aria-label": "Second axis" }, ys.map((p) => h("option", { value: p.name, selected: p.name === state.mY }, p.name === BATCH ? "batch size b (noise)" : p.label)));
+  ySelect.addEventListener("change", () => {
+    state.mY = ySelect.value;
+    Object.assign(state, yDefaults());
+    buildToolSettings();
+    changed();
+  });
+  const yp = yParam();
+  const colorBy = h("select", { id: "map-color", "aria-label": "Colour cells by" }, h("option", { value: "steps", selected: state.mColor === "steps" }, "steps to target"), h("option", { value: "loss", selected: state.mColor === "loss" }, "final loss"));
+  colorBy.addEventListener("change", () => {
+    state.mColor = colorBy.value;
+    saveUrl();
+    if (results.map) drawMap(results.map.data, results.map.body);
+  });
+  $("map-settings").replaceChildren(
+    ...pair("η", state.mLo, state.mHi, lrBounds, (mLo, mHi) => set({ mLo, mHi })),
+    field("×", state.mNx, grid, (mNx) => set({ mNx })),
+    h("label.field", {}, h("span", {}, "against"), ys.length ? ySelect : h("span.muted", {}, "nothing: turn on noise")),
+    ...(yp ? pair("", state.mYlo, state.mYhi, { low: yp.low, high: yp.high, integer: yp.integer }, (mYlo, mYhi) => set({ mYlo, mYhi })) : []),
+    field("×", state.mNy, grid, (mNy) => set({ mNy })),
+    h("label.field", {}, h("span", {}, "colour"), colorBy),
+  );
+
+  $("starts-settings").replaceChildren(field("starts per side", state.sN, grid, (sN) => set({ sN })), h("span.muted", {}, "a square grid over the whole map, edges included"));
+
+  $("seeds-settings").replaceChildren(
+    field("seeds", state.bN, { low: 1, high: LIMITS.max_seeds, integer: true }, (bN) => set({ bN })),
+    h("span.sep"),
+    h("span.muted", {}, "trade-off:"),
+    ...pair("η", state.tLo, state.tHi, lrBounds, (tLo, tHi) => set({ tLo, tHi })),
+    field("seeds per cell", state.tN, { low: 1, high: LIMITS.max_tradeoff_seeds, integer: true }, (tN) => set({ tN })),
+  );
+}
+
+// --- tabs --------------------------------------------------------------------------------------------
+
+function showTool(tool) {
+  state.tool = tool;
+  for (const t of TOOLS) {
+    $(`tab-${t}`).setAttribute("aria-selected", String(t === tool));
+    $(`tab-${t}`).tabIndex = t === tool ? 0 : -1;
+    $(`tool-${t}`).hidden = t !== tool;
+  }
+  saveUrl();
+  if (stale.has(tool)) {
+    stale.delete(tool);
+    RUNNERS[tool]();
+  }
+  settle();
+}
+
+for (const t of TOOLS) $(`tab-${t}`).addEventListener("click", () => showTool(t));
+
+// --- start -------------------------------------------------------------------------------------------
+
+for (const option of $("optimizer").options) option.textContent = shortLabel(OPTIMIZERS[option.value]);
+buildLandscape();
+buildOptimizer();
+buildNoise();
+syncNoise();
+syncStart();
+buildToolSettings();
+$("tol").value = state.tol === null ? "" : String(state.tol);
+for (const id of ["range-plot", "map-plot", "starts-plot", "fan-plot", "band-plot", "tradeoff-plot"]) {
+  Plotly.newPlot($(id), [], baseLayout({ xaxis: { visible: false }, yaxis: { visible: false }, margin: { l: 0, r: 0, t: 0, b: 0 } }), CONFIG);
+  resized.observe($(id));
+}
+hookMapClicks();
+hookStartClicks();
+hookSeedClicks();
+showTool(state.tool);
+
+// For tests: the page's state and the last answer of each tool.
+window.tools = { state, results, playgroundUrl };
