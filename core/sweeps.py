@@ -13,8 +13,8 @@ functions here are pure: the same spec gives the same result (up to `seconds`), 
 - lr_range: Smith (2017), "Cyclical learning rates for training neural networks": one run whose
   rate grows exponentially per step from lr_min to lr_max (the `lr_range` schedule). It reports the
   loss against the rate, smoothed, the steepest descent (the rate where the smoothed loss falls
-  fastest against log η), the minimum, the divergence point (loss not finite, or the smoothed loss
-  four times its minimum: the run stops there) and a suggested rate: the steepest descent's.
+  fastest against log η), the minimum, the divergence point (loss not finite, or its running
+  average four times its lowest: the run stops there) and a suggested rate: the steepest descent's.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from core.training import Controls, TrainConfig, load_data, train
 
 CURVE_POINTS = 200  # points of a train job's loss curve
 RANGE_POINTS = 1000  # points of an lr range test's curves
-SMOOTHING = 0.9  # the range test's exponential moving average: s ← βs + (1−β)loss, bias-corrected
+SMOOTHING = 0.9  # the range test's stop rule: a running average s ← βs + (1−β)·loss, bias-corrected
 DIVERGE_FACTOR = 4.0  # the range test stops once the smoothed loss exceeds this many times its minimum
 
 
@@ -103,31 +103,42 @@ def train_job(spec: Mapping) -> dict:
     }
 
 
-def smooth(loss: np.ndarray, beta: float = SMOOTHING) -> np.ndarray:
-    """The bias-corrected exponential moving average of `loss` (fastai's range-test smoothing)."""
-    out = np.empty(len(loss))
-    average = 0.0
-    for i, value in enumerate(loss):
-        average = beta * average + (1 - beta) * value
-        out[i] = average / (1 - beta ** (i + 1))
-    return out
+def centered(loss: np.ndarray, fraction: float = 0.1) -> np.ndarray:
+    """A centred moving average over about `fraction` of the run (no lag, shorter windows at the ends)."""
+    n = len(loss)
+    width = max(3, round(n * fraction) | 1)
+    kernel = np.ones(width)
+    return np.convolve(loss, kernel, "same") / np.convolve(np.ones(n), kernel, "same")
 
 
 def range_points(lr: np.ndarray, loss: np.ndarray, diverged: bool) -> dict:
-    """Steepest descent, minimum and divergence of a range test's (lr, loss), as indices and rates.
+    """Steepest descent, minimum and divergence of a range test's (lr, loss), as steps and rates.
 
-    The steepest descent is searched between the first tenth of the run and the minimum of the
-    smoothed loss, so noise at the start and the blow-up at the end cannot win.
+    The loss is smoothed by a centred moving average (`centered`). The steepest descent is the most
+    negative slope against log η between the first tenth of the run (noise at the start) and the
+    start of the valley: the first point within a tenth of the drop of the minimum. A long, noisy
+    floor after the drop (easy data) thus cannot drag the suggestion up to wherever noise put the
+    minimum, and the blow-up at the end never counts.
     """
-    smoothed = smooth(loss)
+    smoothed = centered(loss)
     n = len(loss)
     low = int(np.argmin(smoothed))
     point = lambda i: None if i is None else {"step": i + 1, "lr": float(lr[i]), "loss": float(smoothed[i])}  # noqa: E731
     steepest = None
     start = n // 10
     if low - start >= 2:
-        slope = np.gradient(smoothed[start : low + 1], np.log(lr[start : low + 1]))
-        steepest = start + int(np.argmin(slope))
+        # where the valley begins: the first point within a tenth of the whole drop of its floor
+        top = smoothed[start : low + 1].max()
+        valley = start + int(
+            np.argmax(smoothed[start : low + 1] <= smoothed[low] + 0.1 * (top - smoothed[low]))
+        )
+        # slopes against log η over a tenth of the run: over single steps, noise outweighs the descent
+        half = max(1, n // 20)
+        i = np.arange(max(start, half), min(max(valley, start + 1), n - 1 - half) + 1)
+        if len(i):
+            log_lr = np.log(lr)
+            slope = (smoothed[i + half] - smoothed[i - half]) / (log_lr[i + half] - log_lr[i - half])
+            steepest = int(i[np.argmin(slope)])
     return {
         "smoothed": smoothed,
         "minimum": point(low),
