@@ -1021,6 +1021,10 @@ async function download(format) {
     note(`Export failed: ${err.message}`);
   }
 }
+$("tune").addEventListener("click", () => {
+  saveUrl({ now: true });
+  location.assign(`/tools${location.search}`); // the tools page reads this page's link: first racer, start, noise
+});
 $("download-csv").addEventListener("click", () => download("csv"));
 $("download-json").addEventListener("click", () => download("json"));
 $("download-png").addEventListener("click", async () => {
