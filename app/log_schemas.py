@@ -39,9 +39,13 @@ class RunHeadOut(BaseModel):
     race: str | None = Field(description="the racers of one race share this")
 
 
+class LogItemOut(RunHeadOut):
+    config: dict[str, Any] = Field(description="as in GET /api/log/{id}: what a link to reopen the run needs")
+
+
 class LogPageOut(BaseModel):
     total: int = Field(description="runs that match the filter, on every page")
-    items: list[RunHeadOut]
+    items: list[LogItemOut]
 
 
 class CurveOut(BaseModel):

@@ -207,8 +207,8 @@ class RunLog:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[int, list[dict]]:
-        """(how many runs match, one page of their headlines), sorted by a HEADLINE column (empty
-        values last), then newest first."""
+        """(how many runs match, one page of their headlines and configurations), sorted by a
+        HEADLINE column (empty values last), then newest first."""
         if sort not in HEADLINE:
             raise ValueError(f"cannot sort by {sort!r}; valid: {', '.join(HEADLINE)}")
         if kind is not None and kind not in KINDS:
@@ -218,11 +218,11 @@ class RunLog:
         conn = self._conn()
         (total,) = conn.execute(f"SELECT COUNT(*) FROM runs {where}", args).fetchone()
         rows = conn.execute(
-            f"SELECT {', '.join(HEADLINE)} FROM runs {where}"
+            f"SELECT {', '.join(HEADLINE)}, config FROM runs {where}"
             f" ORDER BY {sort} IS NULL, {sort} {direction}, id DESC LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
-        return total, [_head(r) for r in rows]
+        return total, [{**_head(r), "config": json.loads(r["config"])} for r in rows]
 
     def get(self, run_id: int) -> dict | None:
         """Everything about one run: the headline, config, results, curves and path; None if absent."""

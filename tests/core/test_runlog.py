@@ -84,7 +84,7 @@ def test_record_get_list_delete(log):
     assert log.get(b)["diverged"] is True and log.get(b)["final_loss"] is None
     total, rows = log.list()
     assert total == 2 and [r["id"] for r in rows] == [b, a]  # newest first
-    assert set(rows[0]) == set(HEADLINE)
+    assert set(rows[0]) == {*HEADLINE, "config"} and rows[1]["config"]["landscape"] == "rosenbrock"
     _, rows = log.list(sort="lr", descending=False)
     assert [r["lr"] for r in rows] == [0.001, 0.01]
     _, rows = log.list(sort="final_loss", descending=False)
