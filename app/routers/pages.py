@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.routers.blocks import blocks_registry
+from app.routers.network_tools import job_limits
 from app.routers.networks import get_networks
 from app.routers.registry import registry
 from app.tool_schemas import tool_limits
@@ -20,6 +21,7 @@ NAV = [
     ("/", "Landscapes"),
     ("/playground", "Network playground"),
     ("/mnist", "MNIST"),
+    ("/network-tools", "Network tools"),
     ("/tools", "Tuning tools"),
     ("/blocks", "Building blocks"),
     ("/log", "Run log"),
@@ -59,11 +61,12 @@ def _runs(request: Request) -> dict[str, str | None]:
     return {i: (run.status if (run := manager.get(i)) else None) for i in ids if i}
 
 
-def _network_page(request: Request, template: str) -> HTMLResponse:
+def _network_page(request: Request, template: str, **extra) -> HTMLResponse:
     page = {
         "registry": registry().model_dump(mode="json", include={"optimizers", "schedules"}),
         "networks": get_networks().model_dump(mode="json"),
         "runs": _runs(request),
+        **extra,
     }
     return render(request, template, page=page)
 
@@ -89,3 +92,9 @@ def log_page(request: Request):
         max_rows=f"{runlog.MAX_ROWS:,}",
         page={"toy_datasets": list(DATASETS)},
     )
+
+
+@router.get("/network-tools", response_class=HTMLResponse)
+def network_tools_page(request: Request):
+    """LR range test, hyperparameter maps and seed bands for networks (jobs on the process pool)."""
+    return _network_page(request, "network_tools.html", limits=job_limits(request))

@@ -1,0 +1,752 @@
+// Network tools: an LR range test, hyperparameter maps and seed bands for small networks. Each tool
+// submits a list of job specs to /api/jobs (run on the server's process pool) and polls for results,
+// drawing them as they come. The configuration and every tool setting live in the URL.
+
+import { PALETTE, T, UrlState, fmt, h, paramControl, postJSON, select } from "./common.js";
+import { CONFIG, CONFIG_FIELDS, ConfigForm, axis, keepSized, messageOf, normalizeConfig, pct, readPage, settings, smallLayout, trainBody } from "./runs.js";
+
+const cat = readPage();
+const LIMITS = JSON.parse(document.getElementById("page").textContent).limits;
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+const POLL_MS = 200;
+
+// The sweep caps bound the form (the server checks them again).
+cat.maxLayers = Math.min(cat.maxLayers, LIMITS.max_layers);
+cat.maxWidth = Math.min(cat.maxWidth, LIMITS.max_width);
+cat.maxEpochs = Math.min(cat.maxEpochs, LIMITS.max_epochs);
+
+const TOY_DEFAULTS = {
+  dataset: "moons",
+  hidden: [
+    { width: 16, activation: "relu" },
+    { width: 16, activation: "relu" },
+  ],
+  output: "softmax",
+  loss: "cross_entropy",
+  init: "he",
+  output_init: "xavier",
+  norm: "none",
+  dropout: 0,
+  optimizer: "momentum",
+  hyper: { lr: 0.05, gamma: 0.9 },
+  schedule: "constant",
+  batch_size: 16,
+  epochs: 10,
+  l1: 0,
+  l2: 0,
+  max_norm: 0,
+  patience: 0,
+  eval_every: 0,
+  eval_train_size: 0,
+  seed: 0,
+};
+const IMAGE_DEFAULTS = { ...TOY_DEFAULTS, dataset: "mnist", hidden: [{ width: 100, activation: "relu" }], batch_size: 64, epochs: 3, optimizer: "adam", hyper: { lr: 0.001 } };
+const isImages = (name) => cat.datasets[name]?.kind === "images";
+const defaultsFor = (name) => (isImages(name) ? { ...IMAGE_DEFAULTS, dataset: name } : TOY_DEFAULTS);
+/** An image set's parameters, capped for sweeps; a subset by default. */
+function dataParams(name) {
+  const ds = cat.datasets[name];
+  if (!isImages(name)) return ds.params;
+  const cap = { train_size: [LIMITS.max_image_train, 2000], test_size: [LIMITS.max_image_test, 500] };
+  return ds.params.map((p) => (cap[p.name] ? { ...p, high: cap[p.name][0], default: cap[p.name][1] } : p));
+}
+const dataDefaults = (name) => settings(dataParams(name));
+
+// --- tool settings: one typed field list with the configuration --------------------------------------------
+
+const P = (name, label, low, high, value, extra = {}) => ({ name, label, low, high, default: value, log: false, integer: false, help: "", ...extra });
+const RANGE_PARAMS = [
+  P("lr_min", "first rate", 1e-7, 10, 1e-5, { log: true }),
+  P("lr_max", "last rate", 1e-7, 10, 10, { log: true }),
+  P("range_steps", "steps (whole epochs)", 20, LIMITS.max_range_steps, 300, { log: true, integer: true }),
+];
+const MAP_PARAMS = [
+  P("x_min", "lowest η", 1e-7, 10, 1e-3, { log: true }),
+  P("x_max", "highest η", 1e-7, 10, 1, { log: true }),
+  P("nx", "η values", 2, 8, 5, { integer: true }),
+  P("ny", "values of the second axis", 2, 8, 4, { integer: true }),
+];
+const TARGET = P("target", "target test accuracy", 0.5, 1, 0.9, { help: "steps to target: the first evaluation at or above it" });
+const SEEDS = P("seeds", "seeds", 2, 32, 8, { integer: true });
+const METRICS = [
+  { name: "test_loss", label: "final test loss" },
+  { name: "accuracy", label: "final test accuracy" },
+  { name: "steps_to_target", label: "steps to the target accuracy" },
+];
+const TOOLS = ["range", "map", "seeds"];
+
+const FIELDS = new UrlState([
+  ...CONFIG_FIELDS,
+  { name: "tool", key: "tool", type: T.string },
+  ...[...RANGE_PARAMS, ...MAP_PARAMS, TARGET, SEEDS].map((p) => ({ name: p.name, key: p.name, type: p.integer ? T.int : T.number })),
+  { name: "y", key: "y", type: T.string },
+  { name: "y_min", key: "y_min", type: T.number },
+  { name: "y_max", key: "y_max", type: T.number },
+  { name: "metric", key: "metric", type: T.string },
+]);
+
+/** A link from the playground brings its configuration along (same-origin referrer). */
+function initialQuery() {
+  if (location.search.length > 1) return location.search;
+  try {
+    const from = new URL(document.referrer);
+    return from.origin === location.origin && from.pathname === "/playground" ? from.search : "";
+  } catch {
+    return "";
+  }
+}
+
+const raw = FIELDS.deserialize(initialQuery());
+const state = normalizeConfig(raw, defaultsFor(raw.dataset), cat, dataDefaults);
+Object.assign(state, settings([...RANGE_PARAMS, ...MAP_PARAMS, TARGET, SEEDS], raw));
+state.tool = TOOLS.includes(raw.tool) ? raw.tool : "range";
+state.metric = METRICS.some((m) => m.name === raw.metric) ? raw.metric : "accuracy";
+Object.assign(state, { y: raw.y, y_min: raw.y_min, y_max: raw.y_max });
+fixAxis();
+
+const saveUrl = () => history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+const playgroundUrl = (s) => `${isImages(s.dataset) ? "/mnist" : "/playground"}?${new UrlState(CONFIG_FIELDS).serialize(s)}`;
+
+// --- the map's second axis: an optimizer hyperparameter or the batch size --------------------------------
+
+function axisChoices() {
+  const hyper = cat.optimizers[state.optimizer].params.filter((p) => p.name !== "lr");
+  const train = state.data.samples ? state.data.samples - Math.round(state.data.samples * state.data.test_fraction) : state.data.train_size;
+  const batch = { name: "batch_size", label: "batch size", low: 1, high: Math.min(512, train), log: true, integer: true, default: 16 };
+  return [...hyper, batch];
+}
+
+/** A valid second axis for the current optimizer, with a range inside the parameter's bounds. */
+function fixAxis() {
+  const choices = axisChoices();
+  const current = choices.find((c) => c.name === state.y);
+  const spec = current ?? choices.find((c) => ["gamma", "b1"].includes(c.name)) ?? choices.at(-1);
+  if (!current) {
+    state.y = spec.name;
+    state.y_min = spec.name === "batch_size" ? 4 : spec.name === "gamma" || spec.name === "b1" ? 0 : spec.low;
+    state.y_max = spec.name === "batch_size" ? Math.min(128, spec.high) : spec.name === "gamma" || spec.name === "b1" ? 0.99 : spec.default;
+  }
+  const ok = (v) => Number.isFinite(v) && v >= spec.low && v <= spec.high;
+  if (!ok(state.y_min)) state.y_min = spec.low;
+  if (!ok(state.y_max)) state.y_max = spec.high;
+  return spec;
+}
+
+/** n values from low to high (log-spaced if asked); batch sizes as powers of two. */
+function grid(low, high, n, log, integer, powersOfTwo = false) {
+  const values = Array.from({ length: n }, (_, i) => {
+    const t = n === 1 ? 0 : i / (n - 1);
+    const v = log && low > 0 ? low * (high / low) ** t : low + t * (high - low);
+    if (powersOfTwo) return 2 ** Math.round(Math.log2(v));
+    return integer ? Math.round(v) : Number(v.toPrecision(3));
+  });
+  return [...new Set(values)];
+}
+
+// --- jobs: submit, poll, cancel -------------------------------------------------------------------------
+
+class JobRunner {
+  constructor(tool, { onProgress, onEnd }) {
+    this.tool = tool;
+    this.onProgress = onProgress;
+    this.onEnd = onEnd;
+    this.id = null;
+    this.results = [];
+    this.total = 0;
+    this.status = "idle";
+  }
+
+  async start(specs) {
+    await this.cancel();
+    this.results = [];
+    this.total = specs.length;
+    this.status = "running";
+    this.started = performance.now();
+    this.onProgress(this);
+    try {
+      const job = await postJSON("/api/jobs", { specs });
+      this.id = job.id;
+      this.since = 0;
+      this.poll(this.id);
+    } catch (e) {
+      this.status = "error";
+      this.error = e.status === 429 ? `The server is busy: ${messageOf(e)}` : messageOf(e);
+      this.onEnd(this);
+    }
+  }
+
+  async poll(id) {
+    if (id !== this.id) return;
+    let job;
+    try {
+      const response = await fetch(`/api/jobs/${id}?since=${this.since}`);
+      if (!response.ok) throw new Error(`the job is gone (${response.status})`);
+      job = await response.json();
+    } catch (e) {
+      if (id !== this.id) return;
+      this.status = "error";
+      this.error = messageOf(e);
+      this.onEnd(this);
+      return;
+    }
+    if (id !== this.id) return;
+    this.since = job.next;
+    this.results.push(...job.results);
+    this.seconds = job.seconds;
+    this.onProgress(this);
+    if (job.status === "running") setTimeout(() => this.poll(id), POLL_MS);
+    else {
+      this.status = job.status;
+      this.id = null;
+      this.onEnd(this);
+    }
+  }
+
+  async cancel() {
+    const id = this.id;
+    this.id = null;
+    if (id && this.status === "running") {
+      this.status = "cancelled";
+      await fetch(`/api/jobs/${id}`, { method: "DELETE" }).catch(() => {});
+      this.onEnd(this);
+    }
+  }
+}
+
+const runners = {};
+for (const tool of TOOLS) {
+  runners[tool] = new JobRunner(tool, {
+    onProgress: (r) => {
+      app.dataset[tool] = "running";
+      if (tool === state.tool) renderProgress();
+      DRAW[tool](r);
+    },
+    onEnd: (r) => {
+      app.dataset[tool] = r.status;
+      if (tool === state.tool) renderProgress();
+      DRAW[tool](r);
+    },
+  });
+}
+
+/** The TrainIn body of the configuration, with overrides (hyper values, batch size, seed). */
+function configBody(overrides = {}) {
+  const { hyper, ...rest } = overrides;
+  const body = trainBody(state, { eval_train_size: isImages(state.dataset) ? 1000 : 0, ...rest });
+  if (hyper) body.hyper = { ...body.hyper, ...hyper };
+  return body;
+}
+
+const SPECS = {
+  range: () => [{ kind: "lr_range", config: configBody(), lr_min: state.lr_min, lr_max: state.lr_max, steps: state.range_steps }],
+  map: () => mapCells().map((c) => ({ kind: "train", config: configBody(c.overrides), target: state.target, points: 50 })),
+  seeds: () => Array.from({ length: state.seeds }, (_, i) => ({ kind: "train", config: configBody({ seed: state.seed + i }), target: state.target, points: 100 })),
+};
+
+function mapCells() {
+  const spec = fixAxis();
+  const xs = grid(state.x_min, state.x_max, state.nx, true, false);
+  const batch = spec.name === "batch_size";
+  const ys = grid(state.y_min, state.y_max, state.ny, spec.log || batch, spec.integer, batch);
+  const cells = [];
+  for (const [j, y] of ys.entries()) {
+    for (const [i, x] of xs.entries()) {
+      const overrides = spec.name === "batch_size" ? { hyper: { lr: x }, batch_size: y } : { hyper: { lr: x, [spec.name]: y } };
+      cells.push({ i, j, x, y, overrides });
+    }
+  }
+  return cells;
+}
+
+function run() {
+  hideError();
+  const tool = state.tool;
+  DRAW[tool](null);
+  mapLayout = tool === "map" ? { cells: mapCells(), spec: fixAxis(), metric: state.metric, target: state.target } : mapLayout;
+  seedsTarget = tool === "seeds" ? state.target : seedsTarget;
+  runners[tool].start(SPECS[tool]());
+}
+
+// --- drawing ------------------------------------------------------------------------------------------------
+
+const plots = { range: $("range-plot"), map: $("map-plot"), seedsLoss: $("seeds-loss-plot"), seedsAcc: $("seeds-accuracy-plot") };
+Object.values(plots).forEach(keepSized);
+const GOOD = "#009E73";
+const BAD = "#b91c1c";
+const MUTED = "#6b7280";
+
+function marker(x, label, color) {
+  return {
+    shape: { type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: 1.5, dash: "dot" } },
+    annotation: { xref: "x", yref: "paper", x: Math.log10(x), y: 1, yanchor: "top", xanchor: "left", text: label, showarrow: false, font: { size: 11, color }, bgcolor: "rgba(255,255,255,0.85)" },
+  };
+}
+
+function drawRange(runner) {
+  const result = runner?.results[0]?.result;
+  $("range-empty").hidden = Boolean(result) || runner?.status === "running";
+  if (!result) {
+    Plotly.purge(plots.range);
+    showResult("range", runner);
+    return;
+  }
+  const marks = [
+    result.steepest && marker(result.steepest.lr, `steepest descent: η = ${fmt(result.steepest.lr, 3)}`, GOOD),
+    result.minimum && marker(result.minimum.lr, `minimum: ${fmt(result.minimum.lr, 3)}`, MUTED),
+    result.divergence && marker(result.divergence.lr, `diverges: ${fmt(result.divergence.lr, 3)}`, BAD),
+  ].filter(Boolean);
+  marks.forEach((m, i) => (m.annotation.y = 1 - 0.07 * i));
+  // up to the smoothed minimum and a third above: the blow-up runs off the top instead of flattening the rest
+  const upTo = result.minimum ? result.lr.findIndex((x) => x >= result.minimum.lr) + 1 : result.smoothed.length;
+  const top = 1.3 * Math.max(...result.smoothed.slice(0, Math.max(upTo, 2)));
+  const sorted = result.loss.filter(Number.isFinite).sort((a, b) => a - b);
+  const bottom = Math.max(0, sorted[Math.floor(sorted.length * 0.02)] ?? 0);
+  const traces = [
+    { type: "scatter", mode: "lines", x: result.lr, y: result.loss, name: "mini-batch loss", line: { color: "#9fb7d4", width: 1 }, hovertemplate: "η %{x:.3g}: %{y:.4g}<extra></extra>" },
+    { type: "scatter", mode: "lines", x: result.lr, y: result.smoothed, name: "smoothed", line: { color: PALETTE[0], width: 2.2 }, hovertemplate: "η %{x:.3g}: %{y:.4g} (smoothed)<extra></extra>" },
+  ];
+  const layout = smallLayout({
+    xaxis: axis("learning rate η (log scale)", { type: "log", exponentformat: "power" }),
+    yaxis: axis("training loss", { range: [bottom * 0.95, top] }),
+    shapes: marks.map((m) => m.shape),
+    annotations: marks.map((m) => m.annotation),
+    margin: { l: 52, r: 16, t: 28, b: 40 },
+    hovermode: "closest",
+  });
+  Plotly.react(plots.range, traces, layout, CONFIG);
+  showResult("range", runner);
+}
+
+let mapLayout = null;
+let selectedCell = null;
+
+function cellValue(result, metric) {
+  if (!result || result.status === "diverged") return null;
+  return result[metric];
+}
+
+function drawMap(runner) {
+  const layout = mapLayout;
+  const got = new Map((runner?.results ?? []).map((r) => [r.index, r]));
+  $("map-empty").hidden = Boolean(runner);
+  if (!runner || !layout) {
+    Plotly.purge(plots.map);
+    selectedCell = null;
+    showResult("map", runner);
+    return;
+  }
+  const xs = [...new Set(layout.cells.map((c) => c.x))];
+  const ys = [...new Set(layout.cells.map((c) => c.y))];
+  const z = ys.map(() => xs.map(() => null));
+  const text = ys.map(() => xs.map(() => "…"));
+  const hover = ys.map(() => xs.map(() => "waiting"));
+  const metric = layout.metric;
+  const reversed = metric !== "accuracy"; // low loss and few steps are good: the bright end
+  layout.cells.forEach((c, index) => {
+    const entry = got.get(index);
+    const result = entry?.result;
+    if (!entry) return;
+    if (entry.error) {
+      text[c.j][c.i] = "error";
+      hover[c.j][c.i] = entry.error;
+      return;
+    }
+    const v = cellValue(result, metric);
+    z[c.j][c.i] = metric === "test_loss" && v !== null ? Math.log10(Math.max(v, 1e-12)) : v;
+    text[c.j][c.i] = result.status === "diverged" ? "✕" : v === null ? "–" : metric === "accuracy" ? pct(v, 0) : metric === "test_loss" ? fmt(v, 2) : String(v);
+    hover[c.j][c.i] = `${result.status}; test accuracy ${pct(result.accuracy)}; test loss ${fmt(result.test_loss, 3)}; steps to ${pct(layout.target, 0)}: ${result.steps_to_target ?? "not reached"}`;
+  });
+  const colorbar = { thickness: 10, len: 0.9, title: { text: METRICS.find((m) => m.name === metric).label, side: "right", font: { size: 11 } }, tickfont: { size: 10 } };
+  if (metric === "test_loss") {
+    const flat = z.flat().filter((v) => v !== null);
+    const lo = Math.floor(Math.min(...flat, 0));
+    const hi = Math.ceil(Math.max(...flat, -1));
+    const ticks = Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
+    Object.assign(colorbar, { tickvals: ticks, ticktext: ticks.map((t) => fmt(10 ** t, 2)) });
+  }
+  const flat = z.flat().filter((v) => v !== null);
+  const [zmin, zmax] = [Math.min(...flat), Math.max(...flat)];
+  const dark = (v) => v !== null && zmax > zmin && (reversed ? (zmax - v) / (zmax - zmin) : (v - zmin) / (zmax - zmin)) < 0.45;
+  const labels = layout.cells.map((c) => ({
+    x: c.i, // positions on a category axis: a label such as "0.01" would be read as a position
+    y: c.j,
+    text: text[c.j][c.i],
+    showarrow: false,
+    font: { size: 12, color: dark(z[c.j][c.i]) ? "#ffffff" : "#111827" },
+  }));
+  const traces = [
+    {
+      type: "heatmap",
+      x: xs.map((x) => fmt(x, 3)),
+      y: ys.map((y) => fmt(y, 3)),
+      z,
+      customdata: hover,
+      hovertemplate: `η %{x}, ${layout.spec.label} %{y}: %{customdata}<extra></extra>`,
+      colorscale: "Viridis",
+      reversescale: reversed,
+      colorbar,
+      hoverongaps: true,
+      xgap: 2,
+      ygap: 2,
+    },
+  ];
+  if (selectedCell) {
+    traces.push({ type: "scatter", mode: "markers", x: [fmt(selectedCell.x, 3)], y: [fmt(selectedCell.y, 3)], marker: { symbol: "square-open", size: 40, color: "#111827", line: { width: 3 } }, hoverinfo: "skip", showlegend: false });
+  }
+  Plotly.react(
+    plots.map,
+    traces,
+    smallLayout({
+      xaxis: axis("learning rate η", { type: "category" }),
+      yaxis: axis(layout.spec.label, { type: "category" }),
+      annotations: labels,
+      margin: { l: 60, r: 10, t: 28, b: 44 },
+      showlegend: false,
+      hovermode: "closest",
+      plot_bgcolor: "#eef0f3",
+    }),
+    CONFIG,
+  );
+  if (!plots.map.dataset.clicks) {
+    plots.map.dataset.clicks = "1";
+    plots.map.on("plotly_click", (event) => {
+      const point = event.points[0];
+      const cell = mapLayout.cells.find((c) => fmt(c.x, 3) === point.x && fmt(c.y, 3) === point.y);
+      if (cell) selectCell(cell);
+    });
+  }
+  app.dataset.mapCells = String(got.size);
+  showResult("map", runner);
+}
+
+function selectCell(cell) {
+  selectedCell = cell;
+  drawMap(runners.map);
+}
+
+let seedsTarget = null;
+
+function meanStd(columns) {
+  return columns.map((values) => {
+    const n = values.length;
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
+    return { mean, sd, n };
+  });
+}
+
+/** Curves of several runs on shared x values: per x, the values of the runs that got there. */
+function columns(curves) {
+  const byStep = new Map();
+  for (const c of curves) {
+    c.step.forEach((s, k) => {
+      if (c.value[k] === null) return;
+      if (!byStep.has(s)) byStep.set(s, []);
+      byStep.get(s).push(c.value[k]);
+    });
+  }
+  const steps = [...byStep.keys()].sort((a, b) => a - b);
+  return { steps, stats: meanStd(steps.map((s) => byStep.get(s))) };
+}
+
+function bandTraces(curves, color, name, hover) {
+  const { steps, stats } = columns(curves);
+  const upper = stats.map((s) => s.mean + s.sd);
+  const lower = stats.map((s) => s.mean - s.sd);
+  return [
+    ...curves.map((c, k) => ({ type: "scatter", mode: "lines", x: c.step, y: c.value, line: { color: "rgba(107,114,128,0.35)", width: 0.8 }, hoverinfo: "skip", showlegend: k === 0, name: "each seed" })),
+    { type: "scatter", mode: "lines", x: steps, y: upper, line: { width: 0 }, hoverinfo: "skip", showlegend: false },
+    { type: "scatter", mode: "lines", x: steps, y: lower, line: { width: 0 }, fill: "tonexty", fillcolor: `${color}33`, name: "± 1 standard deviation", hoverinfo: "skip" },
+    { type: "scatter", mode: "lines", x: steps, y: stats.map((s) => s.mean), line: { color, width: 2.2 }, name, customdata: stats.map((s) => [s.sd, s.n]), hovertemplate: hover },
+  ];
+}
+
+function drawSeeds(runner) {
+  const results = (runner?.results ?? []).filter((r) => r.result).map((r) => r.result);
+  $("seeds-empty").hidden = Boolean(runner);
+  if (!results.length) {
+    Plotly.purge(plots.seedsLoss);
+    Plotly.purge(plots.seedsAcc);
+    showResult("seeds", runner);
+    return;
+  }
+  const loss = results.map((r) => r.curve);
+  const { stats } = columns(loss);
+  const settled = stats.slice(Math.floor(stats.length / 20)); // the first steps' loss would flatten the rest
+  const top = Math.max(...settled.map((x) => x.mean + x.sd)) * 1.15;
+  Plotly.react(
+    plots.seedsLoss,
+    bandTraces(loss, PALETTE[0], "mean loss", "step %{x}: %{y:.4g} ± %{customdata[0]:.2g} (%{customdata[1]} seeds)<extra></extra>"),
+    smallLayout({ xaxis: axis("step"), yaxis: axis("mini-batch loss", { range: [0, Number.isFinite(top) ? top : undefined] }), margin: { l: 52, r: 10, t: 26, b: 34 }, hovermode: "closest" }),
+    CONFIG,
+  );
+  const target = seedsTarget ?? state.target;
+  const accuracy = bandTraces(results.map((r) => r.accuracy_curve), PALETTE[2], "mean test accuracy", "step %{x}: %{y:.1%} ± %{customdata[0]:.1%}<extra></extra>");
+  Plotly.react(
+    plots.seedsAcc,
+    accuracy,
+    smallLayout({
+      xaxis: axis("step"),
+      yaxis: axis("test accuracy", { tickformat: ".0%" }),
+      margin: { l: 52, r: 10, t: 26, b: 34 },
+      hovermode: "closest",
+      shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: target, y1: target, line: { color: GOOD, dash: "dot", width: 1.5 } }],
+      annotations: [{ xref: "paper", x: 1, y: target, xanchor: "right", yanchor: "bottom", text: `target ${pct(target, 0)}`, showarrow: false, font: { size: 10, color: GOOD } }],
+    }),
+    CONFIG,
+  );
+  showResult("seeds", runner);
+}
+
+const DRAW = { range: drawRange, map: drawMap, seeds: drawSeeds };
+
+// --- the side panel: settings, progress, results ---------------------------------------------------------
+
+const row = (label, value) => h("div.kv", {}, h("span", {}, label), h("b", {}, value));
+
+function showResult(tool, runner) {
+  if (tool !== state.tool) return;
+  const box = $("tool-result");
+  if (!runner) {
+    box.replaceChildren();
+    if (tool === "map") renderCell(null);
+    return;
+  }
+  if (tool === "range") {
+    const result = runner.results[0]?.result;
+    const error = runner.results[0]?.error;
+    if (error) return showError(error);
+    if (!result) return box.replaceChildren();
+    const s = { ...state, hyper: { ...state.hyper, lr: result.suggestion } };
+    box.replaceChildren(
+      h("h2", {}, "Result"),
+      row("steps", `${result.steps} of ${result.planned_steps}${result.status === "diverged" ? " (stopped: diverged)" : ""}`),
+      result.steepest ? row("steepest descent", `η = ${fmt(result.steepest.lr, 3)}`) : null,
+      result.minimum ? row("lowest smoothed loss", `η = ${fmt(result.minimum.lr, 3)}`) : null,
+      result.divergence ? row("diverges from", `η = ${fmt(result.divergence.lr, 3)}`) : row("diverges from", "not within the range"),
+      result.suggestion
+        ? h(
+            "div.suggestion",
+            {},
+            h("p", {}, "Suggested learning rate: ", h("b", {}, fmt(result.suggestion, 3)), h("span.note", {}, " (the steepest descent)")),
+            h("a.button.primary", { id: "use-in-playground", href: playgroundUrl(s) }, `Train with η = ${fmt(result.suggestion, 3)} in the ${isImages(state.dataset) ? "MNIST page" : "playground"} →`),
+            h("button.small", { type: "button", id: "use-here", onclick: () => useLr(result.suggestion) }, "Use it for the map and seed band"),
+          )
+        : h("p.note", {}, "No clear descent before the loss rose: try a wider range or more steps."),
+    );
+  } else if (tool === "map") {
+    const layout = mapLayout;
+    const done = runner.results.filter((r) => r.result);
+    const diverged = done.filter((r) => r.result.status === "diverged").length;
+    const best = done.filter((r) => r.result.status !== "diverged" && r.result.accuracy !== null).sort((a, b) => b.result.accuracy - a.result.accuracy || a.result.test_loss - b.result.test_loss)[0];
+    const items = [h("h2", {}, "Result"), row("cells", `${runner.results.length} of ${runner.total}`), row("diverged", String(diverged))];
+    if (best) {
+      const c = layout.cells[best.index];
+      items.push(row("best accuracy", `${pct(best.result.accuracy)} at η = ${fmt(c.x, 3)}, ${layout.spec.label} = ${fmt(c.y, 3)}`));
+    }
+    box.replaceChildren(...items);
+    renderCell(runner);
+  } else {
+    const done = runner.results.filter((r) => r.result).map((r) => r.result);
+    if (!done.length) return box.replaceChildren();
+    const target = seedsTarget ?? state.target;
+    const reached = done.filter((r) => r.steps_to_target !== null);
+    const acc = meanStd([done.map((r) => r.accuracy ?? 0)])[0];
+    const steps = reached.map((r) => r.steps_to_target).sort((a, b) => a - b);
+    box.replaceChildren(
+      h("h2", {}, "Result"),
+      row("seeds", `${done.length} of ${runner.total}`),
+      row(`reached ${pct(target, 0)}`, `${reached.length} of ${done.length} (${pct(reached.length / done.length, 0)})`),
+      steps.length ? row("median steps to it", String(steps[Math.floor(steps.length / 2)])) : null,
+      row("final test accuracy", `${pct(acc.mean)} ± ${pct(acc.sd)}`),
+      row("diverged", String(done.filter((r) => r.status === "diverged").length)),
+    );
+  }
+}
+
+/** The clicked cell, under the map: its numbers and a link that replays it in the playground. */
+function renderCell(runner) {
+  const layout = mapLayout;
+  const cell = selectedCell;
+  const strip = $("cell-detail");
+  if (!cell || !runner) {
+    strip.replaceChildren(h("span.note", {}, runner?.results.length ? "Click a cell to see it and replay it in the playground." : ""));
+    return;
+  }
+  const entry = runner.results.find((r) => r.index === layout.cells.indexOf(cell));
+  const r = entry?.result;
+  const facts = r
+    ? [
+        r.status,
+        `test accuracy ${pct(r.accuracy)} (best ${pct(r.best_accuracy)})`,
+        `test loss ${fmt(r.test_loss, 3)}`,
+        r.steps_to_target === null ? `${pct(layout.target, 0)} not reached` : `${pct(layout.target, 0)} after ${r.steps_to_target} steps`,
+      ].join(" · ")
+    : entry?.error ?? "not finished yet";
+  strip.replaceChildren(
+    h("b", {}, `η = ${fmt(cell.x, 3)}, ${layout.spec.label} = ${fmt(cell.y, 3)}`),
+    h("span", {}, facts),
+    h("a.button.primary", { id: "replay", href: playgroundUrl(cellState(cell)) }, `Replay in the ${isImages(state.dataset) ? "MNIST page" : "playground"} →`),
+  );
+}
+
+function cellState(cell) {
+  const s = { ...state, hyper: { ...state.hyper } };
+  if (mapLayout.spec.name === "batch_size") s.batch_size = cell.y;
+  else s.hyper[mapLayout.spec.name] = cell.y;
+  s.hyper.lr = cell.x;
+  return s;
+}
+
+function useLr(lr) {
+  state.hyper.lr = lr;
+  form.controls.lr?.set(lr);
+  saveUrl();
+}
+
+function renderProgress() {
+  const runner = runners[state.tool];
+  const running = runner.status === "running";
+  $("run").disabled = running;
+  $("cancel").disabled = !running;
+  const done = runner.results.length;
+  $("progress-bar").style.transform = `scaleX(${runner.total ? done / runner.total : 0})`;
+  $("progress").dataset.state = runner.status;
+  const noun = { range: "run", map: "cells", seeds: "seeds" }[state.tool];
+  const time = runner.seconds ? ` · ${runner.seconds < 1 ? `${Math.round(1000 * runner.seconds)} ms` : `${runner.seconds.toFixed(1)} s`}` : "";
+  $("tool-status").textContent = {
+    idle: "",
+    running: state.tool === "range" ? `running…${time}` : `${done} of ${runner.total} ${noun}${time}`,
+    done: `done: ${done} ${state.tool === "range" ? "run" : noun}${time} on ${LIMITS.workers} worker process${LIMITS.workers > 1 ? "es" : ""}`,
+    cancelled: `cancelled after ${done} of ${runner.total}`,
+    error: "",
+  }[runner.status];
+  if (runner.status === "error") showError(runner.error);
+}
+
+function showError(message) {
+  $("tool-error").hidden = false;
+  $("tool-error").textContent = message;
+}
+function hideError() {
+  $("tool-error").hidden = true;
+}
+
+function renderSettings() {
+  const tool = state.tool;
+  const control = (p) =>
+    paramControl(p, state[p.name], (v) => {
+      state[p.name] = v;
+      saveUrl();
+    }).el;
+  let items;
+  if (tool === "range") {
+    items = [h("h2", {}, "LR range test"), h("p.note", {}, "η grows by the same factor every step, from the first rate to the last; the run stops once the loss (a running average) is four times its lowest."), ...RANGE_PARAMS.map(control)];
+  } else if (tool === "map") {
+    const spec = fixAxis();
+    const choose = select(axisChoices(), state.y, (name) => {
+      state.y = name;
+      state.y_min = state.y_max = undefined;
+      fixAxis();
+      renderSettings();
+      saveUrl();
+    }, { id: "map-y", "aria-label": "Second axis" });
+    const yParam = (name, label) => ({ ...spec, name, label, default: state[name] });
+    const metric = select(METRICS, state.metric, (name) => {
+      state.metric = name;
+      if (mapLayout) mapLayout.metric = name;
+      drawMap(runners.map.status === "idle" ? null : runners.map);
+      saveUrl();
+    }, { id: "map-metric", "aria-label": "Colour by" });
+    items = [
+      h("h2", {}, "Hyperparameter map"),
+      h("p.note", {}, `Each cell: ${state.epochs} epoch${state.epochs > 1 ? "s" : ""} of the configuration on the left, up to ${LIMITS.max_specs} cells.`),
+      ...MAP_PARAMS.slice(0, 3).map(control),
+      h("label.field", {}, h("span.field-label", {}, "second axis"), choose),
+      control(yParam("y_min", `lowest ${spec.label}`)),
+      control(yParam("y_max", `highest ${spec.label}`)),
+      control(MAP_PARAMS[3]),
+      h("label.field", {}, h("span.field-label", {}, "colour by"), metric),
+      control(TARGET),
+    ];
+  } else {
+    items = [h("h2", {}, "Seed band"), h("p.note", {}, `Seeds ${state.seed} to ${state.seed + state.seeds - 1} of the configuration on the left.`), control(SEEDS), control(TARGET)];
+  }
+  $("tool-settings").replaceChildren(...items);
+}
+
+function showTool(tool) {
+  state.tool = tool;
+  for (const button of document.querySelectorAll(".tool-tabs button")) button.setAttribute("aria-selected", String(button.dataset.tool === tool));
+  for (const panel of document.querySelectorAll(".tool-plots")) panel.classList.toggle("active", panel.dataset.tool === tool);
+  hideError();
+  renderSettings();
+  renderProgress();
+  const runner = runners[tool];
+  showResult(tool, runner.status === "idle" ? null : runner);
+  saveUrl();
+}
+
+// --- the configuration form ------------------------------------------------------------------------------
+
+const form = new ConfigForm(cat, state, {
+  onRestart: () => configChanged(),
+  onLive: () => configChanged(),
+  trainingParams: ["batch_size", "epochs", "seed"],
+});
+
+function configChanged() {
+  // the form's notes speak of live runs; here every change applies to the next job
+  for (const hint of document.querySelectorAll("#optimizer-group .hint, #regularization-group .hint")) hint.remove();
+  fixAxis();
+  if (state.tool !== "range") renderSettings();
+  saveUrl();
+}
+
+let dataControls = {};
+function buildData() {
+  const available = cat.datasetList.filter((d) => d.kind === "points" || d.available);
+  $("dataset").replaceChildren(...available.map((d) => h("option", { value: d.name, selected: d.name === state.dataset }, d.label + (d.kind === "images" ? " (subset)" : ""))));
+  const ds = cat.datasets[state.dataset];
+  $("dataset-note").textContent = `${ds.description}; ${ds.classes.length} classes`;
+  dataControls = {};
+  $("data-params").replaceChildren(
+    ...dataParams(state.dataset).map((p) => {
+      const param = p.name === "seed" ? { ...p, label: "data seed", high: 1e6 } : p;
+      dataControls[p.name] = paramControl(param, state.data[p.name], (v) => {
+        state.data[p.name] = v;
+        form.training($("training-group"));
+        state.batch_size = form.controls.batch_size.value;
+        configChanged();
+      });
+      return dataControls[p.name].el;
+    }),
+  );
+}
+
+$("dataset").addEventListener("change", () => {
+  const name = $("dataset").value;
+  const next = normalizeConfig({ ...state, dataset: name, data: {}, hidden: isImages(name) === isImages(state.dataset) ? state.hidden : undefined }, defaultsFor(name), cat, dataDefaults);
+  Object.assign(state, next);
+  buildForm();
+  configChanged();
+});
+
+function buildForm() {
+  buildData();
+  form.network($("network-group"));
+  form.optimizer($("optimizer-group"));
+  form.regularization($("regularization-group"));
+  form.training($("training-group"));
+  for (const hint of document.querySelectorAll("#optimizer-group .hint, #regularization-group .hint")) hint.remove();
+}
+
+// --- start -------------------------------------------------------------------------------------------------
+
+for (const button of document.querySelectorAll(".tool-tabs button")) button.addEventListener("click", () => showTool(button.dataset.tool));
+$("run").addEventListener("click", run);
+$("cancel").addEventListener("click", () => runners[state.tool].cancel());
+buildForm();
+showTool(state.tool);
+app.dataset.status = "ready";
