@@ -162,13 +162,17 @@ class JobManager:
                 if i >= self.limits.max_kept or now - job.ended > self.limits.keep_seconds:
                     del self._jobs[job.id]
 
+    def cancel_all(self) -> None:
+        with self._lock:
+            for job in list(self._jobs.values()):
+                self.cancel(job)
+
     def shutdown(self, wait: bool = False) -> None:
         """Cancel every job and close the pool (what is running finishes unless `wait` is False and
         the pool can withdraw it)."""
         with self._lock:
             self._closed = True
-            for job in list(self._jobs.values()):
-                self.cancel(job)
+            self.cancel_all()
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=wait)

@@ -1,0 +1,118 @@
+"""The run log in a real Chromium: a race and a training run made in the test show up, two of them
+overlay their curves (and paths on the contour map), reopen links restore the run in its page."""
+
+import json
+import random
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core import runlog
+
+
+def foreign(watch, live_server):
+    return watch.hosts - {urlsplit(live_server).netloc, "data", "blob"}
+
+
+def race(live_server, racers, seed):
+    """Race on Booth through the API (its stream ends: the racers are logged); their log ids."""
+    body = {"landscape": "booth", "steps": 300, "seed": seed, "racers": racers}
+    with httpx.stream("POST", f"{live_server}/api/paths", json=body, timeout=30) as r:
+        assert r.status_code == 200
+        for _ in r.iter_lines():
+            pass
+    _, rows = runlog.default().list(kind="path", limit=len(racers))
+    assert {r["seed"] for r in rows} == {seed}
+    return {r["optimizer"]: r["id"] for r in rows}
+
+
+@pytest.fixture
+def raced(live_server):
+    seed = random.randrange(1, 2**31)  # a race no other test has made
+    racers = [{"optimizer": "adam", "hyper": {"lr": 0.5}}, {"optimizer": "momentum", "hyper": {"lr": 0.02}}]
+    return seed, race(live_server, racers, seed)
+
+
+def row(page, run_id):
+    return page.locator(f'#rows tr[data-id="{run_id}"]')
+
+
+def test_the_log_lists_a_run_made_in_the_test(page, watch, live_server, raced):
+    seed, ids = raced
+    page.goto(f"{live_server}/log")
+    page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+    adam = row(page, ids["adam"])
+    assert adam.count() == 1
+    cells = adam.locator("td").all_inner_texts()
+    assert "booth" in cells[2] and "adam" in cells and "0.5" in cells and str(seed) in cells
+    assert "converged" in " ".join(cells)
+    assert watch.errors == [] and foreign(watch, live_server) == set()
+
+
+def test_two_runs_overlay_their_loss_curves_and_paths(page, watch, live_server, raced):
+    _, ids = raced
+    page.goto(f"{live_server}/log?kind=path")
+    page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+    row(page, ids["adam"]).locator("input[type=checkbox]").check()
+    row(page, ids["momentum"]).locator("input[type=checkbox]").check()
+    expected = f"{ids['adam']},{ids['momentum']}"
+    page.wait_for_function(f"() => document.getElementById('app').dataset.compared === '{expected}'")
+    curves = page.evaluate("document.getElementById('loss-plot').data.map((t) => t.name)")
+    assert len(curves) == 2 and curves[0].startswith(f"#{ids['adam']} adam")
+    assert page.locator("#loss-plot .scatterlayer .trace").count() == 2
+    traces = page.evaluate("document.getElementById('second-plot').data.map((t) => [t.type, t.mode, t.name])")
+    assert traces[0][0] == "contour"
+    paths = [t for t in traces if t[1] == "lines"]
+    assert [name.split(" ")[0] for _, _, name in paths] == [f"#{ids['adam']}", f"#{ids['momentum']}"]
+    assert f"sel={ids['adam']},{ids['momentum']}" in page.url
+    assert "momentum" in page.locator("#diff").inner_text()  # the settings that differ
+    assert watch.errors == [] and foreign(watch, live_server) == set()
+
+
+def test_a_reopen_link_restores_the_race_on_the_landscape_page(page, watch, live_server, raced):
+    seed, ids = raced
+    page.goto(f"{live_server}/log?kind=path")
+    page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+    row(page, ids["momentum"]).locator("a.reopen").first.click()
+    page.wait_for_url("**/?*")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["landscape"] == ["booth"] and query["seed"] == [str(seed)] and query["steps"] == ["300"]
+    page.wait_for_function("() => window.descent && descent.racers.length === 1")
+    racer = page.evaluate("[descent.racers[0].optimizer, descent.racers[0].hyper.lr]")
+    state = [*page.evaluate("[descent.state.landscape, descent.state.seed]"), *racer]
+    assert state == ["booth", seed, "momentum", 0.02]
+    assert watch.errors == [] and foreign(watch, live_server) == set()
+
+
+def test_a_reopen_link_restores_a_training_run_in_the_playground(page, watch, live_server):
+    body = {
+        "dataset": "circles",
+        "hidden": [{"width": 6, "activation": "tanh"}],
+        "epochs": 2,
+        "optimizer": "adam",
+    }
+    body |= {"hyper": {"lr": 0.0123}, "batch_size": 8, "seed": random.randrange(1, 10**6), "throttle": 0}
+    run_id = httpx.post(f"{live_server}/api/runs", json=body).json()["id"]
+    with httpx.stream("GET", f"{live_server}/api/runs/{run_id}/events", timeout=30) as r:
+        assert any(line == "event: summary" for line in r.iter_lines())
+    logged = runlog.default().list(kind="training", limit=1)[1][0]
+    assert logged["seed"] == body["seed"] and logged["lr"] == 0.0123
+    page.goto(f"{live_server}/log?kind=training")
+    page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+    link = row(page, logged["id"]).locator("a.reopen")
+    assert link.get_attribute("href").startswith("/playground?")
+    link.click()
+    page.wait_for_url("**/playground?*")
+    page.wait_for_function("() => window.descent && descent.state")
+    state = page.evaluate("JSON.stringify(descent.state)")
+    s = json.loads(state)
+    assert (s["dataset"], s["optimizer"], s["hyper"]["lr"], s["batch_size"], s["seed"]) == (
+        "circles",
+        "adam",
+        0.0123,
+        8,
+        body["seed"],
+    )
+    assert s["hidden"] == [{"width": 6, "activation": "tanh"}] and s["epochs"] == 2
+    assert watch.errors == [] and foreign(watch, live_server) == set()
