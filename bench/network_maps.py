@@ -5,7 +5,7 @@ Both run core.sweeps.run_job on the same specs (their results are checked to agr
 includes starting its processes, measured apart. One BLAS thread everywhere. The ideal ratio is the
 number of free cores.
 
-    OPENBLAS_NUM_THREADS=1 python bench/network_maps.py [--epochs 20] [--workers N]
+    OPENBLAS_NUM_THREADS=1 python bench/network_maps.py [--epochs 20] [--workers N] [--repeats 3]
 """
 
 import os
@@ -50,34 +50,37 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     threadpool_limits(1)
     jobs = specs(args.epochs)
     manager = JobManager(JobLimits(workers=args.workers, max_specs=len(jobs)))
 
+    load = os.getloadavg()[0]
     start, _ = on_pool(manager, jobs[:1])  # starts the fork server and the worker processes
-
-    pool = []
-    for _ in range(3):
+    pool, serial = [], []
+    for _ in range(args.repeats):  # interleaved, so that a burst of load elsewhere hits both
         seconds, pooled = on_pool(manager, jobs)
         pool.append(seconds)
+        t0 = time.perf_counter()
+        local = [run_job(spec) for spec in jobs]
+        serial.append(time.perf_counter() - t0)
+        for i, result in enumerate(local):
+            assert result["curve"] == pooled[i]["curve"] and result["accuracy"] == pooled[i]["accuracy"]
     manager.shutdown(wait=True)
 
-    t0 = time.perf_counter()
-    local = [run_job(spec) for spec in jobs]
-    serial = time.perf_counter() - t0
-
-    for i, result in enumerate(local):
-        assert result["curve"] == pooled[i]["curve"] and result["accuracy"] == pooled[i]["accuracy"]
-
-    best = min(pool)
-    load = os.getloadavg()[0]
+    times = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
     print(f"{len(jobs)} short runs (moons, 2-32-32-2, {args.epochs} epochs each; lr x momentum map)")
-    print(f"  cores: {os.cpu_count()}, pool workers: {args.workers}, load average before: {load:.1f}")
-    print(f"  pool start + first run:         {start:7.2f} s (once per server)")
-    print(f"  one after another, in-process:  {serial:7.2f} s")
-    print(f"  on the process pool (best of 3): {best:6.2f} s   (runs: {', '.join(f'{s:.2f}' for s in pool)})")
-    print(f"  ratio:                          {serial / best:7.2f}x")
+    print(
+        f"  cores: {os.cpu_count()}, pool workers: {args.workers}; load average {load:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after"
+    )
+    print(f"  pool start + first run:            {start:6.2f} s (once per server)")
+    print(
+        f"  one after another, in-process:     {min(serial):6.2f} s best of {args.repeats} ({times(serial)})"
+    )
+    print(f"  on the process pool:               {min(pool):6.2f} s best of {args.repeats} ({times(pool)})")
+    print(f"  ratio (best / best):               {min(serial) / min(pool):6.2f}x")
 
 
 if __name__ == "__main__":
