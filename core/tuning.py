@@ -268,9 +268,11 @@ def start_map(
     """Run from every start of the grid xs × ys at once; name the minimum each run ends in.
 
     A run reached minimum i when its last point lies nearer i than any other known minimum and its
-    loss there is within `tolerance` of f at i; the steps are the first step within that band.
-    A run that ends elsewhere (a minimum the registry does not list, a saddle, still on its way) is
-    NO_MINIMUM, one that overflowed or left the domain DIVERGED.
+    loss came within `tolerance` of f at i (the steps: the first step it did), without ending below
+    that band (an escape, past i and on down). With noise a run jitters around its minimum, so its
+    last loss alone would rarely be within the band. A run that ends elsewhere (a minimum the
+    registry does not list, a saddle, still on its way) is NO_MINIMUM; one that overflowed or left
+    the domain, DIVERGED.
     """
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     gx, gy = np.meshgrid(xs, ys)
@@ -279,10 +281,11 @@ def start_map(
     final = _final_loss(landscape, paths)
     nearest, _ = landscape.nearest_minimum(*paths.final)
     values = np.array([m.value for m in landscape.minima])[nearest]
-    reached = (np.abs(final - values) <= tol) & (paths.diverged_at == 0)
+    first = steps_to(paths.loss, values, tol)
+    reached = (first >= 0) & (final >= values - tol) & (paths.diverged_at == 0)
     minimum = np.where(reached, nearest, NO_MINIMUM)
     minimum[paths.diverged_at > 0] = DIVERGED
-    first = np.where(reached, steps_to(paths.loss, values, tol), -1)
+    first = np.where(reached, first, -1)
     is_global = np.array([m.is_global for m in landscape.minima])
     share = float(np.mean(reached & is_global[nearest]))
     shape = (len(ys), len(xs))

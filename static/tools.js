@@ -17,20 +17,31 @@ import {
   shortLabel,
   suggestedLr,
 } from "./landscape_state.js";
+import {
+  AVERAGES,
+  BATCH,
+  DECAYS,
+  DIVERGED_COLOR,
+  GONE_COLOR,
+  MIN_COLORS,
+  NONE_COLOR,
+  ORANGE,
+  RED,
+  axisOf,
+  bandFigure,
+  baseLayout,
+  fanFigure,
+  mapFigure,
+  ramp,
+  rangeFigure,
+  startsFigure,
+  tradeoffFigure,
+} from "./tools_figures.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 const LIMITS = JSON.parse($("limits").textContent);
 const TOOLS = ["range", "map", "starts", "seeds"];
-const DECAYS = ["gamma", "b1", "rho"]; // the default second axis of a map
-const AVERAGES = [...DECAYS, "b2"]; // mapped on a log scale of 1 − value
-const BATCH = "batch_size";
-const INK = "#1f2937";
-const MUTED = "#6b7280";
-const RED = "#b91c1c";
-const GREEN = "#009E73";
-const ORANGE = "#D55E00";
-const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: INK };
 const CONFIG = { responsive: true, displaylogo: false, showTips: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"] };
 
 const num = (key, name) => ({ name, key, type: T.number, when: (s) => s[name] !== null });
@@ -239,43 +250,10 @@ async function fetchSurface() {
   return surface;
 }
 
-// --- axes --------------------------------------------------------------------------------------------
-
-/** Ticks at whole powers of ten between lo and hi (log10 units), at most about eight. */
-function logTicks(lo, hi) {
-  const first = Math.ceil(lo - 1e-9);
-  const last = Math.floor(hi + 1e-9);
-  const every = Math.max(1, Math.ceil((last - first + 1) / 8));
-  const tickvals = [];
-  for (let t = first; t <= last; t += every) tickvals.push(t);
-  return { tickvals, ticktext: tickvals.map((t) => fmt(10 ** t, 2)) };
-}
-
-/** How a parameter is laid along an axis: log10 for log scales and batch sizes, −log10(1 − v) for
- * decay rates (so 0.9, 0.99 and 0.999 lie evenly apart), as is otherwise. */
-function axisOf(p) {
-  if (p.name === BATCH || (p.log && p.low > 0)) return { to: Math.log10, ticks: logTicks };
-  if (AVERAGES.includes(p.name)) {
-    return {
-      to: (v) => -Math.log10(1 - v),
-      ticks: (lo, hi) => {
-        const tickvals = [];
-        for (let t = Math.ceil(lo); t <= Math.floor(hi + 1e-9); t++) tickvals.push(t);
-        return { tickvals, ticktext: tickvals.map((t) => exact(Number((1 - 10 ** -t).toFixed(t)))) };
-      },
-    };
-  }
-  return { to: (v) => v, ticks: () => ({}) };
-}
-
-function axis(title, extra = {}) {
-  return { title: { text: title, standoff: 4, font: { size: 12 } }, zeroline: false, showline: true, linecolor: "#9ca3af", mirror: true, ticks: "outside", ticklen: 4, tickcolor: "#9ca3af", tickfont: { size: 11 }, ...extra };
-}
-
-const baseLayout = (extra) => ({ font: FONT, paper_bgcolor: "#fff", plot_bgcolor: "#fff", showlegend: false, hovermode: "closest", ...extra });
+// --- figures -----------------------------------------------------------------------------------------
 
 /** Draw into the figure `id` at its container's size (a figure made in a hidden tab has none). */
-async function plot(id, data, layout) {
+async function plot(id, { data, layout }) {
   const gd = $(id);
   await Plotly.react(gd, data, { ...layout, width: gd.clientWidth || undefined, height: gd.clientHeight || undefined }, CONFIG);
 }
@@ -288,29 +266,6 @@ const resized = new ResizeObserver((entries) => {
   }
 });
 
-function minimaTraces() {
-  return [true, false].map((global) => {
-    const ms = landscape().minima.filter((m) => m.is_global === global);
-    return {
-      type: "scatter",
-      mode: "markers",
-      x: ms.map((m) => m.x),
-      y: ms.map((m) => m.y),
-      marker: global ? { symbol: "star", size: 14, color: INK, line: { color: "#fff", width: 1.2 } } : { symbol: "diamond-open", size: 10, color: INK, line: { width: 1.8 } },
-      hovertemplate: ms.map((m) => `${global ? "global" : "local"} minimum (${fmt(m.x)}, ${fmt(m.y)})<br>f = ${fmt(m.value)}<extra></extra>`),
-    };
-  });
-}
-
-function contourTrace(s, color = "rgba(31,41,55,0.18)") {
-  return { type: "contour", x: s.x, y: s.y, z: s.color, ncontours: 18, contours: { coloring: "none" }, line: { color, width: 0.7 }, showscale: false, hoverinfo: "skip" };
-}
-
-const mapAxes = () => {
-  const [[x0, x1], [y0, y1]] = landscape().domain;
-  return { xaxis: axis("x", { range: [x0, x1], constrain: "domain" }), yaxis: axis("y", { range: [y0, y1], scaleanchor: "x", scaleratio: 1, constrain: "domain" }) };
-};
-
 // --- 1. learning-rate range test ---------------------------------------------------------------------
 
 function runRange() {
@@ -319,62 +274,7 @@ function runRange() {
 }
 
 async function drawRange(d, body) {
-  const f0 = fStar();
-  const floor = (d.target - f0) * 1e-3;
-  const excess = (v) => Math.max(Math.abs(v - f0), floor);
-  const ok = d.lr.map((_, i) => d.diverged_at[i] === 0);
-  const ys = d.loss.map((v, i) => (ok[i] ? excess(v) : null));
-  const finite = ys.filter((v) => v !== null);
-  const top = Math.max(...finite, excess(d.start_loss)) * 3;
-  const pick = (i, symbol, color, name, size = 13) => (i < 0 ? [] : [{ type: "scatter", mode: "markers", x: [d.lr[i]], y: [ok[i] ? ys[i] : top], marker: { symbol, size, color, line: { color: "#fff", width: 1.2 } }, hovertemplate: `${name}<br>η = ${fmt(d.lr[i])}<extra></extra>`, xaxis: "x", yaxis: "y" }]);
-  const reached = d.steps_to_target.map((k, i) => (k >= 0 && ok[i] ? k : null));
-  const data = [
-    { type: "scatter", mode: "lines", x: [d.lr[0], d.lr.at(-1)], y: [d.target - f0, d.target - f0], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
-    { type: "scatter", mode: "lines", x: [d.lr[0], d.lr.at(-1)], y: [excess(d.start_loss), excess(d.start_loss)], line: { color: MUTED, width: 1, dash: "dash" }, hoverinfo: "skip" },
-    {
-      type: "scatter",
-      mode: "lines+markers",
-      x: d.lr,
-      y: ys,
-      line: { color: PALETTE[0], width: 2 },
-      marker: { size: 4 },
-      hovertemplate: d.lr.map((lr, i) => `η = ${fmt(lr)}<br>f − f* = ${fmt(d.loss[i] - f0)}${d.steps_to_target[i] >= 0 ? `<br>target at step ${d.steps_to_target[i]}` : ""}<extra></extra>`),
-    },
-    {
-      type: "scatter",
-      mode: "markers",
-      x: d.lr.filter((_, i) => !ok[i]),
-      y: d.lr.filter((_, i) => !ok[i]).map(() => top),
-      marker: { symbol: "x-thin-open", size: 8, color: RED, line: { width: 2 } },
-      hovertemplate: d.lr.flatMap((lr, i) => (ok[i] ? [] : [`η = ${fmt(lr)}: diverged at step ${d.diverged_at[i]}<extra></extra>`])),
-    },
-    ...pick(d.steepest, "triangle-down", ORANGE, "steepest fall"),
-    ...pick(d.suggested, "star", GREEN, "suggested", 18),
-    { type: "scatter", mode: "lines+markers", x: d.lr, y: reached, line: { color: PALETTE[0], width: 1.5 }, marker: { size: 4 }, xaxis: "x2", yaxis: "y2", hovertemplate: "η = %{x:.3g}<br>target at step %{y}<extra></extra>" },
-  ];
-  const lines = [];
-  const vline = (i, color, dash, text, xanchor) => {
-    if (i < 0) return;
-    for (const [xref, yref] of [["x", "y"], ["x2", "y2"]]) {
-      lines.push({ type: "line", xref, yref: `${yref} domain`, x0: d.lr[i], x1: d.lr[i], y0: 0, y1: 1, line: { color, width: 1.2, dash } });
-    }
-    annotations.push({ x: Math.log10(d.lr[i]), y: 1, xref: "x", yref: "y domain", yanchor: "bottom", xanchor, text, showarrow: false, font: { size: 11, color } });
-  };
-  const annotations = [
-    { x: 0, xref: "paper", xanchor: "left", y: Math.log10(d.target - f0), yref: "y", yanchor: "bottom", text: "target", showarrow: false, font: { size: 11, color: GREEN } },
-    { x: 0, xref: "paper", xanchor: "left", y: Math.log10(excess(d.start_loss)), yref: "y", yanchor: "bottom", text: "start", showarrow: false, font: { size: 11, color: MUTED } },
-  ];
-  vline(d.suggested, GREEN, "solid", "suggested ", "right");
-  vline(d.divergence, RED, "dash", " diverges", "left");
-  await plot("range-plot", data, baseLayout({
-    margin: { l: 64, r: 16, t: 22, b: 44 },
-    xaxis: axis("", { type: "log", exponentformat: "power", showticklabels: false, ticks: "" }),
-    xaxis2: axis("learning rate η", { type: "log", exponentformat: "power", matches: "x", anchor: "y2" }),
-    yaxis: axis(`|f − f*| after ${body.steps} steps`, { type: "log", domain: [0.3, 1], exponentformat: "power" }),
-    yaxis2: axis("steps to target", { domain: [0, 0.25], rangemode: "tozero", anchor: "x2" }),
-    shapes: lines,
-    annotations,
-  }));
+  await plot("range-plot", rangeFigure(d, { fStar: fStar(), steps: body.steps }));
   rangeInfo(d, body);
 }
 
@@ -423,53 +323,11 @@ function runMap() {
 }
 
 async function drawMap(d, body) {
-  const p = yChoices().find((q) => q.name === d.y_name) ?? { name: d.y_name };
-  const ya = axisOf(p);
-  const xs = d.lr.map(Math.log10);
-  const ys = d.y.map(ya.to);
-  const f0 = fStar();
-  const floor = (d.target - f0) * 1e-3;
-  const cells = (test, value) => d.y.map((_, i) => d.lr.map((_, j) => (test(i, j) ? value(i, j) : null)));
-  const diverged = (i, j) => d.diverged_at[i][j] > 0;
-  const reached = (i, j) => !diverged(i, j) && d.steps_to_target[i][j] >= 0;
-  const bySteps = state.mColor === "steps";
-  const values = bySteps
-    ? cells(reached, (i, j) => d.steps_to_target[i][j])
-    : cells((i, j) => !diverged(i, j), (i, j) => Math.log10(Math.max(Math.abs(d.final_loss[i][j] - f0), floor)));
-  const label = p.label ?? p.name;
-  const text = d.y.map((yv, i) =>
-    d.lr.map((lr, j) => {
-      const head = `η = ${fmt(lr)}, ${label} = ${fmt(yv)}<br>`;
-      if (diverged(i, j)) return `${head}diverged at step ${d.diverged_at[i][j]}`;
-      const end = `f − f* = ${fmt(d.final_loss[i][j] - f0)} after ${body.steps} steps`;
-      return head + (reached(i, j) ? `target at step ${d.steps_to_target[i][j]}<br>${end}` : `target not reached<br>${end}`);
-    }),
-  );
-  const heat = (z, extra) => ({ type: "heatmap", x: xs, y: ys, z, text, hovertemplate: "%{text}<extra></extra>", xgap: 0, ygap: 0, ...extra });
-  const flat = (color) => ({ colorscale: [[0, color], [1, color]], showscale: false, zmin: 0, zmax: 1 });
-  const current = [Math.log10(state.hyper.lr), ya.to(d.y_name === BATCH ? state.batch_size : state.hyper[d.y_name])];
-  const data = [
-    heat(cells(diverged, () => 1), flat("#f3c4c4")),
-    heat(bySteps ? cells((i, j) => !diverged(i, j) && !reached(i, j), () => 1) : cells(() => false, () => 1), flat("#e5e7eb")),
-    heat(values, {
-      colorscale: bySteps ? "Viridis" : "Cividis",
-      reversescale: false,
-      colorbar: { title: { text: bySteps ? "steps to target" : "log₁₀|f − f*| at the end", side: "right", font: { size: 12 } }, thickness: 12, len: 1, outlinewidth: 0, tickfont: { size: 11 } },
-    }),
-    { type: "scatter", mode: "markers", x: [current[0]], y: [current[1]], marker: { symbol: "circle-open", size: 16, color: "#fff", line: { width: 3 } }, hovertemplate: "the optimizer's current settings<extra></extra>" },
-  ];
-  const xt = logTicks(xs[0], xs.at(-1));
-  const yt = ya.ticks(ys[0], ys.at(-1));
-  await plot("map-plot", data, baseLayout({
-    margin: { l: 64, r: 10, t: 10, b: 44 },
-    xaxis: axis("learning rate η", { ...xt, range: edges(xs) }),
-    yaxis: axis(label, { ...yt, range: edges(ys) }),
-  }));
-  mapInfo(d, body, reached, diverged);
+  const yParam = yChoices().find((q) => q.name === d.y_name) ?? { name: d.y_name };
+  const current = { lr: state.hyper.lr, y: d.y_name === BATCH ? state.batch_size : state.hyper[d.y_name] };
+  await plot("map-plot", mapFigure(d, { fStar: fStar(), steps: body.steps, yParam, colorBy: state.mColor, current }));
+  mapInfo(d, body);
 }
-
-/** The outer edges of a heatmap over centres `c`: half a cell beyond the first and last. */
-const edges = (c) => (c.length > 1 ? [c[0] - (c[1] - c[0]) / 2, c.at(-1) + (c.at(-1) - c.at(-2)) / 2] : [c[0] - 0.5, c[0] + 0.5]);
 
 function cellUrl(d, i, j, steps) {
   const over = { hyper: { lr: d.lr[j] }, steps };
@@ -478,7 +336,9 @@ function cellUrl(d, i, j, steps) {
   return playgroundUrl(over);
 }
 
-function mapInfo(d, body, reached, diverged) {
+function mapInfo(d, body) {
+  const diverged = (i, j) => d.diverged_at[i][j] > 0;
+  const reached = (i, j) => !diverged(i, j) && d.steps_to_target[i][j] >= 0;
   let n = 0;
   let hit = 0;
   let gone = 0;
@@ -504,8 +364,8 @@ function mapInfo(d, body, reached, diverged) {
   const swatch = (color) => h("span.swatch", { style: `background:${color}` });
   $("map-legend").replaceChildren(
     h("li", {}, swatch("linear-gradient(90deg,#440154,#21918c,#fde725)"), `reached the target: ${pct(hit)}`),
-    h("li", {}, swatch("#e5e7eb"), `not within ${body.steps} steps: ${pct(n - hit - gone)}`),
-    h("li", {}, swatch("#f3c4c4"), `diverged: ${pct(gone)}`),
+    h("li", {}, swatch(NONE_COLOR), `not within ${body.steps} steps: ${pct(n - hit - gone)}`),
+    h("li", {}, swatch(DIVERGED_COLOR), `diverged: ${pct(gone)}`),
   );
   $("map-batch-note").hidden = d.y_name !== BATCH;
 }
@@ -526,7 +386,6 @@ const nearest = (list, v) => list.reduce((best, x, k) => (Math.abs(x - v) < Math
 
 // --- 3. start-point maps -----------------------------------------------------------------------------
 
-const MIN_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
 const startRows = {}; // optimizer -> {global, local, none, diverged} shares (of the last run)
 let startsRound = 0;
 
@@ -586,47 +445,17 @@ function startsTable() {
 async function drawStarts(d, body) {
   startRows[state.optimizer] = shares(d);
   startsTable();
+  await plot("starts-plot", startsFigure(d, { landscape: landscape(), steps: body.steps, surface }));
   const ms = landscape().minima;
-  const reached = d.steps.flat().filter((k) => k >= 0);
-  const lo = Math.log1p(Math.min(...reached, 0));
-  const hi = Math.log1p(Math.max(...reached, 1));
-  const shade = (k) => (Math.log1p(k) - lo) / Math.max(hi - lo, 1e-9); // 0: the fastest, 1: the slowest
-  const text = d.y.map((y, i) =>
-    d.x.map((x, j) => {
-      const m = d.minimum[i][j];
-      const head = `start (${fmt(x)}, ${fmt(y)})<br>`;
-      if (m === -2) return `${head}diverged`;
-      if (m === -1) return `${head}no known minimum within ${body.steps} steps`;
-      return `${head}→ ${ms[m].is_global ? "global" : "local"} minimum (${fmt(ms[m].x)}, ${fmt(ms[m].y)}) at step ${d.steps[i][j]}`;
-    }),
-  );
-  const heat = (z, colorscale) => ({ type: "heatmap", x: d.x, y: d.y, z, text, hovertemplate: "%{text}<extra></extra>", colorscale, zmin: 0, zmax: 1, showscale: false });
-  const where = (test, value = () => 1) => d.y.map((_, i) => d.x.map((_, j) => (test(d.minimum[i][j]) ? value(i, j) : null)));
-  const data = [
-    heat(where((m) => m === -1), [[0, "#e5e7eb"], [1, "#e5e7eb"]]),
-    heat(where((m) => m === -2), [[0, "#4b5563"], [1, "#4b5563"]]),
-    ...ms.map((_, k) => heat(where((m) => m === k, (i, j) => shade(d.steps[i][j])), ramp(MIN_COLORS[k % MIN_COLORS.length]))),
-  ];
-  if (surface) data.push(contourTrace(surface, "rgba(255,255,255,0.55)"));
-  data.push(...minimaTraces());
-  await plot("starts-plot", data, baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes() }));
   const swatch = (color) => h("span.swatch", { style: `background:${color}` });
+  const gradient = (k) => `linear-gradient(90deg,${ramp(MIN_COLORS[k % MIN_COLORS.length]).map(([, c]) => c).join(",")})`;
   $("starts-legend").replaceChildren(
-    ...ms.map((m, k) => h("li", {}, swatch(`linear-gradient(90deg,${ramp(MIN_COLORS[k % MIN_COLORS.length]).map(([, c]) => c).join(",")})`), `${m.is_global ? "★ global" : "◇ local"} (${fmt(m.x, 3)}, ${fmt(m.y, 3)})`)),
-    h("li", {}, swatch("#e5e7eb"), "no known minimum"),
-    h("li", {}, swatch("#4b5563"), "diverged"),
+    ...ms.map((m, k) => h("li", {}, swatch(gradient(k)), `${m.is_global ? "★ global" : "◇ local"} (${fmt(m.x, 3)}, ${fmt(m.y, 3)})`)),
+    h("li", {}, swatch(NONE_COLOR), "no known minimum"),
+    h("li", {}, swatch(GONE_COLOR), "diverged"),
     h("li.muted", {}, `${d.x.length} × ${d.y.length} starts · ${body.steps} steps · darker: sooner`),
   );
 }
-
-/** `hex` mixed with white (t > 0) or black (t < 0): 0 unchanged, 1 white, −1 black. */
-function tint(hex, t) {
-  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  return `rgb(${c.map((v) => Math.round(t >= 0 ? v + (255 - v) * t : v * (1 + t))).join(",")})`;
-}
-
-/** A minimum's colours by speed: dark where a start got there soonest, pale where it took longest. */
-const ramp = (hex) => [[0, tint(hex, -0.35)], [0.4, hex], [1, tint(hex, 0.8)]];
 
 function hookStartClicks() {
   $("starts-plot").on("plotly_click", (ev) => {
@@ -662,88 +491,31 @@ function runSeeds() {
 }
 
 async function drawSeeds(d, body) {
-  const f0 = fStar();
-  const floor = (d.target - f0) * 1e-3;
-  const fan = d.seeds.map((seed, j) => {
-    const gone = d.diverged_at[j] > 0;
-    const ok = !gone && d.steps_to_target[j] >= 0;
-    const color = gone ? RED : ok ? PALETTE[0] : ORANGE;
-    return {
-      type: "scatter",
-      mode: "lines",
-      x: d.fan.x[j],
-      y: d.fan.y[j],
-      line: { color, width: 1 },
-      opacity: 0.45,
-      hovertemplate: `seed ${seed}: ${gone ? `diverged at step ${d.diverged_at[j]}` : ok ? `target at step ${d.steps_to_target[j]}` : "target not reached"}<br>click: replay<extra></extra>`,
-      meta: seed,
-    };
-  });
-  const data = [];
-  if (surface) data.push(contourTrace(surface));
-  data.push(...fan, ...minimaTraces(), { type: "scatter", mode: "markers", x: [state.start[0]], y: [state.start[1]], marker: { symbol: "circle-open", size: 13, color: INK, line: { width: 2.5 } }, hoverinfo: "skip" });
-  await plot("fan-plot", data, baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes() }));
-
-  const steps = d.mean.map((_, k) => k);
-  const ex = (list) => list.map((v) => Math.max(v - f0, floor));
-  await plot(
-    "band-plot",
-    [
-      { type: "scatter", mode: "lines", x: steps, y: ex(d.low), line: { width: 0 }, hoverinfo: "skip" },
-      { type: "scatter", mode: "lines", x: steps, y: ex(d.high), fill: "tonexty", fillcolor: "rgba(0,114,178,0.18)", line: { width: 0 }, name: "10–90%", hovertemplate: "step %{x}: 90%: %{y:.3g}<extra></extra>" },
-      { type: "scatter", mode: "lines", x: steps, y: ex(d.median), line: { color: PALETTE[0], width: 1, dash: "dot" }, hovertemplate: "step %{x}: median %{y:.3g}<extra></extra>" },
-      { type: "scatter", mode: "lines", x: steps, y: ex(d.mean), line: { color: PALETTE[0], width: 2 }, hovertemplate: "step %{x}: mean %{y:.3g}<extra></extra>" },
-      { type: "scatter", mode: "lines", x: [0, body.steps], y: [d.target - f0, d.target - f0], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
-    ],
-    baseLayout({ margin: { l: 56, r: 10, t: 8, b: 36 }, xaxis: axis("step", { range: [0, body.steps] }), yaxis: axis("f − f*: mean, median, 10–90%", { type: "log", exponentformat: "power" }) }),
-  );
-  const n = d.seeds.length;
+  await plot("fan-plot", fanFigure(d, { landscape: landscape(), start: body.start, surface }));
+  await plot("band-plot", bandFigure(d, { fStar: fStar(), steps: body.steps }));
   const hits = d.steps_to_target.filter((k, j) => k >= 0 && !d.diverged_at[j]);
   const gone = d.diverged_at.filter(Boolean).length;
   const mean = hits.length ? hits.reduce((a, b) => a + b, 0) / hits.length : null;
+  const key = (color, text) => h("span.key", { style: `color:${color}` }, text);
   $("seeds-stats").replaceChildren(
     h("p.big", {}, `${Math.round(100 * d.success)}%`),
-    h("p", {}, `of ${n} seeds reach the target${mean === null ? "" : `, in ${fmt(mean, 3)} steps on average`}`, gone ? `; ${gone} diverged` : ""),
-    h("p.note", {}, `η = ${fmt(state.hyper.lr, 3)}, batch b = ${state.batch_size} of N = ${state.dataset_size}, seeds ${d.seeds[0]}–${d.seeds.at(-1)}. Paths: `, h("span.key", { style: `color:${PALETTE[0]}` }, "reached"), " · ", h("span.key", { style: `color:${ORANGE}` }, "not within the steps"), " · ", h("span.key", { style: `color:${RED}` }, "diverged"), ". Click one to replay it."),
+    h("p", {}, `of ${d.seeds.length} seeds reach the target${mean === null ? "" : `, in ${fmt(mean, 3)} steps on average`}`, gone ? `; ${gone} diverged` : ""),
+    h(
+      "p.note",
+      {},
+      `η = ${fmt(body.hyper.lr, 3)}, batch b = ${body.noise.batch_size} of N = ${body.noise.dataset_size}, seeds ${d.seeds[0]}–${d.seeds.at(-1)}. Paths: `,
+      key(PALETTE[0], "reached"),
+      " · ",
+      key(ORANGE, "not within the steps"),
+      " · ",
+      key(RED, "diverged"),
+      ". Click one to replay it.",
+    ),
   );
 }
 
 async function drawTradeoff(d, body) {
-  const xs = d.lr.map(Math.log10);
-  const ys = d.batch_size.map(Math.log10);
-  const text = d.batch_size.map((b, i) => d.lr.map((lr, j) => `${Math.round(100 * d.success[i][j])}%${d.mean_steps[i][j] >= 0 ? `<br>${Math.round(d.mean_steps[i][j])}` : ""}`));
-  const hover = d.batch_size.map((b, i) =>
-    d.lr.map((lr, j) => `η = ${fmt(lr)}, b = ${b}<br>${Math.round(100 * d.success[i][j])}% of ${d.seeds} seeds succeed${d.mean_steps[i][j] >= 0 ? `<br>mean ${fmt(d.mean_steps[i][j], 3)} steps = ${fmt(d.mean_steps[i][j] * b, 3)} examples` : ""}<br>click: use these`),
-  );
-  await plot(
-    "tradeoff-plot",
-    [
-      {
-        type: "heatmap",
-        x: xs,
-        y: ys,
-        z: d.success,
-        zmin: 0,
-        zmax: 1,
-        colorscale: [[0, "#f8fafc"], [1, "#2f9e7a"]],
-        text,
-        texttemplate: "%{text}",
-        textfont: { size: 10 },
-        customdata: hover,
-        hovertemplate: "%{customdata}<extra></extra>",
-        showscale: false,
-        xgap: 1,
-        ygap: 1,
-      },
-      { type: "scatter", mode: "markers", x: [Math.log10(state.hyper.lr)], y: [Math.log10(state.batch_size)], marker: { symbol: "circle-open", size: 14, color: INK, line: { width: 2 } }, hoverinfo: "skip" },
-    ],
-    baseLayout({
-      margin: { l: 56, r: 10, t: 24, b: 36 },
-      title: { text: `success share · mean steps (${d.seeds} seeds, ${body.steps} steps)`, font: { size: 12 }, x: 0.02, y: 0.98 },
-      xaxis: axis("η", { tickvals: xs, ticktext: d.lr.map((v) => fmt(v, 2)), range: edges(xs) }),
-      yaxis: axis("batch size b", { tickvals: ys, ticktext: d.batch_size.map(String), range: edges(ys) }),
-    }),
-  );
+  await plot("tradeoff-plot", tradeoffFigure(d, { steps: body.steps, current: { lr: state.hyper.lr, batch: state.batch_size } }));
 }
 
 function hookSeedClicks() {
@@ -842,7 +614,10 @@ function setNoise(name, v, { fromControl = false } = {}) {
   if (name === "dataset_size" && state.batch_size > v) setNoise(BATCH, v);
   if (name === BATCH && v > state.dataset_size) v = state.batch_size = state.dataset_size;
   if (!fromControl || v !== noiseControls[name].value) noiseControls[name].set(v);
-  if (state.mY === BATCH && name === "dataset_size") Object.assign(state, yDefaults());
+  if (state.mY === BATCH && name === "dataset_size") {
+    Object.assign(state, yDefaults());
+    buildToolSettings();
+  }
   changed();
 }
 
@@ -945,7 +720,7 @@ $("tol").addEventListener("change", () => {
 
 /** A labelled text field for a number; `onChange(value)` when a valid one is committed. */
 function field(label, value, { low, high, integer = false, title = "" }, onChange) {
-  const input = h("input.num", { type: "text", inputmode: "decimal", value: exact(value), autocomplete: "off", spellcheck: "false", "aria-label": label });
+  const input = h(integer ? "input.num.short" : "input.num", { type: "text", inputmode: "decimal", value: exact(value), autocomplete: "off", spellcheck: "false", "aria-label": label });
   input.addEventListener("change", () => {
     const v = Number(input.value.trim());
     const ok = input.value.trim() !== "" && Number.isFinite(v) && v >= low && v <= high && (!integer || Number.isInteger(v));
@@ -981,7 +756,7 @@ function buildToolSettings() {
   );
 
   const ys = yChoices();
-  const ySelect = h("select", { id: "map-y", "aria-label": "Second axis" }, ys.map((p) => h("option", { value: p.name, selected: p.name === state.mY }, p.name === BATCH ? "batch size b (noise)" : p.label)));
+  const ySelect = h("select", { id: "map-y", "aria-label": "Second axis" }, ys.map((p) => h("option", { value: p.name, selected: p.name === state.mY }, p.label)));
   ySelect.addEventListener("change", () => {
     state.mY = ySelect.value;
     Object.assign(state, yDefaults());

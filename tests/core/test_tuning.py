@@ -222,7 +222,8 @@ def test_start_map_names_diverged_and_unfinished_runs_and_equals_single_runs():
             assert m.final_loss[row, col] == pytest.approx(run.loss[-1], rel=1e-9)
         if (i := m.minimum[row, col]) >= 0:
             hit = np.abs(run.loss - ls.minima[i].value) <= default_tolerance(ls)
-            assert hit[-1] and m.steps[row, col] == hit.argmax()
+            assert hit.any() and m.steps[row, col] == hit.argmax()
+            assert ls.nearest_minimum(run.x[-1], run.y[-1])[0] == i
     assert (m.steps[m.minimum < 0] == -1).all() and (m.steps[m.minimum >= 0] >= 0).all()
 
 
@@ -279,6 +280,20 @@ def test_batch_tradeoff_summarises_seed_bands():
                 assert np.isnan(t.mean_steps[i, j])
     # the full batch is exact gradient descent: every seed agrees
     assert set(t.success[-1]) <= {0.0, 1.0}
+
+
+def test_noisy_runs_reach_the_basin_they_jitter_in():
+    ls = get_landscape("himmelblau")
+    spec, hyper = suggested(ls, "sgd")
+    xs, ys = start_grid(ls, 12, 12)
+    noise = replace(NOISE, sigma_x=16.0, sigma_y=4.0, batch_size=4)
+    exact, noisy = (
+        start_map(ls, spec, hyper, 400, xs, ys),
+        start_map(ls, spec, hyper, 400, xs, ys, noise, seed=1),
+    )
+    assert np.mean(noisy.minimum == exact.minimum) > 0.9  # mostly the same basins as without noise
+    tol = default_tolerance(ls)
+    assert (np.abs(noisy.final_loss[noisy.minimum >= 0]) > tol).mean() > 0.5  # though they end off the band
 
 
 def test_a_run_that_escapes_below_the_global_minimum_is_no_success():
