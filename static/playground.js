@@ -652,11 +652,22 @@ function renderCurves() {
 // --- diagnostics ---------------------------------------------------------------------------------------
 
 const ACTIVATION_NAMES = new Set(cat.activations.map((a) => a.name));
+
+/** The core's layer names in the editor's terms: dense0 → "layer 1", the last dense → "output". */
+function layerLabel(name, hidden) {
+  const [, kind, index] = name.match(/^([a-z_]+?)(\d+)(?:\.W)?$/) ?? [null, name, ""];
+  const i = Number(index);
+  if (kind === "dense") return i >= hidden ? "output" : `layer ${i + 1}`;
+  if (kind.endsWith("norm")) return `norm ${i + 1}`;
+  const act = cat.activations.find((a) => a.name === kind);
+  return act ? `${act.label.replace(/ \(.*\)$/, "")} ${i + 1}` : name;
+}
 const isActivationLayer = (name) => ACTIVATION_NAMES.has(name.replace(/\d+$/, ""));
 
 function renderDiagnostics() {
   if (!$("diagnostics-panel").offsetParent) return; // not shown: drawn when its tab opens
   const data = main.data;
+  const hidden = data.start?.config.hidden.length ?? state.hidden.length;
   const byLayer = (key) => {
     const series = new Map();
     for (const d of data.diagnostics) {
@@ -668,7 +679,7 @@ function renderDiagnostics() {
         s.y.push(key === "grad_norm" ? (layer[key] > 0 ? layer[key] : null) : 100 * layer[key]);
       }
     }
-    return [...series.entries()].map(([name, s], i) => ({ type: "scatter", mode: "lines", x: s.x, y: s.y, name, line: { color: PALETTE[i % PALETTE.length], width: 1.6 } }));
+    return [...series.entries()].map(([name, s], i) => ({ type: "scatter", mode: "lines", x: s.x, y: s.y, name: layerLabel(name, hidden), line: { color: PALETTE[i % PALETTE.length], width: 1.6 } }));
   };
   const layout = (title, yaxis, xtitle = "epoch") =>
     smallLayout({
@@ -688,12 +699,12 @@ function renderDiagnostics() {
   }
   Plotly.react($("dead-plot"), dead, deadLayout, CONFIG);
   const diag = data.latest?.diagnostics;
-  const weights = Object.entries(diag?.weights ?? {}).map(([name, hist], i) => histogramTrace(hist, name, PALETTE[i % PALETTE.length]));
+  const weights = Object.entries(diag?.weights ?? {}).map(([name, hist], i) => histogramTrace(hist, layerLabel(name, hidden), PALETTE[i % PALETTE.length]));
   const hist = { hovermode: "closest" };
   Plotly.react($("weights-plot"), weights, { ...layout("Weights", axis("share", { tickformat: ".0%" }), "weight value"), ...hist }, CONFIG);
   const acts = Object.entries(diag?.activations ?? {}).filter(([name]) => isActivationLayer(name));
   const shown = acts.length ? acts : Object.entries(diag?.activations ?? {}).filter(([name]) => name.startsWith("dense"));
-  const actTraces = shown.map(([name, h_], i) => histogramTrace(h_, name, PALETTE[i % PALETTE.length]));
+  const actTraces = shown.map(([name, h_], i) => histogramTrace(h_, layerLabel(name, hidden), PALETTE[i % PALETTE.length]));
   Plotly.react($("activations-plot"), actTraces, { ...layout("Activations", axis("share", { tickformat: ".0%" }), "output value"), ...hist }, CONFIG);
 }
 
