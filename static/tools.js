@@ -552,6 +552,7 @@ const refresh = debounce(() => {
 
 function changed() {
   for (const t of TOOLS) stale.add(t);
+  app.dataset.status = "loading"; // until the tool on screen has run again
   saveUrl();
   refresh();
 }
