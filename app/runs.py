@@ -218,8 +218,9 @@ class Run:
 
 class _History:
     """What a late subscriber needs, kept as JSON text so that catching up costs a join, not an encode:
-    the start, every step's loss and lr, every evaluation (without its bulky parts), epoch summary
-    and control, the latest full evaluation, and the ending events."""
+    the start, every step's loss and lr, every evaluation (without its bulky parts, but with its
+    per-layer diagnostics), epoch summary and control, the latest full evaluation, and the ending
+    events."""
 
     def __init__(self):
         self.start: str | None = None
@@ -237,9 +238,10 @@ class _History:
                 fragments.append(orjson.dumps(event[name]).decode()[1:-1])
         elif kind == "eval":
             self.latest_eval = text
-            self.records["evals"].append(
-                orjson.dumps({k: v for k, v in event.items() if k not in BULKY}).decode()
-            )
+            kept = {k: v for k, v in event.items() if k not in BULKY}
+            if "diagnostics" in event:  # per-layer gradient norms and dead fractions: a few numbers
+                kept["diagnostics"] = {"layers": event["diagnostics"]["layers"]}
+            self.records["evals"].append(orjson.dumps(kept).decode())
         elif kind in ("epoch", "control"):
             self.records[f"{kind}s"].append(text)
         elif kind in ("early_stop", "diverged", "summary", "error"):

@@ -362,7 +362,7 @@ export class RunData {
     this.epochs = [];
     this.controls = [];
     this.latest = null; // the latest full evaluation
-    this.diagnostics = []; // [{step, epoch, layers}] from full evaluations this page saw
+    this.diagnostics = []; // [{step, epoch, layers}]: per-layer gradient norms and dead fractions
     this.status = "starting";
     this.earlyStop = null;
     this.diverged = null;
@@ -392,7 +392,11 @@ export class RunData {
         this.loss = Array.from(e.loss);
         this.lr = Array.from(e.lr);
         this.evals = [];
-        for (const ev of e.evals) this.addEval(ev);
+        this.diagnostics = [];
+        for (const ev of e.evals) {
+          this.addEval(ev);
+          this.addDiagnostics(ev); // the per-layer part is kept in the history
+        }
         this.epochs = e.epochs;
         this.controls = e.controls;
         this.status = e.status;
@@ -407,9 +411,7 @@ export class RunData {
       case "eval":
         this.latest = e;
         this.addEval(e);
-        if (e.diagnostics && this.diagnostics.at(-1)?.step !== e.step) {
-          this.diagnostics.push({ step: e.step, epoch: e.epoch, layers: e.diagnostics.layers });
-        }
+        this.addDiagnostics(e);
         break;
       case "epoch":
         if (this.epochs.at(-1)?.epoch !== e.epoch) this.epochs.push(e);
@@ -442,6 +444,12 @@ export class RunData {
     if (this.evals.at(-1)?.step === e.step) return;
     const { train_loss, train_accuracy, test_loss, test_accuracy, step, epoch } = e;
     this.evals.push({ step, epoch, train_loss, train_accuracy, test_loss, test_accuracy });
+  }
+
+  addDiagnostics(e) {
+    if (e.diagnostics?.layers && this.diagnostics.at(-1)?.step !== e.step) {
+      this.diagnostics.push({ step: e.step, epoch: e.epoch, layers: e.diagnostics.layers });
+    }
   }
 
   /** Every live setting change so far, merged: {lr: ..., l2: ...}. */

@@ -7,6 +7,7 @@ import pytest
 
 from app.routers.pages import NAV
 from core.optimizers import OPTIMIZERS
+from tests.app.test_runs import watch
 
 
 def embedded(html: str) -> dict:
@@ -43,3 +44,17 @@ def test_a_link_with_runs_embeds_their_status_so_the_page_never_asks_for_a_404(c
         assert embedded(client.get("/mnist", params={"run": run_id}).text)["runs"] == {run_id: "running"}
     finally:
         client.post(f"/api/runs/{run_id}/stop")
+
+
+def test_a_late_subscriber_gets_every_evaluations_layer_diagnostics(client):
+    """The playground draws gradient norms and dead ReLUs over time, also after a reload."""
+    body = {"hidden": [{"width": 4}, {"width": 4}], "epochs": 3, "surface": 5, "throttle": 0.0}
+    run_id = client.post("/api/runs", json=body).json()["id"]
+    live = watch(client, run_id)
+    late = dict(watch(client, run_id))  # the run has ended: all of it comes as catch-up
+    full = [d for name, d in live if name == "eval"]
+    kept = late["history"]["evals"]
+    assert [e["step"] for e in kept] == [e["step"] for e in full] and len(kept) == 4
+    assert [e["diagnostics"] for e in kept] == [{"layers": e["diagnostics"]["layers"]} for e in full]
+    assert {layer["layer"] for layer in kept[-1]["diagnostics"]["layers"]} >= {"dense0", "dense1", "dense2"}
+    assert "surface" not in kept[-1] and "confusion" not in kept[-1]
