@@ -238,7 +238,7 @@ def run_many(
     n = params.shape[1]
     (x0, x1), (y0, y1) = landscape.domain
     centre = np.array([[(x0 + x1) / 2], [(y0 + y1) / 2]])
-    reach = np.array([[5.5 * (x1 - x0)], [5.5 * (y1 - y0)]])  # past this: ten widths outside
+    reach = np.array([[10.5 * (x1 - x0)], [10.5 * (y1 - y0)]])  # past this: ten widths outside
     loss = np.empty((steps + 1, n))
     loss[0] = landscape.f(params[0], params[1])
     points = np.empty((steps + 1, 2, n)) if keep_points else None

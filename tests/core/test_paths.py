@@ -168,3 +168,13 @@ def test_a_race_interleaves_each_racers_own_path():
         expected, expected_outcome = _split(alone)
         np.testing.assert_array_equal(steps.x, expected.x)
         assert outcome == expected_outcome
+
+
+def test_many_paths_diverge_where_a_lone_path_does():
+    ls = get_landscape("mccormick")
+    spec = get_optimizer("sgd")
+    lrs = np.array([0.6, 1.0, 2.0])  # all past 2/λmax = 0.5 at the start
+    many = run_many(ls, spec, {"lr": lrs}, np.tile([[-1.0], [2.75]], 3), 400)
+    for j, lr in enumerate(lrs):
+        *_, outcome = path(ls, spec, {"lr": lr}, (-1.0, 2.75), 400, tol=0)
+        assert outcome.status == "diverged" and many.diverged_at[j] == outcome.step
