@@ -246,15 +246,16 @@ function drawLoss(runs) {
   const logY = state.logY && positive;
   $("log-y").disabled = !positive;
   $("log-y").title = positive ? "" : "a loss at or below 0 cannot go on a log scale";
-  const traces = runs.map((r) => ({
-    type: "scatter",
-    mode: "lines",
-    x: r.curves.loss.step,
-    y: r.curves.loss.value,
-    name: label(r),
-    line: { color: r.color, width: 1.6 },
-    hovertemplate: `#${r.id}: %{y:.4g}<extra></extra>`,
-  }));
+  const traces = runs.flatMap((r) => {
+    const { step, value } = r.curves.loss;
+    const noisy = r.kind === "training" && value.length > 100; // mini-batch losses: faint, with a mean
+    const curve = { type: "scatter", mode: "lines", x: step, name: label(r), line: { color: r.color, width: 1.6 } };
+    if (!noisy) return [{ ...curve, y: value, hovertemplate: `#${r.id}: %{y:.4g}<extra></extra>` }];
+    return [
+      { ...curve, y: value, line: { color: r.color, width: 0.7 }, opacity: 0.3, hoverinfo: "skip", showlegend: false },
+      { ...curve, y: movingMean(value, Math.max(5, Math.round(value.length / 40))), hovertemplate: `#${r.id}: %{y:.4g} (mean)<extra></extra>` },
+    ];
+  });
   const training = runs.some((r) => r.kind === "training");
   const layout = smallLayout({
     xaxis: axis("step"),
@@ -265,6 +266,22 @@ function drawLoss(runs) {
   });
   layout.margin.b = 34 + 16 * Math.ceil(runs.length / 2);
   Plotly.react(lossPlot, traces, layout, CONFIG);
+}
+
+/** A centred moving mean over `width` points (fewer at the ends); empty values are skipped. */
+function movingMean(values, width) {
+  const half = Math.floor(width / 2);
+  return values.map((_, i) => {
+    let sum = 0;
+    let n = 0;
+    for (let j = Math.max(0, i - half); j <= Math.min(values.length - 1, i + half); j++) {
+      if (values[j] !== null) {
+        sum += values[j];
+        n += 1;
+      }
+    }
+    return n ? sum / n : null;
+  });
 }
 
 function drawAccuracy(runs) {
