@@ -19,10 +19,10 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "tem
 PLOTLY_URL = f"/vendor/plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
 NAV = [
     ("/", "Landscapes"),
+    ("/tools", "Landscape tools"),
     ("/playground", "Network playground"),
-    ("/mnist", "MNIST"),
     ("/network-tools", "Network tools"),
-    ("/tools", "Tuning tools"),
+    ("/mnist", "MNIST"),
     ("/blocks", "Building blocks"),
     ("/log", "Run log"),
     ("/docs", "API"),
