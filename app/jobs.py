@@ -2,7 +2,8 @@
 specs, poll for progress and results, cancel. In memory only.
 
 The pool is any `concurrent.futures.Executor`, made by `executor_factory` on first use: by default a
-`ProcessPoolExecutor` with one process per core (one BLAS thread each). The manager hands it at most
+`ProcessPoolExecutor` with one process per core (one BLAS thread each), or what $DESCENT_JOB_EXECUTOR
+names. The manager hands it at most
 one task per worker at a time, taking jobs in turn, so two jobs share the pool fairly, a cancelled
 job's remaining specs never reach it, and a shutdown leaves at most one task per worker to finish.
 It needs nothing but `submit(fn, spec)` and `shutdown(wait)`: an executor of Dask
@@ -12,6 +13,7 @@ It needs nothing but `submit(fn, spec)` and `shutdown(wait)`: an executor of Das
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import secrets
@@ -61,6 +63,18 @@ def process_pool(workers: int) -> Executor:
     return ProcessPoolExecutor(workers, multiprocessing.get_context("forkserver"), initializer=_worker_init)
 
 
+def executor_factory_from_env() -> Callable[[int], Executor]:
+    """$DESCENT_JOB_EXECUTOR ("package.module:callable", called with the worker count and returning a
+    concurrent.futures.Executor), else `process_pool`."""
+    name = os.environ.get("DESCENT_JOB_EXECUTOR")
+    if not name:
+        return process_pool
+    module, _, attribute = name.partition(":")
+    if not module or not attribute:
+        raise ValueError(f"DESCENT_JOB_EXECUTOR must read package.module:callable, got {name!r}")
+    return getattr(importlib.import_module(module), attribute)
+
+
 @dataclass(eq=False)
 class Job:
     """A batch of specs and what has come back so far, in the order it came."""
@@ -97,11 +111,11 @@ class JobManager:
     def __init__(
         self,
         limits: JobLimits | None = None,
-        executor_factory: Callable[[int], Executor] = process_pool,
+        executor_factory: Callable[[int], Executor] | None = None,
         run: Callable[[Mapping], dict] = run_job,
     ):
         self.limits = limits or JobLimits()
-        self._factory, self._run = executor_factory, run
+        self._factory, self._run = executor_factory or executor_factory_from_env(), run
         self._executor: Executor | None = None
         self._jobs: dict[str, Job] = {}
         self._turns: deque[Job] = deque()  # jobs with specs still to hand out, in turn

@@ -209,9 +209,10 @@ def test_a_worker_that_dies_fails_its_spec_and_the_next_job_gets_a_fresh_pool():
     manager.shutdown(wait=True)
 
 
-def test_any_executor_serves():
+def test_any_executor_serves(monkeypatch):
     """A thread pool stands in for Ray or Dask: the manager needs nothing but submit and shutdown."""
-    manager = JobManager(JobLimits(workers=2), executor_factory=ThreadPoolExecutor)
+    monkeypatch.setenv("DESCENT_JOB_EXECUTOR", "concurrent.futures:ThreadPoolExecutor")
+    manager = JobManager(JobLimits(workers=2))
     spec = core_fields(GRID[4])
     job = manager.submit([spec, spec])
     deadline = time.monotonic() + 30
@@ -219,4 +220,8 @@ def test_any_executor_serves():
         time.sleep(0.02)
     (_, first, _), (_, second, _) = job.results
     assert first["curve"] == second["curve"] == run_job(spec)["curve"]
+    assert isinstance(manager._executor, ThreadPoolExecutor)
     manager.shutdown(wait=True)
+    monkeypatch.setenv("DESCENT_JOB_EXECUTOR", "no colon")
+    with pytest.raises(ValueError, match=r"package\.module:callable"):
+        JobManager()
