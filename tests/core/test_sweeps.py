@@ -121,3 +121,13 @@ def test_jobs_are_registered_picklable_and_checked():
         run_job({"kind": "sweep", "config": MOONS})
     with pytest.raises(ValueError, match="lr must be in"):
         run_job({"kind": "train", "config": MOONS | {"hyper": {"lr": 100.0}}})
+
+
+def test_an_lr_range_test_on_an_mnist_subset(monkeypatch, mnist_dir):
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(mnist_dir))
+    config = {"dataset": "mnist", "data": {"train_size": 640, "test_size": 100}, "hidden": [[32, "relu"]]}
+    config |= {"optimizer": "adam", "batch_size": 32}
+    result = run_job({"kind": "lr_range", "config": config, "lr_min": 1e-5, "lr_max": 1.0, "steps": 100})
+    assert result["planned_steps"] == 100 and result["lr"][0] == pytest.approx(1e-5)
+    assert result["smoothed"][0] > 2.0 > result["minimum"]["loss"]  # ln 10 at the start, then it learns
+    assert 1e-5 < result["suggestion"] < result["minimum"]["lr"]
