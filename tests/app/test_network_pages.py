@@ -18,9 +18,10 @@ def embedded(html: str) -> dict:
     return json.loads(inline[0][1])
 
 
-def test_the_network_pages_follow_the_landscapes_in_the_navigation():
+def test_the_network_pages_are_in_the_navigation_after_the_landscapes():
     hrefs = [href for href, _ in NAV]
-    assert hrefs[:3] == ["/", "/playground", "/mnist"] and hrefs[-1] == "/docs"
+    assert hrefs[0] == "/" and hrefs[-1] == "/docs"
+    assert 0 < hrefs.index("/playground") < hrefs.index("/mnist")
 
 
 @pytest.mark.parametrize(("path", "script"), [("/playground", "playground.js"), ("/mnist", "mnist.js")])
@@ -52,9 +53,13 @@ def test_a_late_subscriber_gets_every_evaluations_layer_diagnostics(client):
     run_id = client.post("/api/runs", json=body).json()["id"]
     live = watch(client, run_id)
     late = dict(watch(client, run_id))  # the run has ended: all of it comes as catch-up
-    full = [d for name, d in live if name == "eval"]
+    seen = {d["step"]: d for name, d in live if name == "eval"}  # the live ones (some came as history)
     kept = late["history"]["evals"]
-    assert [e["step"] for e in kept] == [e["step"] for e in full] and len(kept) == 4
-    assert [e["diagnostics"] for e in kept] == [{"layers": e["diagnostics"]["layers"]} for e in full]
+    assert [e["step"] for e in kept] == [0, 25, 50, 75]
+    assert all(
+        e["diagnostics"] == {"layers": seen[e["step"]]["diagnostics"]["layers"]}
+        for e in kept
+        if e["step"] in seen
+    )
     assert {layer["layer"] for layer in kept[-1]["diagnostics"]["layers"]} >= {"dense0", "dense1", "dense2"}
     assert "surface" not in kept[-1] and "confusion" not in kept[-1]

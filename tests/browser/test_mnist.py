@@ -97,7 +97,10 @@ def test_a_saved_model_loads_paused_and_a_broken_file_says_why(
     trained = page.evaluate("descent.main.id")
 
     page.set_input_files("#load-file", str(saved))
-    page.wait_for_function(f"() => descent.main.id !== '{trained}' && descent.main.data.status === 'paused'")
+    page.wait_for_function(
+        f"""() => descent.main.id !== '{trained}' && descent.main.data.status === 'paused'
+                  && descent.main.data.evals.length > 0"""  # it evaluates the loaded weights, then waits
+    )
     expect(page.locator("#start")).to_have_text(re.compile("Resume"))
     loaded = page.evaluate("descent.main.data.evals.at(-1).test_accuracy")
     assert loaded > 0.8, "the loaded weights are the trained ones"
