@@ -122,15 +122,19 @@ function fixAxis() {
   const choices = axisChoices();
   const current = choices.find((c) => c.name === state.y);
   const spec = current ?? choices.find((c) => ["gamma", "b1"].includes(c.name)) ?? choices.at(-1);
-  if (!current) {
-    state.y = spec.name;
-    state.y_min = spec.name === "batch_size" ? 4 : spec.name === "gamma" || spec.name === "b1" ? 0 : spec.low;
-    state.y_max = spec.name === "batch_size" ? Math.min(128, spec.high) : spec.name === "gamma" || spec.name === "b1" ? 0.99 : spec.default;
-  }
+  const [low, high] = axisDefaults(spec);
+  if (!current) state.y = spec.name;
   const ok = (v) => Number.isFinite(v) && v >= spec.low && v <= spec.high;
-  if (!ok(state.y_min)) state.y_min = spec.low;
-  if (!ok(state.y_max)) state.y_max = spec.high;
+  if (!current || !ok(state.y_min)) state.y_min = low;
+  if (!current || !ok(state.y_max)) state.y_max = high;
   return spec;
+}
+
+/** A first range for a second axis: batch sizes 4 to 128, momenta 0 to 0.99, else low to default. */
+function axisDefaults(spec) {
+  if (spec.name === "batch_size") return [Math.min(4, spec.high), Math.min(128, spec.high)];
+  if (spec.name === "gamma" || spec.name === "b1") return [0, 0.99];
+  return [spec.low, spec.default];
 }
 
 /** n values from low to high (log-spaced if asked); batch sizes as powers of two. */
@@ -138,7 +142,7 @@ function grid(low, high, n, log, integer, powersOfTwo = false) {
   const values = Array.from({ length: n }, (_, i) => {
     const t = n === 1 ? 0 : i / (n - 1);
     const v = log && low > 0 ? low * (high / low) ** t : low + t * (high - low);
-    if (powersOfTwo) return 2 ** Math.round(Math.log2(v));
+    if (powersOfTwo) return Math.min(Math.max(2 ** Math.round(Math.log2(v)), low), high);
     return integer ? Math.round(v) : Number(v.toPrecision(3));
   });
   return [...new Set(values)];
@@ -171,7 +175,7 @@ class JobRunner {
       this.poll(this.id);
     } catch (e) {
       this.status = "error";
-      this.error = e.status === 429 ? `The server is busy: ${messageOf(e)}` : messageOf(e);
+      this.error = e.status === 429 ? `The server is busy: ${messageOf(e)}` : e.status === 422 ? specErrors(e) : messageOf(e);
       this.onEnd(this);
     }
   }
@@ -212,6 +216,17 @@ class JobRunner {
       this.onEnd(this);
     }
   }
+}
+
+/** A 422 names every spec: say each distinct problem once, with how many specs have it. */
+function specErrors(error) {
+  const counts = new Map();
+  for (const d of error.detail) {
+    const message = d.msg.replace(/^Value error, /, "");
+    counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  const total = new Set(error.detail.map((d) => d.loc[2])).size;
+  return [...counts].map(([message, n]) => (n > 1 || total > 1 ? `${message} (${n} of the runs)` : message)).join("; ");
 }
 
 const runners = {};
@@ -647,8 +662,7 @@ function renderSettings() {
     const spec = fixAxis();
     const choose = select(axisChoices(), state.y, (name) => {
       state.y = name;
-      state.y_min = state.y_max = undefined;
-      fixAxis();
+      [state.y_min, state.y_max] = axisDefaults(axisChoices().find((c) => c.name === name));
       renderSettings();
       saveUrl();
     }, { id: "map-y", "aria-label": "Second axis" });
