@@ -356,6 +356,8 @@ function renderStatus() {
 
 // --- plots -------------------------------------------------------------------------------------------------
 
+const lossLabel = (name) => (cat.losses.find((l) => l.name === name)?.label ?? name).toLowerCase();
+
 function renderLoss() {
   const data = main.data;
   const raw_ = envelope(data.step, data.loss, 1600);
@@ -371,7 +373,7 @@ function renderLoss() {
     ],
     smallLayout({
       xaxis: axis("step", { range: epochRange(data, state.epochs).map((e) => e * (data.start?.steps_per_epoch ?? 1)) }),
-      yaxis: axis("cross-entropy loss (log scale)", { type: "log", exponentformat: "power" }),
+      yaxis: axis(`${lossLabel(data.start?.config.loss ?? state.loss)} (log scale)`, { type: "log", exponentformat: "power" }),
       margin: { l: 48, r: 10, t: 22, b: 34 },
       ...marks,
     }),
