@@ -2,14 +2,15 @@
 // submits a list of job specs to /api/jobs (run on the server's process pool) and polls for results,
 // drawing them as they come. The configuration and every tool setting live in the URL.
 
-import { PALETTE, T, UrlState, fmt, h, paramControl, postJSON, select } from "./common.js";
-import { CONFIG, CONFIG_FIELDS, ConfigForm, axis, keepSized, messageOf, normalizeConfig, pct, readPage, settings, smallLayout, trainBody } from "./runs.js";
+import { T, UrlState, fmt, h, paramControl, select } from "./common.js";
+import { JobRunner } from "./jobs.js";
+import { grid, mapFigure, meanStd, rangeFigure, seedFigures } from "./network_tools_figures.js";
+import { CONFIG, CONFIG_FIELDS, ConfigForm, keepSized, normalizeConfig, pct, readPage, settings, trainBody } from "./runs.js";
 
 const cat = readPage();
 const LIMITS = JSON.parse(document.getElementById("page").textContent).limits;
 const $ = (id) => document.getElementById(id);
 const app = $("app");
-const POLL_MS = 200;
 
 // The sweep caps bound the form (the server checks them again).
 cat.maxLayers = Math.min(cat.maxLayers, LIMITS.max_layers);
@@ -137,98 +138,6 @@ function axisDefaults(spec) {
   return [spec.low, spec.default];
 }
 
-/** n values from low to high (log-spaced if asked); batch sizes as powers of two. */
-function grid(low, high, n, log, integer, powersOfTwo = false) {
-  const values = Array.from({ length: n }, (_, i) => {
-    const t = n === 1 ? 0 : i / (n - 1);
-    const v = log && low > 0 ? low * (high / low) ** t : low + t * (high - low);
-    if (powersOfTwo) return Math.min(Math.max(2 ** Math.round(Math.log2(v)), low), high);
-    return integer ? Math.round(v) : Number(v.toPrecision(3));
-  });
-  return [...new Set(values)];
-}
-
-// --- jobs: submit, poll, cancel -------------------------------------------------------------------------
-
-class JobRunner {
-  constructor(tool, { onProgress, onEnd }) {
-    this.tool = tool;
-    this.onProgress = onProgress;
-    this.onEnd = onEnd;
-    this.id = null;
-    this.results = [];
-    this.total = 0;
-    this.status = "idle";
-  }
-
-  async start(specs) {
-    await this.cancel();
-    this.results = [];
-    this.total = specs.length;
-    this.status = "running";
-    this.started = performance.now();
-    this.onProgress(this);
-    try {
-      const job = await postJSON("/api/jobs", { specs });
-      this.id = job.id;
-      this.since = 0;
-      this.poll(this.id);
-    } catch (e) {
-      this.status = "error";
-      this.error = e.status === 429 ? `The server is busy: ${messageOf(e)}` : e.status === 422 ? specErrors(e) : messageOf(e);
-      this.onEnd(this);
-    }
-  }
-
-  async poll(id) {
-    if (id !== this.id) return;
-    let job;
-    try {
-      const response = await fetch(`/api/jobs/${id}?since=${this.since}`);
-      if (!response.ok) throw new Error(`the job is gone (${response.status})`);
-      job = await response.json();
-    } catch (e) {
-      if (id !== this.id) return;
-      this.status = "error";
-      this.error = messageOf(e);
-      this.onEnd(this);
-      return;
-    }
-    if (id !== this.id) return;
-    this.since = job.next;
-    this.results.push(...job.results);
-    this.seconds = job.seconds;
-    this.onProgress(this);
-    if (job.status === "running") setTimeout(() => this.poll(id), POLL_MS);
-    else {
-      this.status = job.status;
-      this.id = null;
-      this.onEnd(this);
-    }
-  }
-
-  async cancel() {
-    const id = this.id;
-    this.id = null;
-    if (id && this.status === "running") {
-      this.status = "cancelled";
-      await fetch(`/api/jobs/${id}`, { method: "DELETE" }).catch(() => {});
-      this.onEnd(this);
-    }
-  }
-}
-
-/** A 422 names every spec: say each distinct problem once, with how many specs have it. */
-function specErrors(error) {
-  const counts = new Map();
-  for (const d of error.detail) {
-    const message = d.msg.replace(/^Value error, /, "");
-    counts.set(message, (counts.get(message) ?? 0) + 1);
-  }
-  const total = new Set(error.detail.map((d) => d.loc[2])).size;
-  return [...counts].map(([message, n]) => (n > 1 || total > 1 ? `${message} (${n} of the runs)` : message)).join("; ");
-}
-
 const runners = {};
 for (const tool of TOOLS) {
   runners[tool] = new JobRunner(tool, {
@@ -287,142 +196,32 @@ function run() {
 
 const plots = { range: $("range-plot"), map: $("map-plot"), seedsLoss: $("seeds-loss-plot"), seedsAcc: $("seeds-accuracy-plot") };
 Object.values(plots).forEach(keepSized);
-const GOOD = "#009E73";
-const BAD = "#b91c1c";
-const MUTED = "#6b7280";
-
-function marker(x, label, color) {
-  return {
-    shape: { type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: 1.5, dash: "dot" } },
-    annotation: { xref: "x", yref: "paper", x: Math.log10(x), y: 1, yanchor: "top", xanchor: "left", text: label, showarrow: false, font: { size: 11, color }, bgcolor: "rgba(255,255,255,0.85)" },
-  };
-}
+let mapLayout = null; // the cells, axis and metric of the map last run
+let selectedCell = null;
+let seedsTarget = null; // the target of the band last run
 
 function drawRange(runner) {
   const result = runner?.results[0]?.result;
   $("range-empty").hidden = Boolean(result) || runner?.status === "running";
-  if (!result) {
-    Plotly.purge(plots.range);
-    showResult("range", runner);
-    return;
-  }
-  const marks = [
-    result.steepest && marker(result.steepest.lr, `steepest descent: η = ${fmt(result.steepest.lr, 3)}`, GOOD),
-    result.minimum && marker(result.minimum.lr, `minimum: ${fmt(result.minimum.lr, 3)}`, MUTED),
-    result.divergence && marker(result.divergence.lr, `diverges: ${fmt(result.divergence.lr, 3)}`, BAD),
-  ].filter(Boolean);
-  marks.forEach((m, i) => (m.annotation.y = 1 - 0.07 * i));
-  // up to the smoothed minimum and a third above: the blow-up runs off the top instead of flattening the rest
-  const upTo = result.minimum ? result.lr.findIndex((x) => x >= result.minimum.lr) + 1 : result.smoothed.length;
-  const top = 1.3 * Math.max(...result.smoothed.slice(0, Math.max(upTo, 2)));
-  const sorted = result.loss.filter(Number.isFinite).sort((a, b) => a - b);
-  const bottom = Math.max(0, sorted[Math.floor(sorted.length * 0.02)] ?? 0);
-  const traces = [
-    { type: "scatter", mode: "lines", x: result.lr, y: result.loss, name: "mini-batch loss", line: { color: "#9fb7d4", width: 1 }, hovertemplate: "η %{x:.3g}: %{y:.4g}<extra></extra>" },
-    { type: "scatter", mode: "lines", x: result.lr, y: result.smoothed, name: "smoothed", line: { color: PALETTE[0], width: 2.2 }, hovertemplate: "η %{x:.3g}: %{y:.4g} (smoothed)<extra></extra>" },
-  ];
-  const layout = smallLayout({
-    xaxis: axis("learning rate η (log scale)", { type: "log", exponentformat: "power" }),
-    yaxis: axis("training loss", { range: [bottom * 0.95, top] }),
-    shapes: marks.map((m) => m.shape),
-    annotations: marks.map((m) => m.annotation),
-    margin: { l: 52, r: 16, t: 28, b: 40 },
-    hovermode: "closest",
-  });
-  Plotly.react(plots.range, traces, layout, CONFIG);
+  if (result) {
+    const { data, layout } = rangeFigure(result);
+    Plotly.react(plots.range, data, layout, CONFIG);
+  } else Plotly.purge(plots.range);
   showResult("range", runner);
 }
 
-let mapLayout = null;
-let selectedCell = null;
-
-function cellValue(result, metric) {
-  if (!result || result.status === "diverged") return null;
-  return result[metric];
-}
-
 function drawMap(runner) {
-  const layout = mapLayout;
-  const got = new Map((runner?.results ?? []).map((r) => [r.index, r]));
   $("map-empty").hidden = Boolean(runner);
-  if (!runner || !layout) {
+  if (!runner || !mapLayout) {
     Plotly.purge(plots.map);
     selectedCell = null;
     showResult("map", runner);
     return;
   }
-  const xs = [...new Set(layout.cells.map((c) => c.x))];
-  const ys = [...new Set(layout.cells.map((c) => c.y))];
-  const z = ys.map(() => xs.map(() => null));
-  const text = ys.map(() => xs.map(() => "…"));
-  const hover = ys.map(() => xs.map(() => "waiting"));
-  const metric = layout.metric;
-  const reversed = metric !== "accuracy"; // low loss and few steps are good: the bright end
-  layout.cells.forEach((c, index) => {
-    const entry = got.get(index);
-    const result = entry?.result;
-    if (!entry) return;
-    if (entry.error) {
-      text[c.j][c.i] = "error";
-      hover[c.j][c.i] = entry.error;
-      return;
-    }
-    const v = cellValue(result, metric);
-    z[c.j][c.i] = metric === "test_loss" && v !== null ? Math.log10(Math.max(v, 1e-12)) : v;
-    text[c.j][c.i] = result.status === "diverged" ? "✕" : v === null ? "–" : metric === "accuracy" ? pct(v, 0) : metric === "test_loss" ? fmt(v, 2) : String(v);
-    hover[c.j][c.i] = `${result.status}; test accuracy ${pct(result.accuracy)}; test loss ${fmt(result.test_loss, 3)}; steps to ${pct(layout.target, 0)}: ${result.steps_to_target ?? "not reached"}`;
-  });
-  const colorbar = { thickness: 10, len: 0.9, title: { text: METRICS.find((m) => m.name === metric).label, side: "right", font: { size: 11 } }, tickfont: { size: 10 } };
-  if (metric === "test_loss") {
-    const flat = z.flat().filter((v) => v !== null);
-    const lo = Math.floor(Math.min(...flat, 0));
-    const hi = Math.ceil(Math.max(...flat, -1));
-    const ticks = Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
-    Object.assign(colorbar, { tickvals: ticks, ticktext: ticks.map((t) => fmt(10 ** t, 2)) });
-  }
-  const flat = z.flat().filter((v) => v !== null);
-  const [zmin, zmax] = [Math.min(...flat), Math.max(...flat)];
-  const dark = (v) => v !== null && zmax > zmin && (reversed ? (zmax - v) / (zmax - zmin) : (v - zmin) / (zmax - zmin)) < 0.45;
-  const labels = layout.cells.map((c) => ({
-    x: c.i, // positions on a category axis: a label such as "0.01" would be read as a position
-    y: c.j,
-    text: text[c.j][c.i],
-    showarrow: false,
-    font: { size: 12, color: dark(z[c.j][c.i]) ? "#ffffff" : "#111827" },
-  }));
-  const traces = [
-    {
-      type: "heatmap",
-      x: xs.map((x) => fmt(x, 3)),
-      y: ys.map((y) => fmt(y, 3)),
-      z,
-      customdata: hover,
-      hovertemplate: `η %{x}, ${layout.spec.label} %{y}: %{customdata}<extra></extra>`,
-      colorscale: "Viridis",
-      reversescale: reversed,
-      colorbar,
-      hoverongaps: true,
-      xgap: 2,
-      ygap: 2,
-    },
-  ];
-  if (selectedCell) {
-    traces.push({ type: "scatter", mode: "markers", x: [fmt(selectedCell.x, 3)], y: [fmt(selectedCell.y, 3)], marker: { symbol: "square-open", size: 40, color: "#111827", line: { width: 3 } }, hoverinfo: "skip", showlegend: false });
-  }
-  Plotly.react(
-    plots.map,
-    traces,
-    smallLayout({
-      xaxis: axis("learning rate η", { type: "category" }),
-      yaxis: axis(layout.spec.label, { type: "category" }),
-      annotations: labels,
-      margin: { l: 60, r: 10, t: 28, b: 44 },
-      showlegend: false,
-      hovermode: "closest",
-      plot_bgcolor: "#eef0f3",
-    }),
-    CONFIG,
-  );
+  const got = new Map(runner.results.map((r) => [r.index, r]));
+  const metricLabel = METRICS.find((m) => m.name === mapLayout.metric).label;
+  const { data, layout } = mapFigure({ ...mapLayout, metricLabel }, got, selectedCell);
+  Plotly.react(plots.map, data, layout, CONFIG);
   if (!plots.map.dataset.clicks) {
     plots.map.dataset.clicks = "1";
     plots.map.on("plotly_click", (event) => {
@@ -440,77 +239,17 @@ function selectCell(cell) {
   drawMap(runners.map);
 }
 
-let seedsTarget = null;
-
-function meanStd(columns) {
-  return columns.map((values) => {
-    const n = values.length;
-    const mean = values.reduce((a, b) => a + b, 0) / n;
-    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
-    return { mean, sd, n };
-  });
-}
-
-/** Curves of several runs on shared x values: per x, the values of the runs that got there. */
-function columns(curves) {
-  const byStep = new Map();
-  for (const c of curves) {
-    c.step.forEach((s, k) => {
-      if (c.value[k] === null) return;
-      if (!byStep.has(s)) byStep.set(s, []);
-      byStep.get(s).push(c.value[k]);
-    });
-  }
-  const steps = [...byStep.keys()].sort((a, b) => a - b);
-  return { steps, stats: meanStd(steps.map((s) => byStep.get(s))) };
-}
-
-function bandTraces(curves, color, name, hover) {
-  const { steps, stats } = columns(curves);
-  const upper = stats.map((s) => s.mean + s.sd);
-  const lower = stats.map((s) => s.mean - s.sd);
-  return [
-    ...curves.map((c, k) => ({ type: "scatter", mode: "lines", x: c.step, y: c.value, line: { color: "rgba(107,114,128,0.35)", width: 0.8 }, hoverinfo: "skip", showlegend: k === 0, name: "each seed" })),
-    { type: "scatter", mode: "lines", x: steps, y: upper, line: { width: 0 }, hoverinfo: "skip", showlegend: false },
-    { type: "scatter", mode: "lines", x: steps, y: lower, line: { width: 0 }, fill: "tonexty", fillcolor: `${color}33`, name: "± 1 standard deviation", hoverinfo: "skip" },
-    { type: "scatter", mode: "lines", x: steps, y: stats.map((s) => s.mean), line: { color, width: 2.2 }, name, customdata: stats.map((s) => [s.sd, s.n]), hovertemplate: hover },
-  ];
-}
-
 function drawSeeds(runner) {
   const results = (runner?.results ?? []).filter((r) => r.result).map((r) => r.result);
   $("seeds-empty").hidden = Boolean(runner);
-  if (!results.length) {
+  if (results.length) {
+    const { loss, accuracy } = seedFigures(results, seedsTarget ?? state.target);
+    Plotly.react(plots.seedsLoss, loss.data, loss.layout, CONFIG);
+    Plotly.react(plots.seedsAcc, accuracy.data, accuracy.layout, CONFIG);
+  } else {
     Plotly.purge(plots.seedsLoss);
     Plotly.purge(plots.seedsAcc);
-    showResult("seeds", runner);
-    return;
   }
-  const loss = results.map((r) => r.curve);
-  const { stats } = columns(loss);
-  const settled = stats.slice(Math.floor(stats.length / 20)); // the first steps' loss would flatten the rest
-  const top = Math.max(...settled.map((x) => x.mean + x.sd)) * 1.15;
-  Plotly.react(
-    plots.seedsLoss,
-    bandTraces(loss, PALETTE[0], "mean loss", "step %{x}: %{y:.4g} ± %{customdata[0]:.2g} (%{customdata[1]} seeds)<extra></extra>"),
-    smallLayout({ xaxis: axis("step"), yaxis: axis("mini-batch loss", { range: [0, Number.isFinite(top) ? top : undefined] }), margin: { l: 52, r: 10, t: 26, b: 34 }, hovermode: "closest" }),
-    CONFIG,
-  );
-  const target = seedsTarget ?? state.target;
-  const accuracy = bandTraces(results.map((r) => r.accuracy_curve), PALETTE[2], "mean test accuracy", "step %{x}: %{y:.1%} ± %{customdata[0]:.1%}<extra></extra>");
-  Plotly.react(
-    plots.seedsAcc,
-    accuracy,
-    smallLayout({
-      xaxis: axis("step"),
-      yaxis: axis("test accuracy", { tickformat: ".0%" }),
-      margin: { l: 52, r: 10, t: 26, b: 34 },
-      hovermode: "closest",
-      shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: target, y1: target, line: { color: GOOD, dash: "dot", width: 1.5 } }],
-      annotations: [{ xref: "paper", x: 1, y: target, xanchor: "right", yanchor: "bottom", text: `target ${pct(target, 0)}`, showarrow: false, font: { size: 10, color: GOOD } }],
-    }),
-    CONFIG,
-  );
   showResult("seeds", runner);
 }
 
