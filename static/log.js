@@ -225,7 +225,7 @@ async function compare() {
   const none = runs.length === 0;
   $("compare-empty").hidden = !none;
   lossPlot.hidden = secondPlot.hidden = none;
-  $("compare-hint").textContent = runs.length === 1 ? "tick another run to compare" : `${runs.length} of up to ${MAX_SELECTED} runs`;
+  $("compare-hint").textContent = none ? "tick up to four runs" : runs.length === 1 ? "tick another run to compare" : `${runs.length} of up to ${MAX_SELECTED} runs`;
   if (none) {
     $("diff").replaceChildren();
     $("second-note").textContent = "";
