@@ -120,7 +120,6 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._turns: deque[Job] = deque()  # jobs with specs still to hand out, in turn
         self._in_flight = 0
-        self._closed = False
         self._lock = threading.RLock()  # a future that is already done calls back at once
 
     def submit(self, specs: Sequence[Mapping]) -> Job:
@@ -129,8 +128,6 @@ class JobManager:
             raise ValueError(f"a job has 1 to {self.limits.max_specs} specs, got {len(specs)}")
         self.sweep()
         with self._lock:
-            if self._closed:
-                raise Busy("the server is shutting down")
             if self.active() >= self.limits.max_active:
                 raise Busy(f"{self.limits.max_active} jobs are already running; cancel one or wait")
             job = Job(list(specs))
@@ -183,10 +180,13 @@ class JobManager:
 
     def shutdown(self, wait: bool = False) -> None:
         """Cancel every job and close the pool (what is running finishes unless `wait` is False and
-        the pool can withdraw it)."""
+        the pool can withdraw it). Not final: an app served again (tests start and stop one app many
+        times) starts a fresh pool with its next job."""
         with self._lock:
-            self._closed = True
             self.cancel_all()
+            for job in self._jobs.values():  # tasks the old pool still runs: no longer counted
+                self._in_flight -= len(job.futures)
+                job.futures.clear()
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=wait)
@@ -200,7 +200,7 @@ class JobManager:
 
     def _feed(self) -> None:
         """Hand out specs, one job's at a time in turn, until every worker has one (under the lock)."""
-        while self._turns and self._in_flight < self.limits.workers and not self._closed:
+        while self._turns and self._in_flight < self.limits.workers:
             job = self._turns.popleft()
             index = job.pending.popleft()
             if job.pending:
@@ -220,8 +220,10 @@ class JobManager:
 
     def _finished(self, job: Job, index: int, future: Future) -> None:
         with self._lock:
+            if job.futures.get(index) is not future:
+                return  # left to an old pool at shutdown
+            del job.futures[index]
             self._in_flight -= 1
-            job.futures.pop(index, None)
             if future.cancelled():
                 job.results.append((index, None, "cancelled"))
             elif (error := future.exception()) is not None:

@@ -186,8 +186,9 @@ def test_errors_crashes_idle_jobs_and_shutdown():
     manager.sweep()  # nobody asked about it: cancelled
     assert job.status == "cancelled" and manager.submit([{"n": 9}]).status == "running"
     manager.shutdown()
-    with pytest.raises(Busy, match="shutting down"):
-        manager.submit([{"n": 10}])
+    assert all(j.status == "cancelled" for j in (job, manager._jobs[job.id]))
+    again = manager.submit([{"n": 10}])  # an app served again gets a fresh pool
+    assert again.status == "running" and pool.submitted[-1][1] == {"n": 10}
 
 
 def crash(spec):
@@ -225,3 +226,15 @@ def test_any_executor_serves(monkeypatch):
     monkeypatch.setenv("DESCENT_JOB_EXECUTOR", "no colon")
     with pytest.raises(ValueError, match=r"package\.module:callable"):
         JobManager()
+
+
+def test_an_app_served_again_runs_jobs_again():
+    """Tests serve one app many times (TestClient, then uvicorn): a stop is not the end."""
+    app = create_app()
+    app.state.jobs = JobManager(JobLimits(workers=1))
+    for _ in range(2):
+        with TestClient(app) as c:
+            r = c.post("/api/jobs", json={"specs": GRID[:1]})
+            assert r.status_code == 201
+            job, (result,) = wait(c, r.json()["id"])
+            assert job["status"] == "done" and result["error"] is None
