@@ -12,6 +12,7 @@ seconds), and so that two runs can use two cores. The server talks to it over tw
 from __future__ import annotations
 
 import io
+import os
 import threading
 from multiprocessing.connection import Connection
 
@@ -41,6 +42,7 @@ def main(
 ) -> None:
     """Train `config` (from `weights`, paused, if given) and send every event until the summary."""
     threadpool_limits(1)
+    os.nice(10)  # the server answers first; training takes whatever CPU is left
     controls = Controls()
     net: Network | None = None
     try:
