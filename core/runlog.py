@@ -148,7 +148,7 @@ class RunLog:
         self.path = Path(path) if path is not None else home() / FILENAME
         self.max_rows = max_rows
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._conn()  # create and migrate now, so errors show at startup
 
@@ -162,8 +162,10 @@ class RunLog:
             conn.execute("PRAGMA synchronous=NORMAL")
             migrate(conn)
             self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+            with self._lock:  # close the connections of threads that have ended: they add up
+                for thread in [t for t in self._connections if not t.is_alive()]:
+                    self._connections.pop(thread).close()
+                self._connections[threading.current_thread()] = conn
         return conn
 
     @property
@@ -173,8 +175,8 @@ class RunLog:
     def close(self) -> None:
         """Close every thread's connection (the log reopens on the next call from a thread)."""
         with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
+            connections, self._connections = self._connections, {}
+        for conn in connections.values():
             conn.close()
         self._local = threading.local()
 

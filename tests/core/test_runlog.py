@@ -255,3 +255,13 @@ def test_a_training_run_is_logged_with_its_headline(log):
     error = {"type": "error", "message": "boom"}
     failed = log.get(runlog.record_training(config, [], [], [], error, log))
     assert failed["status"] == "error" and failed["results"]["message"] == "boom"
+
+
+def test_connections_of_ended_threads_are_closed(tmp_path):
+    log = runlog.RunLog(tmp_path / "log.sqlite3")
+    for _ in range(20):
+        thread = threading.Thread(target=log.list)
+        thread.start()
+        thread.join()
+    log.list()
+    assert len(log._connections) <= 2, "one per live thread, not one per thread ever"
