@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import re
 import sys
@@ -44,6 +45,8 @@ async def lifespan(app: FastAPI):
     and old runs every second, and stop every run on shutdown."""
     threadpool_limits(1)
     sys.setswitchinterval(0.001)
+    gc.collect()
+    gc.freeze()  # the app's own objects never need collecting: full collections stay short
 
     async def sweep():
         while True:

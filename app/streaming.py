@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 _END = object()
@@ -24,15 +25,32 @@ class WorkerError(Exception):
     """Yielded (not raised) when the worker's generator raised: the stream reports it and ends."""
 
 
+FLUSH_SECONDS = 0.002  # items are handed to the event loop in batches at most this often...
+NAP_SECONDS = 0.0002  # ...and then the worker sleeps this long, so the event loop can take the lock
+
+
 @dataclass(eq=False)
 class _Job:
     items: Iterator
-    deliver: Callable[[object], None]
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue
     stopped: threading.Event = field(default_factory=threading.Event)
 
 
+def _put_all(entries: list[tuple[asyncio.Queue, object]]) -> None:
+    for queue, item in entries:
+        queue.put_nowait(item)
+
+
 class Workers:
-    """A fixed pool of threads that advance many generators round robin, one item per turn."""
+    """A fixed pool of threads that advance many generators round robin, one item per turn.
+
+    Numpy releases the interpreter lock around every call, and a thread that releases it every few
+    microseconds keeps the others from ever getting it back: the switch interval never runs out for
+    them (stalls of tens of milliseconds). So every couple of milliseconds the worker hands its items
+    to the event loop in one batch and sleeps a fifth of a millisecond, long enough for a waiting
+    event loop to take the lock.
+    """
 
     def __init__(self, threads: int = 1, name: str = "descent-worker"):
         self._jobs: deque[_Job] = deque()
@@ -42,8 +60,8 @@ class Workers:
         ]
         self._started = False
 
-    def submit(self, items: Iterator, deliver: Callable[[object], None]) -> _Job:
-        job = _Job(items, deliver)
+    def submit(self, items: Iterator, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> _Job:
+        job = _Job(items, loop, queue)
         with self._cond:
             if not self._started:
                 for thread in self._threads:
@@ -60,7 +78,15 @@ class Workers:
             return len(self._jobs)
 
     def _serve(self) -> None:
+        outbox: list[tuple[_Job, object]] = []
+        flushed = time.perf_counter()
         while True:
+            with self._cond:
+                idle = not self._jobs
+            if outbox and (idle or time.perf_counter() - flushed >= FLUSH_SECONDS):
+                _flush(outbox)
+                time.sleep(NAP_SECONDS)
+                outbox, flushed = [], time.perf_counter()
             with self._cond:
                 while not self._jobs:
                     self._cond.wait()
@@ -70,18 +96,26 @@ class Workers:
                     job.items.close()
                 continue
             try:
-                item = next(job.items)
+                outbox.append((job, next(job.items)))
             except StopIteration:
-                job.deliver(_END)
+                outbox.append((job, _END))
                 continue
             except Exception as e:  # reported to the client, never a traceback
-                job.deliver(WorkerError(f"{type(e).__name__}: {e}"))
-                job.deliver(_END)
+                outbox += [(job, WorkerError(f"{type(e).__name__}: {e}")), (job, _END)]
                 continue
-            job.deliver(item)
             with self._cond:
                 self._jobs.append(job)
                 self._cond.notify()
+
+
+def _flush(outbox: list[tuple[_Job, object]]) -> None:
+    """Hand a batch of items to their event loops: one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for job, item in outbox:
+        by_loop.setdefault(job.loop, []).append((job.queue, item))
+    for loop, entries in by_loop.items():
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_put_all, entries)
 
 
 WORKERS = Workers()
@@ -89,14 +123,8 @@ WORKERS = Workers()
 
 async def in_thread(items: Iterator, workers: Workers = WORKERS) -> AsyncIterator:
     """Iterate `items` on the worker pool; yields its items (or a WorkerError) as they come."""
-    loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
-
-    def deliver(item) -> None:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-
-    job = workers.submit(items, deliver)
+    job = workers.submit(items, asyncio.get_running_loop(), queue)
     try:
         while (item := await queue.get()) is not _END:
             yield item
