@@ -4,25 +4,27 @@
 
 import { T, UrlState, debounce, h, paramControl, postJSON } from "./common.js";
 import {
+  axis,
   CONFIG,
   CONFIG_FIELDS,
   ConfigForm,
-  FONT,
-  MUTED,
-  RunSession,
-  axis,
   configFromStart,
   count,
   duration,
   endMarks,
-  epochRange,
   envelope,
+  epochRange,
+  FONT,
+  hideBanner,
   keepSized,
   messageOf,
+  MUTED,
   normalizeConfig,
   pct,
   readPage,
+  RunSession,
   settings,
+  showBanner,
   smallLayout,
   thin,
   throttled,
@@ -764,14 +766,6 @@ function render() {
   if (dirty.confusion) drawConfusion();
   if (dirty.gallery) drawGallery();
   statusSoon();
-}
-
-function showBanner(text) {
-  $("banner").textContent = text;
-  $("banner").hidden = false;
-}
-function hideBanner() {
-  $("banner").hidden = true;
 }
 
 // --- start -------------------------------------------------------------------------------------------------

@@ -4,24 +4,26 @@
 
 import { PALETTE, T, UrlState, debounce, h, paramControl, postJSON } from "./common.js";
 import {
+  axis,
   CONFIG,
   CONFIG_FIELDS,
   ConfigForm,
-  FONT,
-  MUTED,
-  RunSession,
-  axis,
   configFromStart,
   describeNetwork,
   endMarks,
   epochRange,
+  FONT,
+  hideBanner,
   histogramTrace,
   keepSized,
   messageOf,
+  MUTED,
   normalizeConfig,
   pct,
   readPage,
+  RunSession,
   settings,
+  showBanner,
   smallLayout,
   throttled,
   trainBody,
@@ -784,14 +786,6 @@ function render() {
   if (dirty.curves) drawCurves();
   if (dirty.diagnostics) drawDiagnostics();
   renderStatus();
-}
-
-function showBanner(text) {
-  $("banner").textContent = text;
-  $("banner").hidden = false;
-}
-function hideBanner() {
-  $("banner").hidden = true;
 }
 
 // --- start -------------------------------------------------------------------------------------------------

@@ -459,6 +459,16 @@ export class RunData {
 }
 
 /** A short message for a failed request: FastAPI's detail, or the error's own text. */
+/** The page's error banner (an element with id "banner"): show a message, or hide it. */
+export function showBanner(text) {
+  const banner = document.getElementById("banner");
+  banner.textContent = text;
+  banner.hidden = false;
+}
+export function hideBanner() {
+  document.getElementById("banner").hidden = true;
+}
+
 export function messageOf(error) {
   if (error instanceof HttpError) {
     const where = (d) => (d.loc?.length > 1 ? `${d.loc.slice(1).join(".")}: ` : "");
