@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 _END = object()
+FLUSH = object()  # yielded by a generator before slow work: what it produced so far goes out now
 
 
 class WorkerError(Exception):
@@ -96,7 +97,12 @@ class Workers:
                     job.items.close()
                 continue
             try:
-                outbox.append((job, next(job.items)))
+                item = next(job.items)
+                if item is FLUSH:
+                    _flush(outbox)
+                    outbox, flushed = [], time.perf_counter()
+                else:
+                    outbox.append((job, item))
             except StopIteration:
                 outbox.append((job, _END))
                 continue

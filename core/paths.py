@@ -74,6 +74,7 @@ def _descend(
     """Move `params` (2, P) in place; yield (k, grad, lr, state) after each update k = 1..steps.
 
     First yields (0, grad, lr, state) before any update: the initial state and the first rate.
+    Callers advance it under np.errstate(all="ignore"): a diverging path overflows on its way out.
     """
     hp = dict(hyper)
     lone = params.shape[1] == 1  # a lone path is evaluated on scalars: four times faster
@@ -86,11 +87,10 @@ def _descend(
     yield 0, grad, rates[0], state
     for k in range(steps):
         hp["lr"] = rates[k]
-        with np.errstate(all="ignore"):
-            grad[0], grad[1] = landscape.grad(*(params[:, 0] if lone else params))
-            if perturb is not None:
-                perturb(grad, k)
-            opt.send(grad)
+        grad[0], grad[1] = landscape.grad(params[0, 0], params[1, 0]) if lone else landscape.grad(*params)
+        if perturb is not None:
+            perturb(grad, k)
+        opt.send(grad)
         yield k + 1, grad, hp["lr"], state
 
 
@@ -117,24 +117,28 @@ def path(
     with np.errstate(all="ignore"):
         if not math.isfinite(landscape.f(*params[:, 0])):
             raise ValueError(f"the loss at the start point {tuple(start)} is not finite")
-    rows, previous = None, params[:, 0].copy()
-    for k, grad, lr, state in _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed):
-        if rows is None:  # columns: x, y, gx, gy, lr, then each state buffer's x and y
-            rows, first, i = np.zeros((chunk, 5 + 2 * len(state))), 0, 0
-        rows[i, 0:2] = params[:, 0]
-        rows[i, 2:4] = grad[:, 0] if k else 0.0
-        rows[i, 4] = lr
-        for j, buffer in enumerate(state.values()):
-            rows[i, 5 + 2 * j : 7 + 2 * j] = buffer[:, 0]
-        i += 1
-        if i == chunk or k == steps:
-            part, outcome = _check(landscape, rows[:i], first, list(state), previous, tol)
-            if len(part):
-                yield part
-            if outcome is not None:
-                yield outcome
-                return
-            previous, first, i = rows[i - 1, 0:2].copy(), first + i, 0
+    descent = _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed)
+    previous, first, rows = params[:, 0].copy(), 0, None
+    while first <= steps:
+        n = min(chunk, steps + 1 - first)
+        with np.errstate(all="ignore"):
+            for i, (k, grad, lr, state) in zip(range(n), descent, strict=False):  # n steps, no more
+                if rows is None:  # columns: x, y, gx, gy, lr, then each state buffer's x and y
+                    rows = np.zeros((chunk, 5 + 2 * len(state)))
+                    buffers = [(5 + 2 * j, b[:, 0]) for j, b in enumerate(state.values())]
+                rows[i, 0:2] = params[:, 0]
+                if k:
+                    rows[i, 2:4] = grad[:, 0]
+                rows[i, 4] = lr
+                for j, buffer in buffers:
+                    rows[i, j : j + 2] = buffer
+        part, outcome = _check(landscape, rows[:n], first, list(state), previous, tol)
+        if len(part):
+            yield part
+        if outcome is not None:
+            yield outcome
+            return
+        previous, first = rows[n - 1, 0:2].copy(), first + n
     x, y = previous
     yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
 
@@ -246,16 +250,16 @@ def run_many(
         points[0] = params
     final = params.copy()
     diverged_at = np.zeros(n, dtype=np.int64)
-    for k, *_ in _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed):
-        if k == 0:
-            continue
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
+        for k, *_ in _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed):
+            if k == 0:
+                continue
             loss[k] = landscape.f(params[0], params[1])
             bad = ~np.isfinite(loss[k]) | (np.abs(params - centre) > reach).any(axis=0)
-        diverged_at[bad & (diverged_at == 0)] = k
-        np.copyto(final, params, where=diverged_at == 0)
-        if points is not None:
-            points[k] = params
+            diverged_at[bad & (diverged_at == 0)] = k
+            np.copyto(final, params, where=diverged_at == 0)
+            if points is not None:
+                points[k] = params
     gone = diverged_at > 0
     if gone.any():
         after = np.arange(steps + 1)[:, None] >= diverged_at[None, :]

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from core.optimizers import get_optimizer
 from core.paths import Outcome, Steps
@@ -318,7 +319,8 @@ def _finite(x) -> float | None:
 
 
 def _json(value) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    """Compact JSON with sorted keys; numpy arrays as lists, NaN as null."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _row(entry: Mapping) -> dict:
@@ -359,8 +361,19 @@ def _row(entry: Mapping) -> dict:
 
 
 def _numbers(values: np.ndarray) -> list:
-    """float64 values as JSON numbers with 7 significant digits (None where not finite)."""
-    return [float(f"{v:.7g}") if math.isfinite(v) else None for v in values.tolist()]
+    """float64 values rounded to 7 significant digits, so they print short; None where not finite.
+
+    The rounding divides or multiplies an integer by an exact power of ten, so each result is the
+    double nearest a 7-digit decimal and prints as one. Powers past 10²² are not exact: values below
+    1e-16 or above 1e28 are kept as they are.
+    """
+    with np.errstate(all="ignore"):
+        shift = 6 - np.floor(np.log10(np.abs(values)))
+        scale = 10.0 ** np.abs(shift)
+        rounded = np.where(shift >= 0, np.round(values * scale) / scale, np.round(values / scale) * scale)
+    rounded = np.where(np.abs(shift) <= 22, rounded, values).astype(object)
+    rounded[~np.isfinite(values)] = None
+    return rounded.tolist()
 
 
 def downsample(step, value, max_points: int = MAX_POINTS, mean: bool = False) -> dict:

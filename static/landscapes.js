@@ -457,6 +457,8 @@ function restream(ids) {
         r.outcome = d.outcome;
         showOutcome(r);
         streamed();
+      } else if (name === "end") {
+        finish(job); // the race is drawn now; the stream closes once the server has logged it
       } else if (name === "error") {
         banner(`The computation failed: ${d.message}`);
       }
@@ -464,7 +466,7 @@ function restream(ids) {
   })
     .then(() => finish(job))
     .catch((err) => {
-      if (err.name === "AbortError") return;
+      if (err.name === "AbortError" || job.finished) return;
       finish(job);
       if (err instanceof HttpError) showErrors(err, job.order);
       else banner(`Could not reach the server: ${err.message}`);
@@ -473,6 +475,8 @@ function restream(ids) {
 }
 
 function finish(job) {
+  if (job.finished) return;
+  job.finished = true;
   performance.mark("descent:end");
   jobs.delete(job);
   for (const r of job.list) {
@@ -718,8 +722,9 @@ const SIDE_CONFIG = { ...CONFIG, responsive: true, doubleClick: "autosize" };
 const CONFIG_3D = { ...CONFIG, responsive: true, modeBarButtonsToRemove: ["toImage"] };
 
 /**
- * Draw what is dirty, once per animation frame. When the map and the side plots both need a redraw,
- * the map goes first and the side plots follow a frame later: the race is on screen sooner.
+ * Draw what is dirty, once per animation frame. When the map and the side plots both need a redraw
+ * while paths still stream or play, the map goes first and the side plots follow a frame later: the
+ * race is on screen sooner. The final draw of a finished race does both in one frame.
  */
 async function render() {
   frame = null;
@@ -746,7 +751,7 @@ async function render() {
       }
       if (is3d && map) work.push(draw("d3", surface3dFigure({ ...common, surface, height: height3d }), CONFIG_3D));
     }
-    if (parts.has("side") && map && !sideDeferred) {
+    if (parts.has("side") && map && !sideDeferred && !completes) {
       dirty.add("side"); // next frame (once: during playback the map is redrawn every frame)
       sideDeferred = true;
     } else if (parts.has("side")) {

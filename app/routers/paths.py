@@ -10,7 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.formats import csv_table
 from app.schemas import ExportIn, RaceIn
-from app.streaming import WorkerError, in_thread
+from app.streaming import FLUSH, WorkerError, in_thread
 from core import runlog
 from core.paths import Outcome, Steps, race
 
@@ -23,7 +23,8 @@ EVENTS = """Events, each `data` a JSON object:
   consecutive steps of racer i (row 0 of the first batch is the start).
 - `outcome`: `{"racer": i, "outcome": {"status": "done" | "converged" | "diverged", "step": k,
   "message": "...", "distance": d, "minimum": j}}`: racer i has finished.
-- `end`: `{}`: every racer has finished. `error`: `{"message": "..."}` if the computation failed.
+- `end`: `{}`: every racer has finished (the stream closes once the race is logged).
+  `error`: `{"message": "..."}` if the computation failed.
 
 No number in any event is NaN or infinite: a diverged path ends at its last finite point.
 """
@@ -34,13 +35,20 @@ def _encode(obj) -> str:
 
 
 def _events(req: RaceIn) -> Iterator[ServerSentEvent]:
-    """The race as ready-to-send events: encoding happens on the worker, not the event loop."""
+    """The race as ready-to-send events: encoding happens on the worker, not the event loop.
+
+    The `end` event goes out as soon as the last racer finishes; the race is logged after it.
+    """
+    running = len(req.racers)
     for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args())):  # logged once it ends
         if isinstance(part, Steps):
             yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": part}), event="steps")
-        else:
-            yield ServerSentEvent(raw_data=_encode({"racer": i, "outcome": part}), event="outcome")
-    yield ServerSentEvent(raw_data="{}", event="end")
+            continue
+        yield ServerSentEvent(raw_data=_encode({"racer": i, "outcome": part}), event="outcome")
+        running -= 1
+        if not running:
+            yield ServerSentEvent(raw_data="{}", event="end")
+            yield FLUSH
 
 
 @router.post("/paths", response_class=EventSourceResponse, description=EVENTS)

@@ -1,3 +1,4 @@
+import asyncio
 import json
 import threading
 import time
@@ -6,7 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
-from app.streaming import WORKERS
+from app.streaming import FLUSH, WORKERS, Workers, in_thread
 from core.landscapes import LANDSCAPES, get_landscape
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.paths import Outcome, Steps, race
@@ -245,3 +246,23 @@ def test_the_worker_stops_when_the_client_goes_away(live_server):
         time.sleep(0.02)
     assert WORKERS.jobs == 0, "the race was still being computed after its client left"
     assert threading.active_count() <= threads + len(WORKERS._threads), "no thread per stream"
+
+
+def test_a_flush_hands_over_what_came_before_slow_work():
+    """Items before FLUSH reach the consumer while the generator is still busy after it."""
+    release = threading.Event()
+
+    def items():
+        yield "end"
+        yield FLUSH
+        release.wait(5)  # the slow part (for a race: writing the run log)
+
+    async def first_item():
+        stream = in_thread(items(), Workers(name="flush-test"))
+        try:
+            return await asyncio.wait_for(anext(stream), 1)
+        finally:
+            release.set()
+            await stream.aclose()
+
+    assert asyncio.run(first_item()) == "end"
