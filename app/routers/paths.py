@@ -24,7 +24,7 @@ EVENTS = """Events, each `data` a JSON object:
 - `outcome`: `{"racer": i, "outcome": {"status": "done" | "converged" | "diverged", "step": k,
   "message": "...", "distance": d, "minimum": j}}`: racer i has finished.
 - `end`: `{}`: every racer has finished (the stream closes once the race is logged).
-  `error`: `{"message": "..."}` if the computation failed.
+- `error`: `{"message": "..."}` if the computation failed.
 
 No number in any event is NaN or infinite: a diverged path ends at its last finite point.
 """
