@@ -106,7 +106,10 @@ def path(
     tol: float | None = None,
     chunk: int = 50,
 ) -> Iterator[Steps | Outcome]:
-    """Yield the path in `Steps` of up to `chunk` rows, the start first, then one `Outcome`.
+    """Yield the path in `Steps`, the start first, then one `Outcome`.
+
+    The first `Steps` has up to `chunk` rows, each later one up to twice the rows of the one before,
+    at most 8 × `chunk`: the first points come at once, a long path in few pieces.
 
     Stops early when a point lies within `tol` of a known minimum after a move shorter than `tol`
     (converged), or when the loss stops being finite or the point is ten domain widths out
@@ -118,13 +121,13 @@ def path(
         if not math.isfinite(landscape.f(*params[:, 0])):
             raise ValueError(f"the loss at the start point {tuple(start)} is not finite")
     descent = _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed)
-    previous, first, rows = params[:, 0].copy(), 0, None
+    previous, first, rows, size = params[:, 0].copy(), 0, None, chunk
     while first <= steps:
-        n = min(chunk, steps + 1 - first)
+        n = min(size, steps + 1 - first)
         with np.errstate(all="ignore"):
             for i, (k, grad, lr, state) in zip(range(n), descent, strict=False):  # n steps, no more
                 if rows is None:  # columns: x, y, gx, gy, lr, then each state buffer's x and y
-                    rows = np.zeros((chunk, 5 + 2 * len(state)))
+                    rows = np.zeros((8 * chunk, 5 + 2 * len(state)))
                     buffers = [(5 + 2 * j, b[:, 0]) for j, b in enumerate(state.values())]
                 rows[i, 0:2] = params[:, 0]
                 if k:
@@ -138,7 +141,7 @@ def path(
         if outcome is not None:
             yield outcome
             return
-        previous, first = rows[n - 1, 0:2].copy(), first + n
+        previous, first, size = rows[n - 1, 0:2].copy(), first + n, min(2 * size, 8 * chunk)
     x, y = previous
     yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
 
@@ -154,7 +157,7 @@ def race(
     tol: float | None = None,
     chunk: int = 50,
 ) -> Iterator[tuple[int, Steps | Outcome]]:
-    """Several optimizers from one start over the same noise, interleaved chunk by chunk.
+    """Several optimizers from one start over the same noise, interleaved `Steps` by `Steps`.
 
     Yields (racer index, Steps or Outcome); each racer's sequence is exactly its `path`.
     """

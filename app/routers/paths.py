@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -19,8 +20,11 @@ router = APIRouter(prefix="/api", tags=["paths"])
 EVENTS = """Events, each `data` a JSON object:
 
 - `steps`: `{"racer": i, "steps": {"step": [...], "x": [...], "y": [...], "loss": [...], "lr": [...],
-  "gx": [...], "gy": [...], "grad_norm": [...], "state": {"m": [[x, y], ...], ...}}}`: up to 50
-  consecutive steps of racer i (row 0 of the first batch is the start).
+  "gx": [...], "gy": [...], "grad_norm": [...], "state": {"m": [[x, y], ...], ...}}}`: consecutive
+  steps of racer i, up to 50 in its first batch (whose row 0 is the start), then up to twice as many
+  in each batch as in the one before, at most 400. Positions and losses have
+  full float64 precision; rates, gradients and state are rounded to float32 (7 significant digits),
+  as `/api/paths/export` is not.
 - `outcome`: `{"racer": i, "outcome": {"status": "done" | "converged" | "diverged", "step": k,
   "message": "...", "distance": d, "minimum": j}}`: racer i has finished.
 - `end`: `{}`: every racer has finished (the stream closes once the race is logged).
@@ -34,6 +38,21 @@ def _encode(obj) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
+_SHOWN = ("lr", "gx", "gy", "grad_norm")  # read, never computed with: float32 is enough
+
+
+def _wire(part: Steps) -> dict:
+    """A chunk as sent: positions and losses in full, the rest at float32 precision (7 digits)."""
+    return {
+        "step": part.step,
+        "x": part.x,
+        "y": part.y,
+        "loss": part.loss,
+        **{name: getattr(part, name).astype(np.float32) for name in _SHOWN},
+        "state": {name: values.astype(np.float32) for name, values in part.state.items()},
+    }
+
+
 def _events(req: RaceIn) -> Iterator[ServerSentEvent]:
     """The race as ready-to-send events: encoding happens on the worker, not the event loop.
 
@@ -42,7 +61,7 @@ def _events(req: RaceIn) -> Iterator[ServerSentEvent]:
     running = len(req.racers)
     for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args())):  # logged once it ends
         if isinstance(part, Steps):
-            yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": part}), event="steps")
+            yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": _wire(part)}), event="steps")
             continue
         yield ServerSentEvent(raw_data=_encode({"racer": i, "outcome": part}), event="outcome")
         running -= 1
