@@ -770,8 +770,7 @@ async function render() {
   } finally {
     rendering = false;
     if (completes && awaitingDrawn && !jobs.size && !surfaceJob) {
-      // every stream has ended: its paths are on the map now, and in the side plots once sideDrawn
-      if (map) performance.measure("descent:map-redraw", { start: lastInput, end: performance.now() });
+      // every stream has ended and its paths are drawn (the side plots too, once sideDrawn)
       if (sideDrawn) {
         awaitingDrawn = false;
         performance.mark("descent:drawn");

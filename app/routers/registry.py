@@ -1,5 +1,7 @@
 """The core registries as JSON: what the page builds its selects and sliders from."""
 
+from functools import cache
+
 from fastapi import APIRouter
 
 from app.schemas import MAX_RACERS, MAX_STEPS, LandscapeOut, OptimizerOut, ParamOut, RegistryOut, ScheduleOut
@@ -11,6 +13,7 @@ from core.schedules import SCHEDULES
 router = APIRouter(prefix="/api", tags=["registries"])
 
 
+@cache  # the registries are fixed once imported
 def registry() -> RegistryOut:
     return RegistryOut(
         landscapes=[LandscapeOut.model_validate(ls) for ls in LANDSCAPES.values()],
@@ -23,21 +26,21 @@ def registry() -> RegistryOut:
 
 
 @router.get("/registry")
-def get_registry() -> RegistryOut:
+async def get_registry() -> RegistryOut:
     """Landscapes, optimizers, schedules and noise settings, with every parameter's range."""
     return registry()
 
 
 @router.get("/landscapes")
-def get_landscapes() -> list[LandscapeOut]:
+async def get_landscapes() -> list[LandscapeOut]:
     return registry().landscapes
 
 
 @router.get("/optimizers")
-def get_optimizers() -> list[OptimizerOut]:
+async def get_optimizers() -> list[OptimizerOut]:
     return registry().optimizers
 
 
 @router.get("/schedules")
-def get_schedules() -> list[ScheduleOut]:
+async def get_schedules() -> list[ScheduleOut]:
     return registry().schedules
