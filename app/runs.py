@@ -27,6 +27,7 @@ import numpy as np
 import orjson
 
 from app import log_hooks, run_process
+from app.streaming import next_or_ping
 from core.datasets import Split
 from core.mnist import data_dir
 from core.training import TrainConfig, load_data, network_for
@@ -170,21 +171,27 @@ class Run:
         """It has sent its summary (or failed): no more steps, though its process may still be exiting."""
         return self.ended is not None
 
-    async def subscribe(self) -> AsyncIterator[tuple[str, str]]:
-        """(event type, JSON) pairs: the snapshot, then live events until the run ends (or this
-        subscriber falls behind)."""
+    async def subscribe(self) -> AsyncIterator[list[tuple[str, str]]]:
+        """Lists of (event type, JSON) pairs: the snapshot, then live events as they come, until the
+        run ends (or this subscriber falls behind); [] when none came for PING_SECONDS."""
         queue: asyncio.Queue = asyncio.Queue(SUBSCRIBER_QUEUE)
         with self._lock:
             self._subscribers[queue] = asyncio.get_running_loop()
             backlog = self._history.events(self.status)
         try:
-            for item in backlog:
-                yield item
+            yield backlog
             if any(kind in ("summary", "error") for kind, _ in backlog):
                 return
-            while (item := await queue.get()) is not _Dropped:
-                yield item
-                if item[0] in ("summary", "error"):
+            while True:
+                item = await next_or_ping(queue)
+                batch = [] if item == [] else [item]  # [] after a quiet spell: a keep-alive
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                if _Dropped in batch:
+                    yield batch[: batch.index(_Dropped)]
+                    return
+                yield batch
+                if any(kind in ("summary", "error") for kind, _ in batch):
                     return
         finally:
             with self._lock:

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 import numpy as np
 import orjson
 from fastapi import APIRouter, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.formats import csv_table
 from app.schemas import ExportIn, RaceIn
-from app.streaming import FLUSH, WorkerError, in_thread
+from app.streaming import EVENT_STREAM, FLUSH, EventStream, WorkerError, in_thread
 from core import runlog
 from core.paths import Outcome, Steps, race
 
@@ -53,31 +52,37 @@ def _wire(part: Steps) -> dict:
     }
 
 
-def _events(req: RaceIn) -> Iterator[ServerSentEvent]:
-    """The race as ready-to-send events: encoding happens on the worker, not the event loop.
+def _events(req: RaceIn) -> Iterator[tuple[str, str]]:
+    """The race as (event, JSON) pairs: encoding happens on the worker, not the event loop.
 
     The `end` event goes out as soon as the last racer finishes; the race is logged after it.
     """
     running = len(req.racers)
     for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args())):  # logged once it ends
         if isinstance(part, Steps):
-            yield ServerSentEvent(raw_data=_encode({"racer": i, "steps": _wire(part)}), event="steps")
+            yield "steps", _encode({"racer": i, "steps": _wire(part)})
             continue
-        yield ServerSentEvent(raw_data=_encode({"racer": i, "outcome": part}), event="outcome")
+        yield "outcome", _encode({"racer": i, "outcome": part})
         running -= 1
         if not running:
-            yield ServerSentEvent(raw_data="{}", event="end")
+            yield "end", "{}"
             yield FLUSH
 
 
-@router.post("/paths", response_class=EventSourceResponse, description=EVENTS)
-async def stream_paths(req: RaceIn) -> AsyncIterator[ServerSentEvent]:
-    """Race one or more optimizers from one start over the same noise, streamed as they run."""
-    async for event in in_thread(_events(req)):
-        if isinstance(event, WorkerError):
-            yield ServerSentEvent(raw_data=_encode({"message": str(event)}), event="error")
+async def _batches(req: RaceIn) -> AsyncIterator[list[tuple[str, str]]]:
+    async for batch in in_thread(_events(req)):
+        failed = [item for item in batch if isinstance(item, WorkerError)]
+        if failed:
+            yield [item for item in batch if not isinstance(item, WorkerError)]
+            yield [("error", _encode({"message": str(failed[0])}))]
             return
-        yield event
+        yield batch
+
+
+@router.post("/paths", response_class=Response, responses=EVENT_STREAM, description=EVENTS)
+async def stream_paths(req: RaceIn) -> EventStream:
+    """Race one or more optimizers from one start over the same noise, streamed as they run."""
+    return EventStream(_batches(req))
 
 
 @router.post(

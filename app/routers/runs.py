@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field, ValidationError
 
 from app.runs import Busy, Run, RunManager
 from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
+from app.streaming import EVENT_STREAM, EventStream
 from core.mnist import IMAGE_SETS, DataError
 from core.network import L1, L2, MAX_NORM
 from core.optimizers import get_optimizer
@@ -114,11 +113,12 @@ def get_run(run: ThisRun) -> RunOut:
     return _out(run)
 
 
-@router.get("/{run_id}/events", response_class=EventSourceResponse, responses=NOT_FOUND, description=EVENTS)
-async def run_events(run: ThisRun) -> AsyncIterator[ServerSentEvent]:
+@router.get(
+    "/{run_id}/events", response_class=Response, responses=EVENT_STREAM | NOT_FOUND, description=EVENTS
+)
+async def run_events(run: ThisRun) -> EventStream:
     """Subscribe to a run: what it missed first, then live events until it ends."""
-    async for kind, data in run.subscribe():
-        yield ServerSentEvent(raw_data=data, event=kind)
+    return EventStream(run.subscribe())
 
 
 def _live(run: Run) -> Run:

@@ -268,4 +268,4 @@ def test_a_flush_hands_over_what_came_before_slow_work():
             release.set()
             await stream.aclose()
 
-    assert asyncio.run(first_item()) == "end"
+    assert asyncio.run(first_item()) == ["end"]
