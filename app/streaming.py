@@ -57,7 +57,8 @@ class Workers:
     """
 
     def __init__(self, threads: int = 1, name: str = "descent-worker"):
-        self._jobs: deque[_Job] = deque()
+        self._fresh: deque[_Job] = deque()  # not yet advanced: they go first, in order of arrival
+        self._jobs: deque[_Job] = deque()  # the others, round robin
         self._cond = threading.Condition()
         self._threads = [
             threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True) for i in range(threads)
@@ -71,7 +72,7 @@ class Workers:
                 for thread in self._threads:
                     thread.start()
                 self._started = True
-            self._jobs.appendleft(job)  # a new stream's first event comes first: time to first event
+            self._fresh.append(job)  # a new stream's first event comes first: time to first event
             self._cond.notify()
         return job
 
@@ -79,22 +80,22 @@ class Workers:
     def jobs(self) -> int:
         """Jobs waiting for their next turn (the ones being advanced right now not counted)."""
         with self._cond:
-            return len(self._jobs)
+            return len(self._fresh) + len(self._jobs)
 
     def _serve(self) -> None:
         outbox: list[tuple[_Job, object]] = []
         flushed = time.perf_counter()
         while True:
             with self._cond:
-                idle = not self._jobs
+                idle = not self._fresh and not self._jobs
             if outbox and (idle or time.perf_counter() - flushed >= FLUSH_SECONDS):
                 _flush(outbox)
                 time.sleep(NAP_SECONDS)
                 outbox, flushed = [], time.perf_counter()
             with self._cond:
-                while not self._jobs:
+                while not self._fresh and not self._jobs:
                     self._cond.wait()
-                job = self._jobs.popleft()
+                job = (self._fresh or self._jobs).popleft()
             if job.stopped.is_set():  # its consumer has gone: drop it
                 if hasattr(job.items, "close"):
                     job.items.close()

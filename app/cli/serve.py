@@ -19,6 +19,7 @@ def cmd_serve(args) -> None:
         host=args.host,
         port=args.port,
         reload=args.reload,
+        access_log=args.access_log,
         timeout_graceful_shutdown=2,  # open streams must not hold up Ctrl-C
     )
 
@@ -28,4 +29,5 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--reload", action="store_true", help="restart when the code changes (development)")
+    p.add_argument("--access-log", action="store_true", help="print a line for every request")
     p.set_defaults(func=cmd_serve)
