@@ -184,7 +184,7 @@ class EventStream(StreamingResponse):
     an empty batch as a keep-alive comment. The JSON must be on one line (orjson's always is).
 
     FastAPI's EventSourceResponse costs two extra tasks and two memory streams per response and a
-    timeout scope per event; on this 2-core machine that put a third on the time to first event of
+    timeout scope per event; on a 2-core machine that put a third on the time to first event of
     a hundred simultaneous streams (bench/load.py)."""
 
     media_type = "text/event-stream"

@@ -7,6 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
+from app import streaming
 from app.streaming import FLUSH, WORKERS, Workers, in_thread
 from core.landscapes import LANDSCAPES, get_landscape
 from core.optimizers import OPTIMIZERS, get_optimizer
@@ -269,3 +270,20 @@ def test_a_flush_hands_over_what_came_before_slow_work():
             await stream.aclose()
 
     assert asyncio.run(first_item()) == ["end"]
+
+
+def test_event_streams_batch_their_events_and_ping_when_idle(monkeypatch):
+    monkeypatch.setattr(streaming, "PING_SECONDS", 0.01)
+
+    async def batches():
+        yield [("steps", '{"a":1}'), ("end", "{}")]
+        yield []
+
+    async def body():
+        return [chunk async for chunk in streaming.EventStream(batches()).body_iterator]
+
+    async def quiet():
+        return await streaming.next_or_ping(asyncio.Queue())
+
+    assert asyncio.run(body()) == [b'event: steps\ndata: {"a":1}\n\nevent: end\ndata: {}\n\n', b": ping\n\n"]
+    assert asyncio.run(quiet()) == []
