@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
-import orjson
 
 from core.optimizers import get_optimizer
 from core.paths import Outcome, Steps
@@ -319,8 +318,7 @@ def _finite(x) -> float | None:
 
 
 def _json(value) -> str:
-    """Compact JSON with sorted keys; numpy arrays as lists, NaN as null."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
 def _row(entry: Mapping) -> dict:
