@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from core.activations import ACTIVATIONS
 from core.datasets import DATASETS, get_dataset
@@ -17,7 +25,7 @@ from core.noise import NOISE_PARAMS, GradientNoise
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.params import Param, resolve
 from core.schedules import SCHEDULES, get_schedule
-from core.training import TrainConfig
+from core.training import TrainConfig, check_data
 
 MAX_STEPS = 10_000
 MAX_RACERS = 8
@@ -269,6 +277,13 @@ class TrainIn(Strict):
     surface: int = Field(0, ge=0, le=100, description="decision-surface grid points per axis (2D data)")
     throttle: float = Field(0.1, ge=0.0, le=10.0, description="least seconds between events of a kind")
     seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, data: dict, info: ValidationInfo) -> dict:
+        if "dataset" in info.data:  # else the dataset's own error is reported
+            check_data(info.data["dataset"], data)
+        return data
 
     @model_validator(mode="after")
     def _check(self):

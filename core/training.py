@@ -35,10 +35,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from core import mnist
-from core.datasets import DATASETS, Split, make_dataset, one_hot
+from core.datasets import DATASETS, Split, make_dataset, one_hot, plain
 from core.network import L1, L2, MAX_NORM, Network, NetworkSpec
 from core.optimizers import get_optimizer
-from core.params import Param
+from core.params import Param, resolve
 from core.schedules import get_schedule
 
 BATCH = Param("batch_size", "batch size", 16, 1, 65_536, log=True, integer=True)
@@ -94,6 +94,14 @@ class TrainConfig:
         if self.dataset not in DATASETS and self.dataset not in mnist.IMAGE_SETS:
             valid = ", ".join([*DATASETS, *mnist.IMAGE_SETS])
             raise ValueError(f"unknown dataset {self.dataset!r}; valid: {valid}")
+        check_data(self.dataset, self.data)
+
+
+def check_data(dataset: str, data: Mapping[str, float]) -> dict:
+    """The dataset's parameters with `data` overlaid; a ValueError naming any that is unknown or out
+    of range."""
+    params = (DATASETS.get(dataset) or mnist.get_image_set(dataset)).params
+    return resolve(params, plain(dict(data)), f"dataset {dataset!r}")
 
 
 def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:

@@ -171,6 +171,11 @@ def test_closing_the_last_stream_stops_the_runs_cpu_use():
         (SMALL | {"dataset": "cifar"}, ["body", "dataset"], "Input should be 'moons'"),
         (SMALL | {"hidden": [{"width": 4}] * 9}, ["body", "hidden"], "at most 8 items"),
         (SMALL | {"data": {"samples": 5}}, ["body", "data"], "samples must be in [20, 100000], got 5"),
+        (
+            SMALL | {"dataset": "mnist", "data": {"": 0}},
+            ["body", "data"],
+            "dataset 'mnist' has no parameter ''",
+        ),
         (SMALL | {"optimizer": "adam", "hyper": {"gamma": 1}}, ["body"], "has no parameter 'gamma'"),
         (SMALL | {"epochs": 0}, ["body", "epochs"], "greater than or equal to 1"),
     ],
