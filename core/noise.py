@@ -50,22 +50,24 @@ class GradientNoise:
     def steps_per_epoch(self) -> int:
         return -(-self.dataset_size // self.batch_size)
 
-    def batch_sizes(self, steps: int) -> np.ndarray:
-        """The batch size of each step: b, b, ..., then the epoch's remainder, repeated."""
-        epoch = np.full(self.steps_per_epoch, self.batch_size)
-        epoch[-1] = self.dataset_size - self.batch_size * (self.steps_per_epoch - 1)
-        return np.resize(epoch, steps)
+    def batch_sizes(self, steps: int, first: int = 0) -> np.ndarray:
+        """The batch size of steps first, first + 1, ...: b, b, ..., then the epoch's remainder."""
+        last = self.dataset_size - self.batch_size * (self.steps_per_epoch - 1)
+        k = np.arange(first, first + steps) % self.steps_per_epoch
+        return np.where(k == self.steps_per_epoch - 1, last, self.batch_size)
 
-    def scales(self, steps: int) -> np.ndarray:
-        """(steps, 2): standard deviation of the batch-mean gradient per step and axis."""
-        b = self.batch_sizes(steps)[:, None]
+    def scales(self, steps: int, first: int = 0) -> np.ndarray:
+        """(steps, 2): standard deviation of the batch-mean gradient per axis at steps first, ..."""
+        b = self.batch_sizes(steps, first)[:, None]
         sigma = np.array([self.sigma_x, self.sigma_y])
         return sigma * np.sqrt(np.maximum(1 / b - 1 / self.dataset_size, 0.0))
 
 
 def fast_noise(noise: GradientNoise, steps: int, seed: int | Sequence[int]):
-    """perturb(grad, k): add step k's batch-mean noise to `grad` (2, P) in place and return it."""
-    scales = noise.scales(steps + _BLOCK)[:, :, None]  # covers the last block's overhang
+    """perturb(grad, k): add step k's batch-mean noise to `grad` (2, P) in place and return it.
+
+    The draws come block by block, so `steps` (the path's length, as literal_noise takes it) does
+    not change them."""
     seeds = np.atleast_1d(np.asarray(seed, dtype=np.int64))
     rngs = [np.random.default_rng(int(s)) for s in seeds]
     block, first = None, -_BLOCK
@@ -76,7 +78,7 @@ def fast_noise(noise: GradientNoise, steps: int, seed: int | Sequence[int]):
             first = k - k % _BLOCK
             # draws for steps [first, first + _BLOCK): each lane's stream is its seed's alone
             block = np.stack([rng.standard_normal((_BLOCK, 2)) for rng in rngs], axis=-1)
-            block *= scales[first : first + _BLOCK]
+            block *= noise.scales(_BLOCK, first)[:, :, None]
         grad += block[k - first]
         return grad
 

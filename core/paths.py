@@ -42,6 +42,7 @@ class Steps:
 
 
 _COLUMNS = ("step", "x", "y", "loss", "lr", "gx", "gy", "grad_norm")
+LARGEST_CHUNK = 400  # rows of a path's later `Steps`
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +105,12 @@ def path(
     schedule: Callable | None = None,
     seed: int = 0,
     tol: float | None = None,
-    chunk: int = 50,
+    chunk: int = 16,
 ) -> Iterator[Steps | Outcome]:
     """Yield the path in `Steps`, the start first, then one `Outcome`.
 
     The first `Steps` has up to `chunk` rows, each later one up to twice the rows of the one before,
-    at most 8 × `chunk`: the first points come at once, a long path in few pieces.
+    at most max(`chunk`, LARGEST_CHUNK): the first points come at once, a long path in few pieces.
 
     Stops early when a point lies within `tol` of a known minimum after a move shorter than `tol`
     (converged), or when the loss stops being finite or the point is ten domain widths out
@@ -127,7 +128,7 @@ def path(
         with np.errstate(all="ignore"):
             for i, (k, grad, lr, state) in zip(range(n), descent, strict=False):  # n steps, no more
                 if rows is None:  # columns: x, y, gx, gy, lr, then each state buffer's x and y
-                    rows = np.zeros((8 * chunk, 5 + 2 * len(state)))
+                    rows = np.zeros((max(chunk, LARGEST_CHUNK), 5 + 2 * len(state)))
                     buffers = [(5 + 2 * j, b[:, 0]) for j, b in enumerate(state.values())]
                 rows[i, 0:2] = params[:, 0]
                 if k:
@@ -141,7 +142,7 @@ def path(
         if outcome is not None:
             yield outcome
             return
-        previous, first, size = rows[n - 1, 0:2].copy(), first + n, min(2 * size, 8 * chunk)
+        previous, first, size = rows[n - 1, 0:2].copy(), first + n, max(chunk, min(2 * size, LARGEST_CHUNK))
     x, y = previous
     yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
 
@@ -155,7 +156,7 @@ def race(
     schedule: Callable | None = None,
     seed: int = 0,
     tol: float | None = None,
-    chunk: int = 50,
+    chunk: int = 16,
 ) -> Iterator[tuple[int, Steps | Outcome]]:
     """Several optimizers from one start over the same noise, interleaved `Steps` by `Steps`.
 

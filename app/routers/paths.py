@@ -20,7 +20,7 @@ EVENTS = """Events, each `data` a JSON object:
 
 - `steps`: `{"racer": i, "steps": {"step": [...], "x": [...], "y": [...], "loss": [...], "lr": [...],
   "gx": [...], "gy": [...], "grad_norm": [...], "state": {"m": [[x, y], ...], ...}}}`: consecutive
-  steps of racer i, up to 50 in its first batch (whose row 0 is the start), then up to twice as many
+  steps of racer i, up to 16 in its first batch (whose row 0 is the start), then up to twice as many
   in each batch as in the one before, at most 400. Positions and losses have
   full float64 precision; rates, gradients and state are rounded to float32 (7 significant digits),
   as `/api/paths/export` is not.

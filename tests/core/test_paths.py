@@ -52,9 +52,9 @@ def test_a_path_starts_at_the_start_and_numbers_its_steps():
 def test_chunks_cover_the_path_in_order():
     ls = get_landscape("mccormick")
     spec, hyper = _suggested(ls, "adam")
-    *chunks, _ = path(ls, spec, hyper, ls.start, 1000, chunk=20, tol=0)
-    assert [len(c) for c in chunks] == [20, 40, 80, 160, 160, 160, 160, 160, 61]
-    assert [int(c.step[0]) for c in chunks] == [0, 20, 60, 140, 300, 460, 620, 780, 940]
+    *chunks, _ = path(ls, spec, hyper, ls.start, 2000, chunk=20, tol=0)
+    assert [len(c) for c in chunks] == [20, 40, 80, 160, 320, 400, 400, 400, 181]
+    assert [int(c.step[0]) for c in chunks] == [0, 20, 60, 140, 300, 620, 1020, 1420, 1820]
 
 
 def test_convergence_ends_the_path_early():
