@@ -10,9 +10,9 @@ Goal: 0 errors; p95 time to first event under 250 ms on a 2-core machine.
 
 The client shares the two cores with the server it measures, and while the server computes a
 hundred races it gets a core only now and then: its clock then reads late, by up to tens of
-milliseconds, for every stream at once. So once the server has started, the client raises its own
-priority (nice -10, where allowed) to note each event when it comes; `--same-priority` leaves it be.
-The server and its training runs keep their usual priorities.
+milliseconds, for every stream at once. `--raise-priority` has the client raise its own priority
+(nice -10, as root) once the server runs, to see the server's part alone; the server and its
+training runs keep their usual priorities.
 """
 
 import argparse
@@ -154,15 +154,11 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--subscribers", type=int, default=50)
     parser.add_argument("--url", help="an already running server (default: start one)")
-    parser.add_argument("--same-priority", action="store_true", help="the client keeps the server's priority")
+    parser.add_argument("--raise-priority", action="store_true", help="the client runs at nice -10")
     args = parser.parse_args()
     with contextlib.nullcontext((args.url, None)) if args.url else server(args.runs) as (url, _pid):
-        if not args.same_priority:
-            try:
-                os.nice(-10)
-                print("client priority raised (nice -10): its clock measures the server")
-            except PermissionError:
-                print("client priority not raised (that needs root): its clock may read late")
+        if args.raise_priority:
+            os.nice(-10)
         start = time.perf_counter()
         paths, watchers, errors = asyncio.run(load(url, args.streams, args.runs, args.subscribers))
         wall = time.perf_counter() - start
