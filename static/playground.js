@@ -630,7 +630,8 @@ function renderCurves() {
     annotations.push(...marks.annotations);
   }
   const epochs = state.epochs;
-  const lowest = Math.min(100, ...accuracy.flatMap((t) => t.y.filter(Number.isFinite)));
+  const accuracies = accuracy.flatMap((t) => t.y.filter(Number.isFinite));
+  const lowest = accuracies.length ? Math.min(100, ...accuracies) : 0; // empty: the whole 0–100 scale
   const accuracyRange = [Math.max(0, Math.floor(lowest / 10) * 10), 100.5];
   // the loss axis follows the evaluated losses; the faint per-batch curve may run off it
   const evaluated = loss.filter((t) => t.name.endsWith("train") || t.name.endsWith("test")).flatMap((t) => t.y.filter((v) => v > 0));
