@@ -160,7 +160,7 @@ function resetViews() {
   rate.length = 0;
   images.clear();
   $("gallery").replaceChildren();
-  $("filters").replaceChildren();
+  $("filters").replaceChildren(h("p.empty-note", {}, "Appears after the first evaluation."));
   Object.assign(dirty, { loss: true, accuracy: true, confusion: true, gallery: true });
   render();
   predictSoon();

@@ -45,6 +45,8 @@ def test_a_small_run_shows_progress_and_rising_accuracy_and_classifies_a_drawing
 ):
     page.goto(live_server + SMALL)
     expect(page.locator("#start")).to_be_visible()
+    for panel in ("#gallery", "#filters"):  # no empty panel without a word
+        expect(page.locator(f"{panel} .empty-note")).to_have_text("Appears after the first evaluation.")
     page.click("#start")
     page.wait_for_function("() => descent.main.data.evals.length >= 3")
     expect(page.locator("#progress-text")).to_contain_text(re.compile(r"epoch \d / 2 · step [\d,]+ / 250"))
