@@ -73,8 +73,8 @@ def torch_epoch(split) -> float:
     model = torch.nn.Sequential(torch.nn.Linear(784, 600), torch.nn.ReLU(), torch.nn.Linear(600, 10))
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=0.02, weight_decay=4e-4)
-    x = torch.from_numpy(np.array(split.x_train))  # a writable copy: torch warns on read-only arrays
-    y = torch.from_numpy(split.y_train)
+    # writable copies: torch warns about the loader's read-only arrays
+    x, y = torch.from_numpy(np.array(split.x_train)), torch.from_numpy(np.array(split.y_train))
     order = torch.from_numpy(np.random.default_rng(0).permutation(len(y)))
     start = time.perf_counter()
     for i in range(0, len(order), 16):
