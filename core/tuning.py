@@ -158,16 +158,18 @@ def lr_range_test(
     stable = np.arange(n) < (divergence if divergence > 0 else n)
 
     # excess over the minimum, floored a thousandth of the tolerance down: below that is rounding
-    tol = target - global_value(landscape)
+    f_star = global_value(landscape)
+    tol = target - f_star
     floor = max(tol * 1e-3, 1e-300)
-    excess = np.log10(np.maximum(np.abs(loss - global_value(landscape)), floor))
+    gap = np.abs(loss - f_star)
+    excess = np.log10(np.maximum(gap, floor))
     best = int(np.where(stable, excess, np.inf).argmin())
     slope = np.gradient(excess, np.log10(lrs)) if n >= 2 else np.zeros(n)
     falls = np.where(np.arange(n) <= best, slope, np.nan)
     steepest = int(np.nanargmin(falls)) if np.any(falls < 0) else -1
 
     suggested = best
-    at_target = stable & (np.abs(loss - global_value(landscape)) <= tol)
+    at_target = stable & (gap <= tol)
     if at_target.any():
         first, last = max(_stretches(at_target), key=lambda r: r[1] - r[0])
         suggested = (first + last) // 2
