@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import math
 import multiprocessing
-import os
 import secrets
 import threading
 import time
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from app import log_hooks, run_process
+from app import log_hooks, run_process, settings
 from app.streaming import next_or_ping
 from core.datasets import Split
 from core.mnist import data_dir
@@ -50,12 +49,11 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         """Defaults, overridden by DESCENT_MAX_RUNS, _IDLE_SECONDS, _KEEP_SECONDS and _MAX_KEPT."""
-        env = os.environ
         return cls(
-            int(env.get("DESCENT_MAX_RUNS", cls.max_active)),
-            float(env.get("DESCENT_IDLE_SECONDS", cls.idle_seconds)),
-            float(env.get("DESCENT_KEEP_SECONDS", cls.keep_seconds)),
-            int(env.get("DESCENT_MAX_KEPT", cls.max_kept)),
+            settings.MAX_RUNS.read(cls.max_active),
+            settings.IDLE_SECONDS.read(cls.idle_seconds),
+            settings.KEEP_SECONDS.read(cls.keep_seconds),
+            settings.MAX_KEPT.read(cls.max_kept),
         )
 
 

@@ -6,5 +6,5 @@ from fastapi.testclient import TestClient
 
 @pytest.fixture
 def client(app):
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c

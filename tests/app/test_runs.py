@@ -22,11 +22,13 @@ ENDLESS = {
     "optimizer": "sgd",
     "hyper": {"lr": 0.05},
 }
+NPZ = {"content-type": "application/octet-stream"}  # what the page sends with a saved model
 
 
 @pytest.fixture
 def client():
-    with TestClient(create_app(Limits(max_active=2, idle_seconds=0.5, keep_seconds=60))) as c:
+    app = create_app(Limits(max_active=2, idle_seconds=0.5, keep_seconds=60))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
         c.app.state.runs.stop_all()
 
@@ -205,7 +207,7 @@ def test_predict_save_and_load(client):
 
     model = client.get(f"/api/runs/{run_id}/model")
     assert model.headers["content-disposition"].startswith('attachment; filename="descent-moons-')
-    loaded = client.post("/api/runs/upload", content=model.content)
+    loaded = client.post("/api/runs/upload", content=model.content, headers=NPZ)
     assert loaded.status_code == 201 and loaded.json()["status"] == "paused"
     loaded_id = loaded.json()["id"]
     again = client.post(f"/api/runs/{loaded_id}/predict", json={"inputs": [[1.0, -0.5], [0.0, 0.8]]}).json()
@@ -223,26 +225,26 @@ def test_predict_save_and_load(client):
     ],
 )
 def test_malformed_uploads_get_a_clear_error(client, content, message):
-    r = client.post("/api/runs/upload", content=content)
+    r = client.post("/api/runs/upload", content=content, headers=NPZ)
     assert r.status_code == 422 and message in r.json()["detail"][0]["msg"]
 
 
 def test_uploads_that_do_not_fit_are_refused(client):
     buffer = io.BytesIO()
     np.savez(buffer, weights=np.zeros(3))
-    r = client.post("/api/runs/upload", content=buffer.getvalue())
+    r = client.post("/api/runs/upload", content=buffer.getvalue(), headers=NPZ)
     assert r.status_code == 422 and "no 'config' array" in r.json()["detail"][0]["msg"]
     buffer = io.BytesIO()
     np.savez(buffer, config=np.array(json.dumps(SMALL)), **{"dense0.W": np.zeros((3, 3))})
-    r = client.post("/api/runs/upload", content=buffer.getvalue())
+    r = client.post("/api/runs/upload", content=buffer.getvalue(), headers=NPZ)
     assert r.status_code == 422 and "the weights do not fit the saved network" in r.json()["detail"][0]["msg"]
     buffer = io.BytesIO()
     np.savez(buffer, config=np.array(json.dumps(SMALL | {"epochs": "many"})))
-    r = client.post("/api/runs/upload", content=buffer.getvalue())
+    r = client.post("/api/runs/upload", content=buffer.getvalue(), headers=NPZ)
     assert r.status_code == 422 and "epochs: Input should be a valid integer" in r.json()["detail"][0]["msg"]
     pickled = io.BytesIO()
     np.savez(pickled, config=np.array(json.dumps(SMALL)), obj=np.array([{"a": 1}], dtype=object))
-    r = client.post("/api/runs/upload", content=pickled.getvalue())
+    r = client.post("/api/runs/upload", content=pickled.getvalue(), headers=NPZ)
     assert r.status_code == 422 and "not a readable .npz file" in r.json()["detail"][0]["msg"]
 
 
