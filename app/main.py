@@ -20,13 +20,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
+from app import settings
 from app.jobs import JobLimits, JobManager
 from app.routers import blocks, landscapes, log, network_tools, networks, pages, paths, registry, runs, tools
 from app.runs import Limits, RunManager
-from app.security import BodyLimit, SecurityHeaders, content_security_policy
+from app.security import BodyLimit, SameOrigin, SecurityHeaders, content_security_policy
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static"
+STATIC = pages.ASSETS / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SWAGGER = Path(fastapi_offline.__file__).parent / "static"
 YEAR = "public, max-age=31536000, immutable"
@@ -62,13 +62,27 @@ async def lifespan(app: FastAPI):
         app.state.jobs.shutdown()
 
 
-def create_app(limits: Limits | None = None) -> FastAPI:
-    """The app; `limits` caps training runs (default: see app.runs.Limits, or DESCENT_* variables)."""
-    app = FastAPI(
+class Descent(FastAPI):
+    """FastAPI with the security headers outside everything else, so that every response carries them:
+    Starlette's own 500s and what any middleware answers by itself (a 413, a refused Host) included."""
+
+    csp = content_security_policy([])
+
+    def build_middleware_stack(self):
+        return SecurityHeaders(super().build_middleware_stack(), csp=self.csp)
+
+
+def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = None) -> Descent:
+    """The app; `limits` caps training runs (default: see app.runs.Limits, or DESCENT_* variables);
+    `allowed_hosts` are names it answers to besides localhost and its own address (default:
+    $DESCENT_ALLOWED_HOSTS)."""
+    app = Descent(
         lifespan=lifespan,
         responses={
-            400: {"description": "the request body could not be read"},
+            400: {"description": "the request body could not be read, or the Host is not this server"},
+            403: {"description": "a cross-origin request to change state"},
             413: {"description": "the request body is too large"},
+            415: {"description": "a request body that is neither JSON nor octet-stream"},
         },
         title="Descent",
         summary="See and tune gradient-based optimizers",
@@ -114,6 +128,8 @@ def create_app(limits: Limits | None = None) -> FastAPI:
     # Swagger UI starts itself from one inline script: allow exactly that script, by hash.
     inline = re.findall(rb"<script>(.*?)</script>", docs, re.S)
     hashes = [base64.b64encode(hashlib.sha256(s).digest()).decode() for s in inline]
-    app.add_middleware(SecurityHeaders, csp=content_security_policy(hashes))
+    app.csp = content_security_policy(hashes)
     app.add_middleware(BodyLimit, limits={"/api/runs/upload": runs.MAX_UPLOAD})
+    names = settings.allowed_hosts() if allowed_hosts is None else allowed_hosts
+    app.add_middleware(SameOrigin, names=names)  # outermost of these: a refused request is not read
     return app

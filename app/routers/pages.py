@@ -1,5 +1,6 @@
 """HTML pages. Each page embeds the registries it needs, so it draws without a second request."""
 
+from importlib import resources
 from pathlib import Path
 
 import plotly.offline
@@ -15,7 +16,9 @@ from app.tool_schemas import tool_limits
 from core import runlog
 from core.datasets import DATASETS
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
+PACKAGED = resources.files("app")  # a wheel carries templates/ and static/ inside the package
+ASSETS = PACKAGED if (PACKAGED / "templates").is_dir() else Path(__file__).resolve().parents[2]  # a checkout
+TEMPLATES = Jinja2Templates(directory=ASSETS / "templates")
 PLOTLY_URL = f"/vendor/plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
 NAV = [
     ("/", "Landscapes"),
