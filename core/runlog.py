@@ -14,6 +14,10 @@ outcome) updates its row instead of adding one; past `MAX_ROWS` the oldest rows 
 Threads share a `RunLog`: each has its own connection, the database is in WAL mode, and writers wait
 for each other (busy timeout). `record_race` and `record_training` build entries from core objects
 and never raise: a failure to log is reported through `logging` and the run goes on.
+
+A file that is damaged, cannot be written or comes from a newer Descent makes every call raise
+`RunLogError`, whose message is one line naming the file and what to do. `check()` reads the whole
+file (at startup, and before the first write): a damaged file is never written to, let alone repaired.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +119,17 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class RunLogError(Exception):
-    """The database cannot be used (e.g. it was written by a newer version of Descent)."""
+    """The run log cannot be used; the message is one line naming its file and what to do."""
+
+
+class NewerSchemaError(RunLogError):
+    """The database was written by a newer version of Descent."""
+
+    def __init__(self, version: int):
+        super().__init__(
+            f"the run log is at schema version {version}; this Descent knows up to {SCHEMA_VERSION}"
+        )
+        self.version = version
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -127,9 +142,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         if row is None:
             conn.execute("INSERT INTO schema_version VALUES (0)")
         if version > SCHEMA_VERSION:
-            raise RunLogError(
-                f"the run log is at schema version {version}; this Descent knows up to {SCHEMA_VERSION}"
-            )
+            raise NewerSchemaError(version)
         for i in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[i].split(";"):
                 if statement.strip():
@@ -147,20 +160,27 @@ class RunLog:
     def __init__(self, path: Path | str | None = None, max_rows: int = MAX_ROWS):
         self.path = Path(path) if path is not None else home() / FILENAME
         self.max_rows = max_rows
+        self.problem: str | None = None  # set once the file is found damaged: it is not touched again
+        self._checked = False
         self._local = threading.local()
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
-        self._conn()  # create and migrate now, so errors show at startup
+        with self._usable():  # create and migrate now, so errors show at startup
+            pass
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            migrate(conn)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._local.conn = conn
             with self._lock:  # close the connections of threads that have ended: they add up
                 for thread in [t for t in self._connections if not t.is_alive()]:
@@ -168,9 +188,47 @@ class RunLog:
                 self._connections[threading.current_thread()] = conn
         return conn
 
+    @contextmanager
+    def _usable(self) -> Iterator[sqlite3.Connection]:
+        """The calling thread's connection. An error that makes the file unusable becomes a RunLogError
+        naming the file and what to do; a damaged file stays unusable (until the server restarts)."""
+        if self.problem:
+            raise RunLogError(self.problem)
+        try:
+            yield self._conn()
+        except (sqlite3.Error, OSError, ValueError, RunLogError) as error:
+            if damage := _damage(error):
+                self.problem = _damaged(self.path, damage)
+                raise RunLogError(self.problem) from error
+            if problem := _unusable(self.path, error):
+                raise RunLogError(problem) from error
+            raise
+
+    def check(self) -> str | None:
+        """Read the whole file, never writing it: every page (PRAGMA quick_check), then every row's
+        text and JSON. None if the log is usable, else the one-line problem (see RunLogError).
+        About 0.2 s per 100 MB; a full log (MAX_ROWS races) is about 350 MB."""
+        try:
+            with self._usable() as conn:
+                (report,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+                damage = _report_damage(report) or _rows_damage(conn)
+            if damage:
+                self.problem = _damaged(self.path, damage)
+        except RunLogError as error:
+            return str(error)
+        finally:
+            self._checked = True
+        return self.problem
+
+    def check_once(self) -> None:
+        """`check` the file unless that was done already: before this log's first read or write."""
+        if not self._checked:
+            self.check()
+
     @property
     def version(self) -> int:
-        return self._conn().execute("SELECT version FROM schema_version").fetchone()[0]
+        with self._usable() as conn:
+            return conn.execute("SELECT version FROM schema_version").fetchone()[0]
 
     def close(self) -> None:
         """Close every thread's connection (the log reopens on the next call from a thread)."""
@@ -181,25 +239,32 @@ class RunLog:
         self._local = threading.local()
 
     def record(self, entry: Mapping) -> int:
-        """Add a run (see `entry` for the fields); the same run again updates its row. Returns its id."""
-        row = _row(entry)
-        columns = [c for c in row if c != "id"]
+        """Add a run (see `_row` for the fields); the same run again updates its row. Returns its id."""
+        return self.record_many([entry])[0]
+
+    def record_many(self, entries: Iterable[Mapping]) -> list[int]:
+        """Add runs (a race's racers) in one transaction: all of them or, on any failure, none.
+        Returns their ids. The file is checked once before its first write."""
+        rows = [_row(entry) for entry in entries]
+        if not rows:
+            return []
+        self.check_once()
+        columns = [c for c in rows[0] if c != "id"]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "fingerprint")
         sql = (
             f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             f" ON CONFLICT(fingerprint) DO UPDATE SET {updates} RETURNING id"
         )
-        conn = self._conn()
-        with conn:
+        with self._usable() as conn, conn:
             conn.execute("BEGIN IMMEDIATE")
-            run_id = conn.execute(sql, [row[c] for c in columns]).fetchone()[0]
+            ids = [conn.execute(sql, [row[c] for c in columns]).fetchone()[0] for row in rows]
             (count,) = conn.execute("SELECT COUNT(*) FROM runs").fetchone()
             if count > self.max_rows:
                 conn.execute(
                     "DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY created, id LIMIT ?)",
                     (count - self.max_rows,),
                 )
-        return run_id
+        return ids
 
     def list(
         self,
@@ -217,23 +282,23 @@ class RunLog:
             raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
         where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
         direction = "DESC" if descending else "ASC"
-        conn = self._conn()
-        (total,) = conn.execute(f"SELECT COUNT(*) FROM runs {where}", args).fetchone()
-        rows = conn.execute(
-            f"SELECT {', '.join(HEADLINE)}, config FROM runs {where}"
-            f" ORDER BY {sort} IS NULL, {sort} {direction}, id DESC LIMIT ? OFFSET ?",
-            [*args, limit, offset],
-        ).fetchall()
-        return total, [{**_head(r), "config": json.loads(r["config"])} for r in rows]
+        with self._usable() as conn:
+            (total,) = conn.execute(f"SELECT COUNT(*) FROM runs {where}", args).fetchone()
+            rows = conn.execute(
+                f"SELECT {', '.join(HEADLINE)}, config FROM runs {where}"
+                f" ORDER BY {sort} IS NULL, {sort} {direction}, id DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            return total, [{**_head(r), "config": json.loads(r["config"])} for r in rows]
 
     def get(self, run_id: int) -> dict | None:
         """Everything about one run: the headline, config, results, curves and path; None if absent."""
-        row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else _full(row)
+        with self._usable() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            return None if row is None else _full(row)
 
     def delete(self, run_id: int) -> bool:
-        conn = self._conn()
-        with conn:
+        with self._usable() as conn, conn:
             return conn.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
     def rows(self, kind: str | None = None, page: int = 100) -> Iterator[dict]:
@@ -242,16 +307,14 @@ class RunLog:
         where = "kind = ? AND " if kind else ""
         key = (math.inf, 0)
         while True:
-            batch = (
-                self._conn()
-                .execute(
+            with self._usable() as conn:
+                batch = conn.execute(
                     f"SELECT * FROM runs WHERE {where}(created < ? OR (created = ? AND id < ?))"
                     " ORDER BY created DESC, id DESC LIMIT ?",
                     [*([kind] if kind else []), key[0], key[0], key[1] or 2**63 - 1, page],
-                )
-                .fetchall()
-            )
-            yield from (_full(row) for row in batch)
+                ).fetchall()
+                runs = [_full(row) for row in batch]
+            yield from runs
             if len(batch) < page:
                 return
             key = (batch[-1]["created"], batch[-1]["id"])
@@ -285,6 +348,73 @@ class RunLog:
         if fmt not in ("csv", "json"):
             raise ValueError(f"unknown export format {fmt!r}; valid: csv, json")
         return "".join(self.export_chunks(fmt, kind))
+
+
+# --- what makes a log unusable --------------------------------------------------------------------------
+
+_DAMAGED_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+_UNWRITABLE_CODES = (
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PERM,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+)
+
+
+def _primary_code(error: Exception) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _damage(error: Exception) -> str | None:
+    """What `error` says is wrong with the file's contents, if anything."""
+    if isinstance(error, json.JSONDecodeError):
+        return "a row is not valid JSON"
+    if isinstance(error, sqlite3.OperationalError) and str(error).startswith("Could not decode"):
+        return "a row's text is not UTF-8"
+    return str(error) if _primary_code(error) in _DAMAGED_CODES else None
+
+
+def _damaged(path: Path, damage: str) -> str:
+    return (
+        f"the run log {path} is damaged ({damage}); runs are not being logged. Move the file aside "
+        "(or delete it) and restart Descent to start a new log; Descent will not write to it."
+    )
+
+
+def _unusable(path: Path, error: Exception) -> str | None:
+    """The one-line problem when `error` says the log cannot be opened or written; else None (e.g. a
+    lock held too long: the next call may succeed)."""
+    if isinstance(error, NewerSchemaError):
+        return (
+            f"the run log {path} is at schema version {error.version}, newer than this Descent knows "
+            f"({SCHEMA_VERSION}); runs are not being logged. Upgrade Descent, or set {HOME_ENV} to "
+            "another folder."
+        )
+    if isinstance(error, OSError) or _primary_code(error) in _UNWRITABLE_CODES:
+        return (
+            f"the run log {path} cannot be written ({error}); runs are not being logged. Make "
+            f"{path.parent} writable (with space to spare), or set {HOME_ENV} to another folder."
+        )
+    return None
+
+
+def _report_damage(report: str) -> str | None:
+    """The first line of a PRAGMA quick_check report that names a fault; None for "ok"."""
+    if report == "ok":
+        return None
+    faults = [line for line in report.splitlines() if line and not line.startswith("***")]
+    return f"quick_check: {faults[0] if faults else report}"
+
+
+def _rows_damage(conn: sqlite3.Connection) -> str | None:
+    """Read every row's text (Python decodes it) and let SQLite validate its JSON columns."""
+    valid = " AND ".join(f"({c} IS NULL OR json_valid({c}))" for c in JSON_COLUMNS)
+    for run_id, ok, *_ in conn.execute(f"SELECT id, {valid}, * FROM runs"):
+        if not ok:
+            return f"run {run_id} is not valid JSON"
+    return None
 
 
 def _cell(value) -> str:
@@ -397,7 +527,8 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default() -> RunLog:
-    """The log at home() (one per location: tests point DESCENT_HOME at a temporary folder)."""
+    """The log at home() (one per location: tests point DESCENT_HOME at a temporary folder). Raises
+    RunLogError if it cannot be opened; the next call tries again."""
     path = home() / FILENAME
     with _DEFAULT_LOCK:
         if path not in _DEFAULT:
@@ -405,10 +536,38 @@ def default() -> RunLog:
         return _DEFAULT[path]
 
 
+_REPORTED: set[str] = set()
+
+
+def _report(problem: str) -> None:
+    """Log a problem with the log once (a warning on stderr, even where logging is not configured)."""
+    with _DEFAULT_LOCK:
+        if problem in _REPORTED:
+            return
+        _REPORTED.add(problem)
+    log.warning("%s", problem)
+
+
+def check() -> str | None:
+    """Check the log at home() for the server's startup (see RunLog.check; this reads the whole file):
+    None if it is usable, else the one-line problem, which is also logged (once) as a warning."""
+    try:
+        problem = default().check()
+    except RunLogError as error:
+        problem = str(error)
+    if problem:
+        _report(problem)
+    return problem
+
+
 def safely(what: str, fn: Callable, *args, **kwargs):
-    """fn(*args, **kwargs), or None with the error logged: the run log never breaks a run."""
+    """fn(*args, **kwargs), or None with the error logged: the run log never breaks a run. A log that
+    cannot be used is reported once, not once per run."""
     try:
         return fn(*args, **kwargs)
+    except RunLogError as error:
+        _report(str(error))
+        return None
     except Exception:
         log.exception("could not log %s", what)
         return None
@@ -447,12 +606,13 @@ def record_race(
     seconds: Mapping[int, float],
     target: RunLog | None = None,
 ) -> list[int]:
-    """One row per racer: landscape, optimizer, hyperparameters, noise and seed in its config; the
-    outcome's step as `steps` (and as `steps_to_target` when it converged); its loss curve and path."""
+    """One row per racer, all in one transaction: landscape, optimizer, hyperparameters, noise and
+    seed in its config; the outcome's step as `steps` (and as `steps_to_target` when it converged);
+    its loss curve and path."""
     target = target or default()
     race = uuid.uuid4().hex[:12]
     shared = {k: v for k, v in config.items() if k != "racers"}
-    ids = []
+    entries = []
     for i, racer in enumerate(config["racers"]):
         if i not in outcomes or not parts.get(i):
             continue
@@ -478,8 +638,8 @@ def record_race(
                 "y": downsample(steps.step, steps.y)["value"],
             },
         }
-        ids.append(target.record(entry))
-    return ids
+        entries.append(entry)
+    return target.record_many(entries)  # one transaction: a race is logged whole or not at all
 
 
 def record_training(

@@ -1,14 +1,20 @@
 """The run log: every race and training run the server has finished, kept across restarts
-(core/runlog.py). List and sort, read one with its curves, delete, export."""
+(core/runlog.py). List and sort, read one with its curves, delete, export. A log whose file is damaged
+or cannot be written answers 503, naming the file and what to do."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, ClassVar, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+from starlette.convertors import IntegerConvertor, register_url_convertor
 
 from app.log_schemas import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, SortColumn
 from core import runlog
@@ -34,11 +40,53 @@ class SharedPathRoute(APIRoute):
         await super().handle(scope, receive, send)
 
 
-router = APIRouter(prefix="/api/log", tags=["run log"], route_class=SharedPathRoute)
+class DigitsConvertor(IntegerConvertor):
+    """Digits, left as text for the parameter's own validation: Starlette's int convertor calls int(),
+    which raises past Python's 4,300-digit limit (a 500)."""
+
+    def convert(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("digits", DigitsConvertor())
+
+MAX_ID = 2**62
+
+
+def _digits_in_range(value):
+    """Refuse more significant digits than MAX_ID has before anything parses them."""
+    if isinstance(value, str) and len(value.lstrip("0")) > len(str(MAX_ID)):
+        raise PydanticCustomError(
+            "less_than_equal", "Input should be less than or equal to {le}", {"le": MAX_ID}
+        )
+    return value
+
+
+UNAVAILABLE = {
+    503: {
+        "description": "the run log cannot be used: its file is damaged, cannot be written or comes from "
+        "a newer Descent; the detail names the file and what to do"
+    }
+}
+router = APIRouter(prefix="/api/log", tags=["run log"], route_class=SharedPathRoute, responses=UNAVAILABLE)
 
 NOT_FOUND = {404: {"description": "no run with this id in the log (never logged, deleted or dropped)"}}
-RunId = Annotated[int, Path(ge=1, le=2**62, description="the run's id in the log")]
+RunId = Annotated[
+    int, Path(ge=1, le=MAX_ID, description="the run's id in the log"), BeforeValidator(_digits_in_range)
+]
 MEDIA = {"csv": "text/csv", "json": "application/json"}
+
+
+@contextmanager
+def usable_log() -> Iterator[runlog.RunLog]:
+    """The server's run log, checked once; a log that cannot be used is a 503 naming its file and what
+    to do."""
+    try:
+        log = runlog.default()
+        log.check_once()
+        yield log
+    except runlog.RunLogError as error:
+        raise HTTPException(503, str(error)) from None
 
 
 @router.get("")
@@ -51,7 +99,8 @@ def list_runs(
 ) -> LogPageOut:
     """One page of logged runs (headline and configuration), sorted by any headline column (ties: newest
     first)."""
-    total, rows = runlog.default().list(kind, sort, order == "desc", limit, offset)
+    with usable_log() as log:
+        total, rows = log.list(kind, sort, order == "desc", limit, offset)
     return LogPageOut(total=total, items=[LogItemOut(**row) for row in rows])
 
 
@@ -70,26 +119,33 @@ def export_runs(
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
     kind: Annotated[Kind | None, Query()] = None,
 ) -> StreamingResponse:
-    """Every logged run (or every run of one kind), newest first, as a file."""
-    chunks = runlog.default().export_chunks(format, kind)
+    """Every logged run (or every run of one kind), newest first, as a file. The whole file is checked
+    first, so a damaged log is a 503 rather than a download that stops part way."""
+    with usable_log() as log:
+        if problem := log.check():
+            raise runlog.RunLogError(problem)
+    chunks = log.export_chunks(format, kind)
     name = f"descent-runs{'-' + kind if kind else ''}.{format}"
     return StreamingResponse(
         chunks, media_type=MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
-@router.get("/{run_id:int}", responses=NOT_FOUND)
+@router.get("/{run_id:digits}", responses=NOT_FOUND)
 def get_run(run_id: RunId) -> RunOut:
     """A run's headline, configuration, results, loss (and accuracy) curve and, for a path, its points."""
-    row = runlog.default().get(run_id)
+    with usable_log() as log:
+        row = log.get(run_id)
     if row is None:
         raise HTTPException(404, f"no run {run_id} in the log")
     return RunOut(**row)
 
 
-@router.delete("/{run_id:int}", status_code=204, responses=NOT_FOUND)
+@router.delete("/{run_id:digits}", status_code=204, responses=NOT_FOUND)
 def delete_run(run_id: RunId) -> Response:
     """Remove a run from the log."""
-    if not runlog.default().delete(run_id):
+    with usable_log() as log:
+        deleted = log.delete(run_id)
+    if not deleted:
         raise HTTPException(404, f"no run {run_id} in the log")
     return Response(status_code=204)

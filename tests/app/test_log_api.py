@@ -29,7 +29,7 @@ RUN = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 3, "throttle": 0,
 def client(monkeypatch, tmp_path):
     """The app, logging into a log of its own."""
     monkeypatch.setenv("DESCENT_HOME", str(tmp_path))
-    with TestClient(create_app(Limits(max_active=2))) as c:
+    with TestClient(create_app(Limits(max_active=2)), base_url="http://127.0.0.1") as c:
         yield c
         c.app.state.runs.stop_all()
     runlog.default().close()
@@ -144,3 +144,17 @@ def test_bad_parameters_are_422(client, url):
 def test_ids_are_numbers_and_export_is_read_only(client):
     assert client.get("/api/log/abc").status_code == 404
     assert client.delete("/api/log/export").status_code == 405
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("digits", [20, 4301, 50_000])
+def test_ids_past_the_bound_are_422_whatever_their_length(client, method, digits):
+    r = client.request(method, "/api/log/" + "9" * digits)  # int() refuses 4,301 digits and more
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["msg"] == f"Input should be less than or equal to {2**62}"
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_leading_zeros_do_not_count_against_an_id(client, method):
+    assert client.request(method, "/api/log/" + "0" * 5000 + "7").status_code == 404  # run 7
+    assert client.request(method, "/api/log/" + "0" * 5000).status_code == 422  # run 0
