@@ -7,6 +7,10 @@ import math
 import re
 from collections.abc import Sequence
 
+from core.training import SEED
+
+SHOWN = 40  # characters of a bad value echoed back in an error
+
 
 class UsageError(Exception):
     """A bad flag or value: reported in one line, exit status 2."""
@@ -22,13 +26,18 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def shown(text: str) -> str:
+    """`text` quoted for an error message, cut short so the message stays one readable line."""
+    return repr(text) if len(text) <= SHOWN else repr(text[:SHOWN]) + "..."
+
+
 def pairs(values: Sequence[str], flag: str) -> dict[str, float]:
     """NAME=VALUE strings as a dict of floats."""
     out = {}
     for item in values:
         name, sep, value = item.partition("=")
         if not sep:
-            raise UsageError(f"{flag} takes NAME=VALUE, got {item!r}")
+            raise UsageError(f"{flag} takes NAME=VALUE, got {shown(item)}")
         out[name.strip()] = number(value, f"{flag} {name}")
     return out
 
@@ -37,14 +46,30 @@ def number(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise UsageError(f"{what} must be a number, got {text!r}") from None
+        raise UsageError(f"{what} must be a number, got {shown(text)}") from None
     if not math.isfinite(value):
-        raise UsageError(f"{what} must be finite, got {text!r}")
+        raise UsageError(f"{what} must be finite, got {shown(text)}")
     return value
+
+
+def whole(text: str, flag: str, low: int, high: int) -> int:
+    """An integer in [low, high], or a UsageError naming the range."""
+    try:
+        value = int(text)
+    except ValueError:  # not an integer, or more digits than Python converts
+        value = None
+    if value is None or not low <= value <= high:
+        raise UsageError(f"{flag} must be a whole number in [{low}, {high}], got {shown(text)}")
+    return value
+
+
+def seed(text: str) -> int:
+    """--seed, bounded as the API bounds it."""
+    return whole(text, "--seed", int(SEED.low), int(SEED.high))
 
 
 def point(text: str, what: str) -> tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
-        raise UsageError(f"{what} takes X,Y, got {text!r}")
+        raise UsageError(f"{what} takes X,Y, got {shown(text)}")
     return number(parts[0], what), number(parts[1], what)

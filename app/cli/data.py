@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+
 from app.cli.common import UsageError
 from core.mnist import IMAGE_SETS, DataError, fetch, load
 
 
+def _mirrors(urls: list[str]) -> list[str] | None:
+    """The --mirror URLs, or None for the dataset's own mirrors."""
+    for url in urls:
+        if not url.strip():
+            raise UsageError("--mirror takes a base URL such as https://example.org/mnist/, got ''")
+    return urls or None
+
+
 def cmd_data(args) -> None:
     spec = IMAGE_SETS[args.dataset]
+    mirrors = _mirrors(args.mirror)
     try:
-        folder = fetch(spec.name, mirrors=args.mirror or None)
+        # a download bar only on a terminal, so a redirected log stays clean
+        folder = fetch(spec.name, mirrors=mirrors, progress=sys.stderr.isatty())
         data = load(spec.name, download=False)
     except (ValueError, DataError) as e:
         raise UsageError(str(e)) from None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from app.cli.common import UsageError, number, pairs, point
+from app.cli.common import UsageError, number, pairs, point, seed
 from app.formats import csv_table
 from core.landscapes import LANDSCAPES, get_landscape
 from core.noise import GradientNoise
@@ -48,6 +48,14 @@ def cmd_schedules(args) -> None:
         print(f"{spec.name:12} {spec.label}: {spec.formula}; {_describe(spec.params)}")
 
 
+def _noise(text: str, dataset_size: float, batch_size: float) -> GradientNoise | None:
+    """--noise SX,SY, or None for 0; the sampling flags are checked either way."""
+    off = text.strip() == "0"
+    sigma = (0.0, 0.0) if off else point(text, "--noise")
+    noise = GradientNoise(*sigma, dataset_size, batch_size)
+    return None if off else noise
+
+
 def _run(args):
     """Validate every flag, then return the path's events (a generator)."""
     try:
@@ -59,13 +67,10 @@ def _run(args):
         given.setdefault("lr", landscape.lr[spec.family])
         hyper = spec.hyperparameters(**given)
         steps = STEPS.check(args.steps if args.steps is not None else landscape.steps)
-        start = point(args.start, "--start") if args.start else landscape.start
+        start = landscape.start if args.start is None else point(args.start, "--start")
         if landscape.far_outside(*start):
             raise UsageError(f"--start {start} lies ten domain widths outside {landscape.domain}")
-        noise = None
-        if args.noise != "0":
-            sx, sy = point(args.noise, "--noise")
-            noise = GradientNoise(sx, sy, args.dataset_size, args.batch_size)
+        noise = _noise(args.noise, args.dataset_size, args.batch_size)
         schedule = get_schedule(args.schedule, steps, **pairs(args.schedule_param, "--schedule-param"))
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -110,6 +115,6 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=lambda s: number(s, "--batch-size"), default=4)
     p.add_argument("--schedule", default="constant", help="registry name (see `descent schedules`)")
     p.add_argument("--schedule-param", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--seed", type=int, default=0, help="noise seed")
+    p.add_argument("--seed", type=seed, default=0, help="noise seed, in [0, 2**32 - 1]")
     p.add_argument("--format", choices=["csv", "json", "table"], default="csv")
     p.set_defaults(func=cmd_path)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import orjson
 from tqdm import tqdm
 
-from app.cli.common import UsageError, number, pairs
+from app.cli.common import UsageError, number, pairs, seed, shown
 from core.datasets import DATASETS
 from core.mnist import IMAGE_SETS, DataError
 from core.training import TrainConfig, load_data, network_for, train
@@ -18,7 +20,7 @@ def _widths(text: str) -> list[int]:
         widths = [int(w) for w in text.split(",")]
     except ValueError:
         raise UsageError(
-            f"--hidden takes comma-separated widths such as 600 or 16,16, got {text!r}"
+            f"--hidden takes comma-separated widths such as 600 or 16,16, got {shown(text)}"
         ) from None
     return [] if widths == [0] else widths
 
@@ -64,63 +66,120 @@ def config_from(args) -> TrainConfig:
         raise UsageError(str(e)) from None
 
 
+def save_target(text: str | None) -> Path | None:
+    """Where --save will write (numpy adds .npz to other names), checked before any training."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise UsageError("--save takes a file name such as model.npz, got ''")
+    target = Path(text if text.endswith(".npz") else text + ".npz")
+    if text.endswith(("/", os.sep)) or Path(text).is_dir() or target.is_dir():
+        raise UsageError(f"--save takes a file name such as model.npz, got the folder {text!r}")
+    folder = target.parent
+    if not folder.is_dir():
+        raise UsageError(f"--save: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--save: the folder {str(folder)!r} is not writable")
+    return target
+
+
 def _percent(value) -> str:
     return "   -  " if value is None else f"{100 * value:6.2f}%"
 
 
 def cmd_train(args) -> int:
     config = config_from(args)
+    target = save_target(args.save)
     try:
-        split = load_data(config)
-        net = network_for(config, split)
-    except DataError as e:
-        print(f"descent: {e}", file=sys.stderr)
-        return 1
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    bar = None
-    for event in train(config, split=split, net=net):
-        kind = event["type"]
-        if args.json:
+        try:
+            split = load_data(config)
+            net = network_for(config, split)
+        except (ValueError, DataError) as e:
+            raise UsageError(str(e)) from None
+        with Report(args, config) as report:
+            for event in train(config, split=split, net=net):
+                report.show(event)
+    except MemoryError as e:
+        raise UsageError(f"out of memory ({e}); try smaller --hidden widths or --batch-size") from None
+    if target is not None:
+        _save(net, target)
+        if not args.json:
+            print(f"saved the model to {target}")
+    return 0
+
+
+def _save(net, target: Path) -> None:
+    """Write beside `target`, then rename: Ctrl-C or a full disk never leaves half a model there."""
+    partial = target.with_name(f".{target.name}.part.npz")
+    try:
+        net.save(partial)
+        os.replace(partial, target)
+    except OSError as e:
+        raise UsageError(f"--save: cannot write {str(target)!r}: {e.strerror or e}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class Report:
+    """Prints training events: JSON lines, or a line per epoch and, on a terminal, a progress bar."""
+
+    def __init__(self, args, config: TrainConfig):
+        self.args, self.config = args, config
+        self.per_epoch = 1
+        self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._close_bar()
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def show(self, event: dict) -> None:
+        kind, human = event["type"], not self.args.json
+        if self.args.json:
             sys.stdout.write(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
         if kind == "start":
-            per_epoch = event["steps_per_epoch"]
-            if not args.json:
+            self.per_epoch = event["steps_per_epoch"]
+            if human:
                 sizes = f"{event['train_size']} training and {event['test_size']} test examples"
-                shape = f"{event['parameters']:,} parameters, {per_epoch} steps per epoch"
-                print(f"{config.dataset}: {sizes}, {shape}")
-        elif kind == "steps" and not args.quiet:
-            if bar is None:
-                epoch = (int(event["step"][0]) - 1) // per_epoch + 1
-                bar = tqdm(total=per_epoch, desc=f"epoch {epoch}/{config.epochs}", unit="step", leave=False)
-            bar.update(len(event["step"]))
+                shape = f"{event['parameters']:,} parameters, {self.per_epoch} steps per epoch"
+                print(f"{self.config.dataset}: {sizes}, {shape}", flush=True)
+        elif kind == "steps" and not self.args.quiet:
+            self._advance(event["step"])
         elif kind == "epoch":
-            if bar is not None:
-                bar.close()
-                bar = None
-            if not args.json:
-                print(
-                    f"epoch {event['epoch']:>3}/{config.epochs}  "
-                    f"train loss {event['train_loss']:.4f} acc {_percent(event['train_accuracy'])}  "
-                    f"test loss {event['test_loss'] or 0:.4f} acc {_percent(event['test_accuracy'])}  "
-                    f"{event['seconds']:.2f} s",
-                    flush=True,
-                )
-        elif kind in ("diverged", "early_stop") and not args.json:
+            self._close_bar()
+            if human:
+                print(_epoch_line(event, self.config.epochs), flush=True)
+        elif kind in ("diverged", "early_stop") and human:
             message = event.get("message") or (
                 f"early stop after epoch {event['stopped_epoch']}: "
                 f"best test loss at epoch {event['best_epoch']}, weights restored"
             )
             print(message, flush=True)
-        elif kind == "summary" and not args.json:
+        elif kind == "summary" and human:
             print(f"{event['status']}: {event['steps']} steps in {event['seconds']:.1f} s")
-    if bar is not None:
-        bar.close()
-    if args.save:
-        net.save(args.save)
-        if not args.json:
-            print(f"saved the model to {args.save}")
-    return 0
+
+    def _advance(self, steps) -> None:
+        if self.bar is None:
+            epoch = (int(steps[0]) - 1) // self.per_epoch + 1
+            desc = f"epoch {epoch}/{self.config.epochs}"
+            # disable=None: no bar unless stderr is a terminal, so a redirected log stays clean
+            self.bar = tqdm(total=self.per_epoch, desc=desc, unit="step", leave=False, disable=None)
+        self.bar.update(len(steps))
+
+
+def _epoch_line(event: dict, epochs: int) -> str:
+    return (
+        f"epoch {event['epoch']:>3}/{epochs}  "
+        f"train loss {event['train_loss']:.4f} acc {_percent(event['train_accuracy'])}  "
+        f"test loss {event['test_loss'] or 0:.4f} acc {_percent(event['test_accuracy'])}  "
+        f"{event['seconds']:.2f} s"
+    )
 
 
 def register(sub) -> None:
@@ -165,7 +224,7 @@ def register(sub) -> None:
         default=0,
         help="training examples scored per evaluation; 0: all",
     )
-    p.add_argument("--seed", type=lambda s: number(s, "--seed"), default=0)
+    p.add_argument("--seed", type=seed, default=0, help="in [0, 2**32 - 1]")
     p.add_argument("--json", action="store_true", help="one JSON event per line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--save", metavar="FILE.npz", help="save the trained model")

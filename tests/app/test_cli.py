@@ -1,10 +1,15 @@
 import csv
 import io
 import json
+import re
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from app.cli import main, paths
 from core.landscapes import LANDSCAPES
 from core.optimizers import OPTIMIZERS
 from core.schedules import SCHEDULES
@@ -125,6 +130,18 @@ def test_diverged_path_says_so(capsys):
         (["--schedule", "linear"], "unknown schedule 'linear'; valid: constant, step"),
         (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
         (["--start", "1e9,0"], "lies ten domain widths outside"),
+        (["--start="], "--start takes X,Y, got ''"),
+        (["--start", ""], "--start takes X,Y, got ''"),
+        (["--batch-size", "0"], "batch_size must be in [1, 1e+06], got 0"),
+        (["--noise", "16,4", "--dataset-size", "0"], "dataset_size must be in [1, 1e+06], got 0"),
+        (["--steps", "1.5"], "steps must be a whole number, got 1.5"),
+        (["--seed", "-1"], "--seed must be a whole number in [0, 4294967295], got '-1'"),
+        (["--noise", "16,4", "--seed", "-1"], "--seed must be a whole number in [0, 4294967295], got '-1'"),
+        (["--noise", "16,4", "--seed", str(2**63)], f"in [0, 4294967295], got '{2**63}'"),
+        (["--seed", str(2**32)], f"in [0, 4294967295], got '{2**32}'"),
+        (["--seed", "1.5"], "--seed must be a whole number in [0, 4294967295], got '1.5'"),
+        (["--seed", "9" * 5000], "got '" + "9" * 40 + "'..."),
+        (["--lr", "9" * 5000], "--lr must be finite, got '" + "9" * 40 + "'..."),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
@@ -134,6 +151,45 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert message in err
 
 
-def test_no_command_is_a_usage_error(capsys):
-    code, _, err = run(capsys)
-    assert code == 2 and "the following arguments are required: command" in err
+def test_the_largest_seed_runs(capsys):
+    argv = ["path", "--noise", "16,4", "--steps", "3", "--seed", str(2**32 - 1)]
+    assert run(capsys, *argv)[0] == 0
+
+
+def test_a_bare_command_prints_usage_and_the_commands_and_exits_2(capsys):
+    code, out, err = run(capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("usage: descent ")
+    for command in ("landscapes", "optimizers", "schedules", "path", "serve", "data", "train"):
+        assert f"\n    {command} " in err
+    assert err.splitlines()[-1].startswith("descent: error: name a command")
+
+
+def test_version_is_the_installed_distributions(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 0 and err == ""
+    assert out == f"descent {version('descent')}\n"
+    assert re.fullmatch(r"descent \d+\.\d+\.\d+\S*\n", out)
+
+
+def test_version_from_the_module_entry_point():
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--version"], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"descent {version('descent')}\n", "")
+
+
+def test_ctrl_c_during_a_path_is_one_line_and_status_130(capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+        yield
+
+    monkeypatch.setattr(paths, "path", interrupted)
+    try:
+        code, out, err = run(capsys, "path", "--steps", "10")
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped main() and would print a traceback")
+    assert (code, out, err) == (130, "", "descent: interrupted\n")

@@ -1,9 +1,12 @@
 """`descent data mnist|fashion-mnist`: where the data is, and one-line errors with exit status 2."""
 
+import sys
+
 import pytest
 
 from app.cli import main
 from core import mnist
+from tests.app.test_cli_train import Terminal
 from tests.core.test_mnist import NAMES, dead_url, make_fixture, patch_spec, serve, server  # noqa: F401
 
 
@@ -35,8 +38,17 @@ def test_data_downloads_with_a_mirror_flag(isolated, monkeypatch, server, capsys
     captured = capsys.readouterr()
     assert f"folder: {isolated / 'fashion-mnist'}\n" in captured.out
     assert "classes: T-shirt/top, Trouser" in captured.out
-    assert "100%" in captured.err
+    assert captured.err == "", "no download bar unless stderr is a terminal"
     assert sorted(p.name for p in (isolated / "fashion-mnist").iterdir()) == sorted(NAMES)
+
+
+def test_a_download_bar_on_a_terminal(isolated, monkeypatch, server, capsys):  # noqa: F811
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    fixture = make_fixture(4)
+    patch_spec(monkeypatch, "fashion-mnist", fixture)
+    assert main(["data", "fashion-mnist", "--mirror", serve(server, fixture)]) == 0
+    assert "100%" in terminal.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -45,6 +57,12 @@ def test_data_downloads_with_a_mirror_flag(isolated, monkeypatch, server, capsys
         (["data", "cifar10"], "invalid choice: 'cifar10' (choose from 'mnist', 'fashion-mnist')"),
         (["data"], "the following arguments are required: dataset"),
         (["data", "mnist"], "MNIST not found and not downloaded (http://127.0.0.1:"),
+        (["train", "mnist"], "MNIST not found and not downloaded (http://127.0.0.1:"),
+        (["train", "fashion-mnist", "--epochs", "1"], "Fashion-MNIST not found and not downloaded"),
+        (
+            ["data", "mnist", "--mirror="],
+            "--mirror takes a base URL such as https://example.org/mnist/, got ''",
+        ),
     ],
 )
 def test_errors_are_one_line_with_status_2(isolated, argv, message, capsys):
@@ -61,3 +79,10 @@ def test_offline_error_names_files_folder_and_remedy(isolated, tmp_path, capsys)
     for part in [*NAMES, str(isolated / "fashion-mnist"), str(tmp_path / "debian"), "DESCENT_DATA_DIR"]:
         assert part in err
     assert "apt-get install dataset-fashion-mnist" in err
+
+
+def test_data_errors_read_the_same_from_data_and_train(isolated, capsys):
+    assert main(["data", "mnist"]) == 2
+    from_data = capsys.readouterr().err
+    assert main(["train", "mnist", "--epochs", "1"]) == 2
+    assert capsys.readouterr().err == from_data
