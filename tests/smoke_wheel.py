@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -58,10 +57,10 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) ->
 
 def check_installed(descent: str, cwd: Path, env: dict[str, str]) -> None:
     """The command's app and core are its environment's own copies, not the checkout's."""
-    python = shlex.split(Path(descent).read_text().splitlines()[0].removeprefix("#!"))  # its interpreter
+    python = Path(descent).resolve().parent / "python"  # its environment's (pipx and uv link the command)
     imported = "import app, core; print(app.__file__); print(core.__file__)"
     done = subprocess.run(
-        [*python, "-c", imported], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        [python, "-c", imported], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
     if done.returncode != 0:
         raise SmokeError(f"the command's Python cannot import app and core:\n{done.stderr[-2000:]}")
@@ -96,6 +95,8 @@ def fetch(url: str) -> tuple[int, str, bytes]:
             return r.status, r.headers.get_content_type(), r.read()
     except urllib.error.HTTPError as e:
         return e.code, "", b""
+    except OSError as e:
+        raise SmokeError(f"GET {url}: {e}") from e
 
 
 def references(path: str, content_type: str, body: bytes) -> set[str]:
@@ -145,7 +146,8 @@ def wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> N
 
 def stop(server: subprocess.Popen) -> None:
     """Ctrl-C, as a user would; then the whole process group, whatever is left of it."""
-    os.killpg(server.pid, signal.SIGINT)
+    with contextlib.suppress(ProcessLookupError):  # it may have exited by itself
+        os.killpg(server.pid, signal.SIGINT)
     try:
         server.wait(timeout=15)
     except subprocess.TimeoutExpired as e:
@@ -158,26 +160,26 @@ def stop(server: subprocess.Popen) -> None:
 def check_serve(descent: str, cwd: Path, env: dict[str, str]) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(cwd / "serve.log", "w+")  # noqa: SIM115 (read back on failure)
-    server = subprocess.Popen(
-        [descent, "serve", "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    log = cwd / "serve.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [descent, "serve", "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
     try:
         wait_until_up(base, server)
-        return crawl(base)
+        fetched = crawl(base)
     except SmokeError:
-        log.seek(0)
-        print(log.read()[-3000:], file=sys.stderr)
+        print(log.read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         stop(server)
-        log.close()
-        print(f"ok  descent serve on port {port} stopped")
+    print(f"ok  descent serve on port {port}, stopped by Ctrl-C")
+    return fetched
 
 
 def main(argv: list[str]) -> int:
