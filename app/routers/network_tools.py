@@ -20,7 +20,7 @@ from app.job_schemas import (
     JobResultOut,
     JobsIn,
 )
-from app.jobs import Busy, Job, JobManager
+from app.jobs import Busy, Job, JobManager, PoolUnavailable
 from app.routers.log import SharedPathRoute
 from core.mnist import IMAGE_SETS, locate
 
@@ -76,6 +76,7 @@ def _find(request: Request, job_id: str) -> Job:
     responses={
         429: {"description": "too many jobs are running"},
         409: {"description": "a spec's dataset is not on this server; the message says how to get it"},
+        503: {"description": "the job pool could not start; the message says what failed (no job was made)"},
     },
 )
 def submit_job(req: JobsIn, request: Request) -> JobOut:
@@ -87,6 +88,8 @@ def submit_job(req: JobsIn, request: Request) -> JobOut:
         job = manager(request).submit([s.spec() for s in req.specs])
     except Busy as e:
         raise HTTPException(429, str(e)) from None
+    except PoolUnavailable as e:
+        raise HTTPException(503, str(e)) from None
     return _out(job)
 
 

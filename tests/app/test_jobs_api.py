@@ -1,15 +1,18 @@
-"""Jobs on the process pool: results equal core.sweeps run in-process; progress, cancel, caps, 429 and
-422; the manager's feeding (one task per worker, jobs in turn) with a pool the test drives by hand."""
+"""Jobs on the process pool: results equal core.sweeps run in-process; progress, cancel, caps, 429, 422
+and 503; the manager's feeding (one task per worker, jobs in turn) and its faults (a pool that breaks,
+calls back under its own lock or cannot start) with pools the test drives by hand."""
 
 import os
+import threading
 import time
+import weakref
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.jobs import Busy, JobLimits, JobManager
+from app.jobs import Busy, JobLimits, JobManager, PoolUnavailable
 from app.main import create_app
 from core.sweeps import run_job
 
@@ -27,7 +30,7 @@ GRID = [cell(lr, g) for lr in (0.01, 0.1, 1.0) for g in (0.0, 0.5, 0.9)]
 def client():
     app = create_app()
     app.state.jobs = JobManager(JobLimits(workers=2, max_active=1))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -233,8 +236,122 @@ def test_an_app_served_again_runs_jobs_again():
     app = create_app()
     app.state.jobs = JobManager(JobLimits(workers=1))
     for _ in range(2):
-        with TestClient(app) as c:
+        with TestClient(app, base_url="http://127.0.0.1") as c:
             r = c.post("/api/jobs", json={"specs": GRID[:1]})
             assert r.status_code == 201
             job, (result,) = wait(c, r.json()["id"])
             assert job["status"] == "done" and result["error"] is None
+
+
+# --- faults: pools that break, call back under their own lock, or cannot start --------------------------
+
+
+class FailingUnderItsLock:
+    """What Python 3.12+'s ProcessPoolExecutor does when a worker dies: its own thread fails every
+    future while holding the pool's lock, which collecting the pool (a weakref callback) takes too.
+    Records whether a pool was collected in that state, where the real one deadlocks."""
+
+    def __init__(self):
+        self.futures: list[Future] = []
+        self.failing = False
+        self.collected_while_failing: list[bool] = []
+
+    def pool(self, workers):
+        pool = HandPool()
+        pool.submit = self.submit
+        weakref.finalize(pool, lambda: self.collected_while_failing.append(self.failing))
+        return pool
+
+    def submit(self, fn, spec):
+        future = Future()
+        future.set_running_or_notify_cancel()
+        self.futures.append(future)
+        return future
+
+    def fail_all(self):
+        self.failing = True
+        for future in self.futures:
+            if not future.done():
+                future.set_exception(BrokenProcessPool("gone"))
+        self.failing = False
+
+
+def test_a_broken_pool_is_not_collected_on_its_own_thread_while_it_holds_its_lock():
+    breaker = FailingUnderItsLock()
+    manager = JobManager(JobLimits(workers=1), executor_factory=breaker.pool)
+    job = manager.submit([{"n": 0}])
+    breaker.fail_all()
+    assert job.results == [(0, None, "the worker process died")] and job.status == "done"
+    assert breaker.collected_while_failing == []
+    manager.get(job.id)  # a caller's thread shuts the broken pool down, and lets it go
+    assert breaker.collected_while_failing == [False]
+
+
+def test_a_pool_calling_back_never_waits_for_the_manager():
+    """A pool may call back holding its own lock while another thread, holding the manager's lock,
+    waits for that pool lock in submit: the callback must not wait for the manager's lock."""
+    manager, pool = hand_manager(workers=1)
+    job = manager.submit([{"n": 0}, {"n": 1}])
+    with manager._lock:  # another thread is feeding the pool
+        callback = threading.Thread(target=pool.finish, args=(0,))
+        callback.start()
+        callback.join(10)
+        assert not callback.is_alive(), "the pool's thread waited for the manager's lock"
+        assert job.done == 0
+    assert manager.get(job.id).done == 1 and len(pool.submitted) == 2  # recorded and fed once let go
+
+
+def refuse(workers):
+    raise OSError("connection refused by the cluster")
+
+
+REFUSED = "the job pool could not start: OSError: connection refused by the cluster"
+
+
+def test_a_pool_that_cannot_start_is_503_and_leaves_no_job():
+    app = create_app()
+    app.state.jobs = JobManager(JobLimits(workers=1, max_active=2), executor_factory=refuse)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        for _ in range(3):  # never 429: no job is left "running"
+            r = c.post("/api/jobs", json={"specs": GRID[:2]})
+            assert r.status_code == 503, r.text
+            assert r.json()["detail"] == REFUSED
+        assert app.state.jobs.active() == 0 and app.state.jobs._jobs == {}
+        app.state.jobs._factory = lambda n: ThreadPoolExecutor(n)
+        r = c.post("/api/jobs", json={"specs": GRID[:1]})
+        assert r.status_code == 201
+        assert wait(c, r.json()["id"])[0]["status"] == "done"
+    assert "503" in app.openapi()["paths"]["/api/jobs"]["post"]["responses"]
+
+
+class RefusingPool(HandPool):
+    def submit(self, fn, spec):
+        raise ValueError("this pool takes no tasks")
+
+
+def test_a_fresh_pool_that_refuses_its_first_task_is_503():
+    manager = JobManager(JobLimits(workers=1), executor_factory=lambda n: RefusingPool())
+    with pytest.raises(PoolUnavailable, match="could not start: ValueError: this pool takes no tasks"):
+        manager.submit([{"n": 0}])
+    assert manager.active() == 0 and manager._jobs == {}
+
+
+def test_a_running_pool_that_refuses_is_replaced_once():
+    pools = [RefusingPool(), HandPool()]
+    manager = JobManager(JobLimits(workers=1), executor_factory=lambda n: pools.pop(0))
+    manager._executor = manager._factory(1)  # was running, then broke while idle
+    job = manager.submit([{"n": 0}])
+    assert job.status == "running" and manager._executor.submitted[0][1] == {"n": 0}
+
+
+def test_when_no_fresh_pool_starts_after_a_crash_the_waiting_specs_fail_and_the_job_ends():
+    pool = HandPool()
+    factories = [lambda n: pool, refuse]
+    manager = JobManager(JobLimits(workers=1), executor_factory=lambda n: factories.pop(0)(n))
+    job = manager.submit([{"n": 0}, {"n": 1}, {"n": 2}])
+    pool.finish(0, error=BrokenProcessPool("gone"))  # the pool's thread tries a fresh pool: refused
+    assert job.status == "done" and [error for _, _, error in job.results] == [
+        "the worker process died",
+        REFUSED,
+        REFUSED,
+    ]
