@@ -35,6 +35,7 @@ from queue import Empty, SimpleQueue
 
 from threadpoolctl import threadpool_limits
 
+from app import settings
 from core.sweeps import run_job
 
 
@@ -50,10 +51,8 @@ class JobLimits:
     @classmethod
     def from_env(cls) -> JobLimits:
         """Defaults, overridden by DESCENT_JOB_WORKERS and DESCENT_MAX_JOBS."""
-        env = os.environ
         return cls(
-            workers=int(env.get("DESCENT_JOB_WORKERS", cls.workers)),
-            max_active=int(env.get("DESCENT_MAX_JOBS", cls.max_active)),
+            workers=settings.JOB_WORKERS.read(cls.workers), max_active=settings.MAX_JOBS.read(cls.max_active)
         )
 
 

@@ -25,6 +25,7 @@ from app.jobs import JobLimits, JobManager
 from app.routers import blocks, landscapes, log, network_tools, networks, pages, paths, registry, runs, tools
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SameOrigin, SecurityHeaders, content_security_policy
+from core import runlog
 
 STATIC = pages.ASSETS / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -41,9 +42,11 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Pin BLAS to one thread (runs and streams share two cores: see README), switch between Python
-    threads every millisecond so the event loop answers promptly while workers compute, sweep idle
-    and old runs every second, and stop every run on shutdown."""
+    threads every millisecond so the event loop answers promptly while workers compute, check the run
+    log (in the background: it reads the whole file, and says in one line if it is damaged), sweep
+    idle and old runs every second, and stop every run on shutdown."""
     threadpool_limits(1)
+    checked = asyncio.create_task(asyncio.to_thread(runlog.check))
     sys.setswitchinterval(0.001)
     gc.collect()
     gc.freeze()  # the app's own objects never need collecting: full collections stay short
@@ -58,6 +61,7 @@ async def lifespan(app: FastAPI):
         yield
     finally:
         task.cancel()
+        checked.cancel()
         app.state.runs.stop_all()
         app.state.jobs.shutdown()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from app import server as serving
 from app.main import create_app
 
 # In CI (DESCENT_REQUIRE_TORCH=1) a missing reference is a failure; elsewhere, a skip with a reason.
@@ -58,11 +59,14 @@ def app():
 
 
 @contextmanager
-def serve(app):
-    """Serve `app` with uvicorn on a free loopback port, in a thread; yields the base URL."""
+def serve(app, http: type = serving.TimedHTTP):
+    """Serve `app` with uvicorn on a free loopback port, in a thread, as `descent serve` does (with
+    `http` as its protocol); yields the base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app, log_level="warning", **{**serving.options(http), "timeout_graceful_shutdown": 1}
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -187,11 +187,12 @@ def test_state_changes_from_another_origin_are_refused(client, headers):
     assert client.get("/api/registry", headers=headers).status_code == 200, "reading is not changing"
 
 
-def test_state_changes_from_the_apps_own_pages_are_answered(client):
+def test_state_changes_from_the_apps_own_pages_are_answered():
     own = {"Origin": "http://127.0.0.1", "Sec-Fetch-Site": "same-origin"}
-    r = client.post("/api/runs", json=MOONS, headers=own)
-    assert r.status_code == 201
-    assert client.post(f"/api/runs/{r.json()['id']}/stop", headers=own).status_code == 200
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+        r = client.post("/api/runs", json=MOONS | {"epochs": 500}, headers=own)
+        assert r.status_code == 201
+        assert client.post(f"/api/runs/{r.json()['id']}/stop", headers=own).status_code == 200
 
 
 @pytest.mark.parametrize(
