@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gc
 import hashlib
+import itertools
 import re
 import sys
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
-from app import settings
+from app import server, settings
 from app.jobs import JobLimits, JobManager
 from app.routers import blocks, landscapes, log, network_tools, networks, pages, paths, registry, runs, tools
 from app.runs import Limits, RunManager
@@ -31,6 +32,7 @@ STATIC = pages.ASSETS / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SWAGGER = Path(fastapi_offline.__file__).parent / "static"
 YEAR = "public, max-age=31536000, immutable"
+TRIM_SECONDS = 10  # how often freed memory is handed back to the system
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -44,7 +46,8 @@ async def lifespan(app: FastAPI):
     """Pin BLAS to one thread (runs and streams share two cores: see README), switch between Python
     threads every millisecond so the event loop answers promptly while workers compute, check the run
     log (in the background: it reads the whole file, and says in one line if it is damaged), sweep
-    idle and old runs every second, and stop every run on shutdown."""
+    idle and old runs every second, hand freed memory back every few seconds, and stop every run on
+    shutdown."""
     threadpool_limits(1)
     checked = asyncio.create_task(asyncio.to_thread(runlog.check))
     sys.setswitchinterval(0.001)
@@ -52,9 +55,11 @@ async def lifespan(app: FastAPI):
     gc.freeze()  # the app's own objects never need collecting: full collections stay short
 
     async def sweep():
-        while True:
+        for second in itertools.count(1):
             await asyncio.sleep(1.0)
             app.state.runs.sweep()
+            if second % TRIM_SECONDS == 0:
+                await asyncio.to_thread(server.release_memory)
 
     task = asyncio.create_task(sweep())
     try:

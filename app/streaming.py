@@ -7,7 +7,9 @@ generator in turn, one item at a time. A hundred streams thus get their first ev
 items' time of each other, instead of a hundred threads fighting over the interpreter lock and
 starving the event loop. The
 event loop itself never runs numpy work. When a consumer goes away (a closed tab cancels the
-response), its `finally` marks the job stopped and no worker advances it again.
+response), its `finally` marks the job stopped and no worker advances it again. A consumer that
+stops taking items (a client that reads nothing) holds at most MAX_PENDING of them: its job is set
+aside until it catches up, so an unread stream costs a bounded amount of memory, not its whole race.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class WorkerError(Exception):
 
 FLUSH_SECONDS = 0.002  # items are handed to the event loop in batches at most this often...
 NAP_SECONDS = 0.0002  # ...and then the worker sleeps this long, so the event loop can take the lock
+MAX_PENDING = 8  # items a consumer may leave untaken before its job waits for it
 
 
 @dataclass(eq=False)
@@ -39,6 +42,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue
     stopped: threading.Event = field(default_factory=threading.Event)
+    pending: int = 0  # items produced that the consumer has not taken yet
 
 
 def _put_all(batches: dict[asyncio.Queue, list]) -> None:
@@ -59,6 +63,7 @@ class Workers:
     def __init__(self, threads: int = 1, name: str = "descent-worker"):
         self._fresh: deque[_Job] = deque()  # not yet advanced: they go first, in order of arrival
         self._jobs: deque[_Job] = deque()  # the others, round robin
+        self._waiting: set[_Job] = set()  # set aside until their consumers take what they have
         self._cond = threading.Condition()
         self._threads = [
             threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True) for i in range(threads)
@@ -75,6 +80,25 @@ class Workers:
             self._fresh.append(job)  # a new stream's first event comes first: time to first event
             self._cond.notify()
         return job
+
+    def taken(self, job: _Job, count: int) -> None:
+        """The consumer has taken `count` items: a job set aside goes on once half its backlog is taken."""
+        with self._cond:
+            job.pending -= count
+            if job in self._waiting and job.pending <= MAX_PENDING // 2:
+                self._resume(job)
+
+    def release(self, job: _Job) -> None:
+        """The consumer has gone: the job is dropped at its next turn."""
+        job.stopped.set()
+        with self._cond:
+            if job in self._waiting:
+                self._resume(job)
+
+    def _resume(self, job: _Job) -> None:
+        self._waiting.discard(job)
+        self._jobs.append(job)
+        self._cond.notify()
 
     @property
     def jobs(self) -> int:
@@ -114,8 +138,12 @@ class Workers:
                 outbox += [(job, WorkerError(f"{type(e).__name__}: {e}")), (job, _END)]
                 continue
             with self._cond:
-                self._jobs.append(job)
-                self._cond.notify()
+                job.pending += 1
+                if job.pending >= MAX_PENDING and not job.stopped.is_set():
+                    self._waiting.add(job)
+                else:
+                    self._jobs.append(job)
+                    self._cond.notify()
 
 
 def _flush(outbox: list[tuple[_Job, object]]) -> None:
@@ -139,13 +167,14 @@ async def in_thread(items: Iterator, workers: Workers = WORKERS) -> AsyncIterato
     try:
         while True:
             batch = await next_or_ping(queue)
+            workers.taken(job, len(batch))
             if batch and batch[-1] is _END:  # nothing comes after it
                 if len(batch) > 1:
                     yield batch[:-1]
                 return
             yield batch
     finally:
-        job.stopped.set()
+        workers.release(job)
 
 
 # --- Server-Sent Events ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ file (at startup, and before the first write): a damaged file is never written t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -573,6 +574,14 @@ def safely(what: str, fn: Callable, *args, **kwargs):
         return None
 
 
+_UNLOGGED = np.empty(0)
+
+
+def _loggable(part: Steps) -> Steps:
+    """The columns `record_race` logs (step, x, y, loss); a race's others are not kept while it runs."""
+    return dataclasses.replace(part, lr=_UNLOGGED, gx=_UNLOGGED, gy=_UNLOGGED, grad_norm=_UNLOGGED, state={})
+
+
 def logged_race(config: Mapping, items: Iterable, target: RunLog | None = None) -> Iterator:
     """Pass a race's (racer, Steps | Outcome) items through; once the race is over, record each racer.
 
@@ -592,7 +601,7 @@ def logged_race(config: Mapping, items: Iterable, target: RunLog | None = None) 
         i, part = item
         seconds[i] = seconds.get(i, 0.0) + time.perf_counter() - tick
         if isinstance(part, Steps):
-            parts.setdefault(i, []).append(part)
+            parts.setdefault(i, []).append(_loggable(part))
         elif isinstance(part, Outcome):
             outcomes[i] = part
         yield item

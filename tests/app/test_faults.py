@@ -1,5 +1,6 @@
 """Faults a shared server meets: readers that never read, runs that pile up, a SIGTERM mid-stream."""
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import pytest
 
 from app.main import create_app
 from app.runs import SUBSCRIBER_QUEUE, Limits
+from app.streaming import MAX_PENDING, WORKERS
 from core.training import TrainConfig
 from tests.conftest import serve
 
@@ -107,3 +109,23 @@ def _read(url, path, body=None):
                     pass
     except httpx.HTTPError:
         pass
+
+
+def test_race_streams_nobody_reads_hold_a_bounded_backlog_and_end_with_their_connections():
+    race = {"racers": [{"optimizer": "adam"}] * 8, "steps": 10_000}
+    body = json.dumps(race).encode()
+    with serve(create_app()) as url:
+        host, port = url.removeprefix("http://").split(":")
+        socks = []
+        for _ in range(4):
+            sock = socket.create_connection((host, int(port)))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            head = f"POST /api/paths HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            sock.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            socks.append(sock)
+        # each race is set aside once its reader has left MAX_PENDING items untaken: it stops there
+        wait_for(lambda: len(WORKERS._waiting) == len(socks))
+        assert all(job.pending <= MAX_PENDING for job in WORKERS._waiting)
+        for sock in socks:
+            sock.close()
+        wait_for(lambda: not WORKERS._waiting and WORKERS.jobs == 0)
