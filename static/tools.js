@@ -208,7 +208,7 @@ async function run(name, url, body, draw, tool = name) {
     await draw(data, body);
   } catch (err) {
     if (err.name === "AbortError") return;
-    errors[name] = err instanceof HttpError ? err.detail.map((d) => `${d.loc.at(-1) ?? ""}: ${d.msg.replace("Value error, ", "")}`).join("; ") : String(err);
+    errors[name] = err instanceof HttpError ? err.detail.map((d) => `${d.loc.length ? `${d.loc.at(-1)}: ` : ""}${d.msg.replace("Value error, ", "")}`).join("; ") : String(err);
   } finally {
     if (jobs[name] === job) delete jobs[name];
     showErrors(tool);

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Response
 
 from app.formats import csv_table
+from app.heavy import BUSY, HEAVY
 from app.schemas import ExportIn, RaceIn
 from app.streaming import EVENT_STREAM, FLUSH, EventStream, WorkerError, in_thread
 from core import runlog
@@ -88,10 +89,14 @@ async def stream_paths(req: RaceIn) -> EventStream:
 @router.post(
     "/paths/export",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/json": {}}, "description": "the paths"}},
+    responses=BUSY | {200: {"content": {"text/csv": {}, "application/json": {}}, "description": "the paths"}},
 )
-def export_paths(req: ExportIn) -> Response:
+async def export_paths(req: ExportIn) -> Response:
     """The whole race as one CSV table (a row per racer and step) or a JSON document."""
+    return await HEAVY.run(_export, req)
+
+
+def _export(req: ExportIn) -> Response:
     parts: dict[int, list[Steps]] = {i: [] for i in range(len(req.racers))}
     outcomes: dict[int, Outcome] = {}
     for i, part in race(**req.core_args()):

@@ -1,9 +1,9 @@
 """Tuning tools: learning-rate range test, hyperparameter maps, start-point maps, seed bands.
 
 Each endpoint validates one bounded request, calls one function of core.tuning and sends its arrays.
-They are plain `def`s: FastAPI runs them in its thread pool, so the event loop stays free while numpy
-works (each request is capped to about half a second: see app.tool_schemas). No number sent is NaN or
-infinite: a diverged run is its own category (`diverged_at` > 0), never a missing value.
+It computes on the heavy-work threads (app.heavy), so the event loop and the pages' threads stay free
+while numpy works (each request is capped to about half a second: see app.tool_schemas). No number
+sent is NaN or infinite: a diverged run is its own category (`diverged_at` > 0), never a missing value.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Response
 
+from app.heavy import BUSY, HEAVY
 from app.tool_schemas import (
     HyperMapIn,
     HyperMapOut,
@@ -54,14 +55,18 @@ def _finite(a) -> np.ndarray:
     return a
 
 
-@router.post("/lr-range", response_class=Response, responses={200: {"model": RangeOut}})
-def post_lr_range(req: RangeIn) -> Response:
+@router.post("/lr-range", response_class=Response, responses=BUSY | {200: {"model": RangeOut}})
+async def post_lr_range(req: RangeIn) -> Response:
     """One run per learning rate on a log grid, all from the same start: the loss each reached.
 
     Marks the steepest fall, the lowest loss, the first rate that diverges (or ends above its start)
     and a suggested rate: the middle of the longest stretch of rates that reach the target, at most
     half the divergence point.
     """
+    return await HEAVY.run(_lr_range, req)
+
+
+def _lr_range(req: RangeIn) -> Response:
     low, high = req.lr_range()
     lrs = np.geomspace(low, high, req.points)
     r = lr_range_test(**req.core_args(), steps=req.steps, lrs=lrs)
@@ -82,12 +87,16 @@ def post_lr_range(req: RangeIn) -> Response:
     )
 
 
-@router.post("/hyper-map", response_class=Response, responses={200: {"model": HyperMapOut}})
-def post_hyper_map(req: HyperMapIn) -> Response:
+@router.post("/hyper-map", response_class=Response, responses=BUSY | {200: {"model": HyperMapOut}})
+async def post_hyper_map(req: HyperMapIn) -> Response:
     """A map of learning rate × a second hyperparameter (γ, β1, ...) or the batch size: one run per cell.
 
     Each cell is the run from the same start with that cell's settings over the same noise seed.
     """
+    return await HEAVY.run(_hyper_map, req)
+
+
+def _hyper_map(req: HyperMapIn) -> Response:
     low, high = req.lr_range()
     lrs = np.geomspace(low, high, req.nx)
     ys = axis_values(req.y_param(), *req.y_range(), req.ny)
@@ -105,9 +114,13 @@ def post_hyper_map(req: HyperMapIn) -> Response:
     )
 
 
-@router.post("/start-map", response_class=Response, responses={200: {"model": StartMapOut}})
-def post_start_map(req: StartMapIn) -> Response:
+@router.post("/start-map", response_class=Response, responses=BUSY | {200: {"model": StartMapOut}})
+async def post_start_map(req: StartMapIn) -> Response:
     """Runs from a grid of starts over the domain: which known minimum each reaches, and when."""
+    return await HEAVY.run(_start_map, req)
+
+
+def _start_map(req: StartMapIn) -> Response:
     args = req.core_args()
     xs, ys = start_grid(args["landscape"], req.nx, req.ny)
     m = start_map(**args, steps=req.steps, xs=xs, ys=ys)
@@ -125,9 +138,13 @@ def post_start_map(req: StartMapIn) -> Response:
     )
 
 
-@router.post("/seed-band", response_class=Response, responses={200: {"model": SeedBandOut}})
-def post_seed_band(req: SeedBandIn) -> Response:
+@router.post("/seed-band", response_class=Response, responses=BUSY | {200: {"model": SeedBandOut}})
+async def post_seed_band(req: SeedBandIn) -> Response:
     """The same run over many noise seeds: the fan of paths, the loss band and the share that succeed."""
+    return await HEAVY.run(_seed_band, req)
+
+
+def _seed_band(req: SeedBandIn) -> Response:
     args = req.core_args()
     del args["seed"]
     b = seed_band(**args, steps=req.steps, seeds=req.seed_list())
@@ -153,9 +170,13 @@ def post_seed_band(req: SeedBandIn) -> Response:
     )
 
 
-@router.post("/batch-tradeoff", response_class=Response, responses={200: {"model": TradeoffOut}})
-def post_batch_tradeoff(req: TradeoffIn) -> Response:
+@router.post("/batch-tradeoff", response_class=Response, responses=BUSY | {200: {"model": TradeoffOut}})
+async def post_batch_tradeoff(req: TradeoffIn) -> Response:
     """Learning rate × batch size, each cell summarised over seeds: success share and mean steps."""
+    return await HEAVY.run(_batch_tradeoff, req)
+
+
+def _batch_tradeoff(req: TradeoffIn) -> Response:
     args = req.core_args()
     del args["seed"]
     low, high = req.lr_range()

@@ -1,12 +1,10 @@
 """/api/tools: each answer is the core's, every bad field gets a 422 naming it, nothing is NaN."""
 
-import inspect
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from app.routers import tools
 from app.tool_schemas import MAX_WORK, HyperMapOut, RangeOut, SeedBandOut, StartMapOut, TradeoffOut
 from core.landscapes import get_landscape
 from core.noise import GradientNoise
@@ -33,11 +31,6 @@ def post(client, url, body, model):
     assert "NaN" not in r.text and "Infinity" not in r.text
     model.model_validate_json(r.text)  # the documented schema
     return r.json()
-
-
-def test_every_endpoint_is_a_plain_def_run_off_the_event_loop():
-    for route in tools.router.routes:
-        assert not inspect.iscoroutinefunction(route.endpoint), route.path
 
 
 def test_range_test_is_the_cores(client):
