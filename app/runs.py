@@ -5,10 +5,14 @@ worker thread here, with a stop command. The thread keeps
 what a late subscriber needs (the start, every evaluation and epoch summary without their bulky
 parts, the whole per-step loss curve, the latest full evaluation) and fans events out to any number
 of subscribers. A subscriber that falls too far behind is dropped rather than allowed to hold
-memory or slow the run; it can reconnect and catch up from the snapshot.
+memory or slow the run; it can reconnect and catch up from the snapshot. A process that sends
+something unreadable is ended, and its run with an error.
 
-The `RunManager` caps concurrent runs, stops runs nobody has watched for a while, and forgets
-finished runs after a while.
+A finished run keeps only that history in memory: its final weights go to a file in a temporary
+folder (read back for predictions and downloads), and its data are loaded again when asked for.
+
+The `RunManager` caps concurrent runs (counting those still starting), stops runs nobody has watched
+for a while, and forgets finished runs after a while.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ import asyncio
 import math
 import multiprocessing
 import secrets
+import shutil
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -29,6 +37,7 @@ from app import log_hooks, run_process, settings
 from app.streaming import next_or_ping
 from core.datasets import Split
 from core.mnist import data_dir
+from core.network import Network
 from core.training import TrainConfig, load_data, network_for
 
 # Runs start from a fork server: a clean, single-threaded process with the modules already loaded.
@@ -37,6 +46,7 @@ _PROCESSES.set_forkserver_preload(["app.run_process"])
 
 BULKY = ("surface", "diagnostics", "confusion", "misclassified")  # kept for the latest evaluation only
 SUBSCRIBER_QUEUE = 512  # events a subscriber may fall behind before it is dropped
+START_SECONDS = 60.0  # how long creating a run waits for its process's first event
 
 
 @dataclass(frozen=True)
@@ -68,9 +78,12 @@ class _Dropped:
 class Run:
     """A training run in a process of its own (see app/run_process.py), and what the server keeps."""
 
-    def __init__(self, config: TrainConfig, split: Split, weights: dict | None = None):
+    def __init__(self, config: TrainConfig, split: Split, folder: Path, weights: dict | None = None):
         self.id = secrets.token_urlsafe(16)
-        self.config, self.split = config, split
+        self.config = config
+        self.inputs, self.class_names = split.x_train.shape[1], split.class_names
+        self._split: Split | None = split  # while it trains; loaded again on demand once it has ended
+        self._final = folder / f"{self.id}.npz"  # the weights the process ended with, once it has
         self.controls = _Commands(self)
         self.status = "paused" if weights is not None else "running"
         self.error: str | None = None
@@ -80,8 +93,8 @@ class Run:
         self._lock = threading.Lock()  # guards the snapshot and the subscriber set
         self._subscribers: dict[asyncio.Queue, asyncio.AbstractEventLoop] = {}
         self._history = _History()
-        self._final: dict[str, np.ndarray] | None = None  # the weights the process ended with
-        self._serving = network_for(config, split)  # answers predictions; never trains
+        self._first = threading.Event()  # the first event has been recorded (or the process ended)
+        self._serving: Network | None = None  # answers predictions while it trains; never trains
         self._serving_lock = threading.Lock()
         self._events, child_events = _PROCESSES.Pipe(duplex=False)
         self._pipe, child_commands = _PROCESSES.Pipe()
@@ -99,30 +112,43 @@ class Run:
         self._process.start()
         for end in self._child_ends:
             end.close()
-        self._receive()
         self._listener.start()
+        self._first.wait(START_SECONDS)
         self.watched = time.monotonic()  # the idle clock starts when there is something to watch
 
     def _receive(self) -> bool:
-        """Record and fan out the next message from the process; False once it has ended."""
+        """Record and fan out the next message from the process; False once it has ended. Raises
+        ValueError for a message that is not an event."""
         try:
             data = self._events.recv_bytes()
         except (EOFError, OSError):
             return False
         if data.startswith(run_process.WEIGHTS):
-            self._final = run_process.decode_weights(data[len(run_process.WEIGHTS) :])
-        else:
-            self._deliver(orjson.loads(data), data.decode())
+            self._final.write_bytes(data[len(run_process.WEIGHTS) :])
+            return True
+        event = orjson.loads(data)
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise ValueError(f"not an event: {data[:80]!r}")
+        self._deliver(event, data.decode())
         return True
 
     def _listen(self) -> None:
-        while self._receive():
-            pass
+        try:
+            while self._receive():
+                pass
+        except Exception as e:  # the process cannot be trusted to go on: end it and the run
+            self._process.kill()
+            self._fail(f"the training process sent what could not be read ({type(e).__name__}: {e})")
         self._process.join(timeout=5)
         if not self.finished:
-            message = f"the training process ended unexpectedly (exit code {self._process.exitcode})"
-            event = {"type": "error", "message": message}
-            self._deliver(event, orjson.dumps(event).decode())
+            self._fail(f"the training process ended unexpectedly (exit code {self._process.exitcode})")
+        with self._serving_lock:
+            self._split = self._serving = None  # a finished run keeps its history, not its data
+        self._first.set()
+
+    def _fail(self, message: str) -> None:
+        event = {"type": "error", "message": message}
+        self._deliver(event, orjson.dumps(event).decode())
 
     def end(self, wait: float) -> None:
         """Wait up to `wait` seconds for the process to finish, then terminate it."""
@@ -147,6 +173,7 @@ class Run:
         with self._lock:
             self._record(event, text)
             subscribers = list(self._subscribers.items())
+        self._first.set()
         for queue, loop in subscribers:
             loop.call_soon_threadsafe(_offer, queue, (event["type"], text))
 
@@ -201,24 +228,40 @@ class Run:
         with self._lock:
             return len(self._subscribers)
 
+    @property
+    def split(self) -> Split:
+        """The run's data: kept while it trains, loaded again (the same, by its seed) once it has ended."""
+        split = self._split
+        return split if split is not None else load_data(self.config, download=False)
+
     def weights(self) -> dict[str, np.ndarray] | None:
         """Named copies of the current (or final) parameters, running statistics and network spec;
         None if the process ended without them (it crashed)."""
-        if self._final is None:
+        if not self._final.exists():
             current = self.command("weights") if self._process.is_alive() else None
             if current is not None:
                 return current
             self._listener.join(timeout=10)  # it has just ended: its final weights are on their way
-        return self._final
+        if not self._final.exists():
+            return None
+        return run_process.decode_weights(self._final.read_bytes())
 
     def predict(self, x: np.ndarray) -> np.ndarray | None:
-        """Class probabilities from a copy of the current weights (training is never disturbed)."""
+        """Class probabilities from a copy of the current weights (training is never disturbed). While
+        it trains one network answers; after, each answer builds its own from the saved weights."""
         weights = self.weights()
         if weights is None:
             return None
         with self._serving_lock:
-            self._serving.load_state_dict(weights)
-            return self._serving.predict_proba(x)
+            net = self._serving or Network.from_state_dict(weights)
+            if not self.finished:
+                self._serving = net
+            net.load_state_dict(weights)
+            return net.predict_proba(x)
+
+    def discard(self) -> None:
+        """Forget its saved weights (the run is being forgotten)."""
+        self._final.unlink(missing_ok=True)
 
 
 class _History:
@@ -302,24 +345,36 @@ class RunManager:
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits()
         self._runs: dict[str, Run] = {}
+        self._starting = 0  # runs being created: they count against the cap already
         self._lock = threading.Lock()
+        self._folder = Path(tempfile.mkdtemp(prefix="descent-runs-"))  # final weights, removed with it
+        weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
 
     def create(self, config: TrainConfig, weights: dict | None = None) -> Run:
-        """Start a run; Busy past the cap. Loading data may raise (ValueError, DataError).
+        """Start a run; Busy past the cap (which holds however many ask at once). Loading data may
+        raise (ValueError, DataError).
 
         With `weights` (named arrays of a saved model) the network starts from them, and the run
         starts paused: it evaluates the loaded model, then waits to be resumed.
         """
         self.sweep()
-        if self.active() >= self.limits.max_active:
-            raise Busy(f"{self.limits.max_active} runs are already training; stop one or wait")
-        split = load_data(config, download=False)
-        if weights is not None:
-            network_for(config, split).load_state_dict(weights)  # refuse weights that do not fit, here
-        run = Run(config, split, weights)
+        with self._lock:
+            if self._active() + self._starting >= self.limits.max_active:
+                raise Busy(f"{self.limits.max_active} runs are already training; stop one or wait")
+            self._starting += 1
+        try:
+            split = load_data(config, download=False)
+            if weights is not None:
+                network_for(config, split).load_state_dict(weights)  # refuse weights that do not fit
+            run = Run(config, split, self._folder, weights)
+            run.start()
+        except BaseException:
+            with self._lock:
+                self._starting -= 1
+            raise
         with self._lock:
             self._runs[run.id] = run
-        run.start()
+            self._starting -= 1
         return run
 
     def get(self, run_id: str) -> Run | None:
@@ -328,8 +383,12 @@ class RunManager:
             return self._runs.get(run_id)
 
     def active(self) -> int:
+        """Runs training (or paused) now."""
         with self._lock:
-            return sum(not run.finished for run in self._runs.values())
+            return self._active()
+
+    def _active(self) -> int:
+        return sum(not run.finished for run in self._runs.values())
 
     def sweep(self) -> None:
         """Stop runs nobody watches; forget runs that ended long ago, and the oldest past the cap."""
@@ -348,6 +407,8 @@ class RunManager:
         with self._lock:
             for run in forget:
                 self._runs.pop(run.id, None)
+        for run in forget:
+            run.discard()
 
     def stop_all(self, wait: float = 2.0) -> None:
         """Stop every run; give their processes `wait` seconds to finish, then end them."""

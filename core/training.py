@@ -305,6 +305,8 @@ def train(
     controls = controls or Controls()
     split = split if split is not None else load_data(config)
     net = net if net is not None else network_for(config, split)
+    if not np.isfinite(net.params).all():
+        raise ValueError("the network's weights are not all finite: it can be neither trained nor evaluated")
     spec = get_optimizer(config.optimizer)
     base = spec.hyperparameters(**config.hyper)
     hp = dict(base)

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
+from app.heavy import HEAVY
 from app.runs import Busy, Run, RunManager
 from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
 from app.streaming import EVENT_STREAM, EventStream
+from app.uploads import UploadError, read_npz
 from core.mnist import IMAGE_SETS, DataError
 from core.network import L1, L2, MAX_NORM
 from core.optimizers import get_optimizer
@@ -93,19 +94,19 @@ def create_run(req: TrainIn, request: Request) -> RunOut:
             "description": "not a model saved by Descent; the message says why",
             "model": ValidationErrorOut,
         },
-        429: {"description": "too many runs are training"},
+        429: {"description": "too many runs are training, or too many long computations are waiting"},
         409: {"description": "the model's dataset is not on this server"},
     },
 )
 async def upload_model(request: Request) -> RunOut:
-    """Load a saved .npz: a new run that starts from its weights, paused after evaluating them."""
+    """Load a saved .npz: a new run that starts from its weights, paused after evaluating them. The
+    file is checked before anything in it is inflated (see app/uploads.py), off the event loop."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_UPLOAD:
             raise HTTPException(413, f"a model file may have at most {MAX_UPLOAD // 2**20} MB")
-    arrays, req = _read_model(bytes(body))
-    return await run_in_threadpool(_create_loaded, request, req, arrays)
+    return await HEAVY.run(_load_model, request, bytes(body))
 
 
 @router.get("/{run_id}", responses=NOT_FOUND)
@@ -173,13 +174,14 @@ def set_hyper(run: ThisRun, req: HyperIn) -> RunOut:
 def predict(run: ThisRun, req: PredictIn) -> PredictOut:
     """Class probabilities for inputs (e.g. a drawn 28×28 digit as 784 values in [0, 1]), from the
     current weights, also while the run trains."""
-    inputs = run.split.x_train.shape[1]
-    if any(len(row) != inputs for row in req.inputs):
-        raise invalid("inputs", f"each input must have {inputs} values")
+    if any(len(row) != run.inputs for row in req.inputs):
+        raise invalid("inputs", f"each input must have {run.inputs} values")
     probabilities = run.predict(np.asarray(req.inputs, dtype=np.float32))
     if probabilities is None:
         raise HTTPException(409, f"run {run.id!r} ended without its weights ({run.error})")
-    return PredictOut(probabilities=probabilities.tolist(), classes=list(run.split.class_names))
+    if not np.isfinite(probabilities).all():
+        raise invalid("inputs", "the network's output overflows for these inputs: use smaller values")
+    return PredictOut(probabilities=probabilities.tolist(), classes=list(run.class_names))
 
 
 @router.get(
@@ -208,10 +210,9 @@ def download_model(run: ThisRun) -> Response:
 def _read_model(body: bytes) -> tuple[dict, TrainIn]:
     """The arrays and training configuration of an uploaded .npz, or a 422 that says what is wrong."""
     try:
-        with np.load(io.BytesIO(body), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except Exception:  # zip, npy and pickle-refusal errors all mean the same thing here
-        raise invalid("file", "not a readable .npz file (save one from a run's Download model)") from None
+        arrays = read_npz(body)
+    except UploadError as e:
+        raise invalid("file", str(e)) from None
     if "config" not in arrays:
         raise invalid("file", "the .npz has no 'config' array: it was not saved by Descent")
     try:
@@ -222,7 +223,8 @@ def _read_model(body: bytes) -> tuple[dict, TrainIn]:
     return arrays, req
 
 
-def _create_loaded(request: Request, req: TrainIn, arrays: dict) -> RunOut:
+def _load_model(request: Request, body: bytes) -> RunOut:
+    arrays, req = _read_model(body)
     try:
         run = manager(request).create(req.config(), weights=arrays)
     except Busy as e:
@@ -254,7 +256,9 @@ def _image_shape(run: Run) -> list[int]:
 
 
 @router.get("/{run_id}/images", responses=NOT_FOUND | {409: {"description": "the run's data are not images"}})
-def test_images(run: ThisRun, indices: Annotated[str, Query(pattern=r"^\d+(,\d+){0,63}$")]) -> ImagesOut:
+def test_images(
+    run: ThisRun, indices: Annotated[str, Query(pattern=r"^\d{1,9}(,\d{1,9}){0,63}$")]
+) -> ImagesOut:
     """Test images of the run's data (e.g. those an evaluation listed as misclassified), by index."""
     shape = _image_shape(run)
     rows = [int(i) for i in indices.split(",")]

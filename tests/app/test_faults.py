@@ -1,6 +1,7 @@
 """Faults a shared server meets: readers that never read, runs that pile up, a SIGTERM mid-stream."""
 
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -10,12 +11,14 @@ import threading
 import time
 
 import httpx
+import numpy as np
 import pytest
 
+from app import runs as app_runs
 from app.main import create_app
-from app.runs import SUBSCRIBER_QUEUE, Limits
+from app.runs import SUBSCRIBER_QUEUE, Busy, Limits, Run
 from app.streaming import MAX_PENDING, WORKERS
-from core.training import TrainConfig
+from core.training import TrainConfig, load_data
 from tests.conftest import serve
 
 BUSY = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 300, "eval_every": 5, "surface": 30}
@@ -129,3 +132,74 @@ def test_race_streams_nobody_reads_hold_a_bounded_backlog_and_end_with_their_con
         for sock in socks:
             sock.close()
         wait_for(lambda: not WORKERS._waiting and WORKERS.jobs == 0)
+
+
+def test_the_cap_on_runs_holds_when_many_ask_at_once(monkeypatch):
+    manager = create_app(Limits(max_active=3)).state.runs
+    slow = load_data  # every creator loads data for a while before its run exists
+
+    def loading(config, **kwargs):
+        time.sleep(0.3)
+        return slow(config, **kwargs)
+
+    monkeypatch.setattr(app_runs, "load_data", loading)
+    outcomes = []
+
+    def create():
+        try:
+            outcomes.append(manager.create(TrainConfig(dataset="xor", hidden=((4, "relu"),), epochs=500)))
+        except Busy:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=create) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    started = [run for run in outcomes if run != "busy"]
+    assert len(started) == 3 and outcomes.count("busy") == 9
+    assert manager.active() == 3
+    manager.stop_all()
+
+
+class _GoneProcess:
+    exitcode = -9
+
+    def kill(self):
+        pass
+
+    def join(self, timeout=None):
+        pass
+
+
+@pytest.mark.parametrize("message", [b"null", b"[1, 2]", b'{"no": "type"}', b"{not json"])
+def test_a_process_that_sends_what_is_not_an_event_ends_its_run_with_an_error(tmp_path, message):
+    config = TrainConfig(dataset="xor", hidden=((4, "relu"),), epochs=1)
+    run = Run(config, load_data(config), tmp_path)
+    run._events, child = multiprocessing.Pipe(duplex=False)
+    run._process = _GoneProcess()
+    child.send_bytes(message)
+    run._listen()
+    assert run.finished and run.status == "error"
+    assert "sent what could not be read" in run.error
+    run.controls.stop()  # a gone process: nothing to stop, and nothing breaks
+
+
+def test_a_finished_run_keeps_its_history_not_its_network_or_data():
+    manager = create_app(Limits(max_kept=1)).state.runs
+    config = TrainConfig(dataset="moons", hidden=((64, "relu"),), epochs=2)
+    run = manager.create(config)
+    live_split = run.split
+    run._listener.join(30)
+    assert run.finished and run._split is None and run._serving is None
+    assert run._final.exists()  # the final weights: on disk, read back on demand
+    weights = run.weights()
+    assert weights["dense0.W"].shape == (2, 64)
+    reloaded = run.split  # the same data again, by the run's seed
+    assert np.array_equal(reloaded.x_test, live_split.x_test)
+    probabilities = run.predict(live_split.x_test[:5])
+    assert probabilities.shape == (5, 2) and np.allclose(probabilities.sum(axis=1), 1)
+    assert run._serving is None, "a finished run builds a network per answer and keeps none"
+    manager.create(config)._listener.join(30)
+    manager.sweep()  # past max_kept: the first run is forgotten, its weights with it
+    assert manager.get(run.id) is None and not run._final.exists()

@@ -245,7 +245,7 @@ def test_uploads_that_do_not_fit_are_refused(client):
     pickled = io.BytesIO()
     np.savez(pickled, config=np.array(json.dumps(SMALL)), obj=np.array([{"a": 1}], dtype=object))
     r = client.post("/api/runs/upload", content=pickled.getvalue(), headers=NPZ)
-    assert r.status_code == 422 and "not a readable .npz file" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and "'obj' has a object dtype" in r.json()["detail"][0]["msg"]
 
 
 def test_a_run_whose_process_dies_reports_it_and_the_server_goes_on(client):
@@ -289,3 +289,12 @@ def test_missing_mnist_is_a_409_with_the_remedy(client, tmp_path, monkeypatch):
     assert r.status_code == 409
     detail = r.json()["detail"]
     assert "train-images-idx3-ubyte.gz" in detail and str(tmp_path) in detail and "DESCENT_DATA_DIR" in detail
+
+
+def test_inputs_that_overflow_the_network_and_endless_indices_are_422(client):
+    run_id = client.post("/api/runs", json=SMALL).json()["id"]
+    watch(client, run_id)
+    r = client.post(f"/api/runs/{run_id}/predict", json={"inputs": [[1e308, -1e308]]})
+    assert r.status_code == 422 and "overflows" in r.json()["detail"][0]["msg"]
+    r = client.get(f"/api/runs/{run_id}/images", params={"indices": "1" * 5000})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "indices"]

@@ -232,6 +232,16 @@ def test_a_given_network_is_trained_in_place_and_can_be_saved(tmp_path):
     np.testing.assert_array_equal(again.predict_proba(split.x_test), net.predict_proba(split.x_test))
 
 
+@pytest.mark.parametrize("poison", [np.nan, np.inf])
+def test_a_network_with_non_finite_weights_is_refused_before_any_event(poison):
+    config = TrainConfig(dataset="xor", hidden=((4, "relu"),), epochs=1)
+    split = load_data(config)
+    net = network_for(config, split)
+    net.params[0] = poison
+    with pytest.raises(ValueError, match="weights are not all finite"):
+        next(train(config, split=split, net=net))
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
