@@ -257,7 +257,8 @@ class Run:
             if not self.finished:
                 self._serving = net
             net.load_state_dict(weights)
-            return net.predict_proba(x)
+            with np.errstate(all="ignore"):  # an overflow is the caller's to report
+                return net.predict_proba(x)
 
     def discard(self) -> None:
         """Forget its saved weights (the run is being forgotten)."""

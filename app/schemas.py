@@ -305,8 +305,13 @@ class HyperIn(Strict):
     values: Settings = Field(description="optimizer hyperparameters and l1, l2, max_norm to change now")
 
 
+MAX_INPUT = 1e6  # a network input's magnitude: pixels are in [0, 1], the toy sets' points within ±10
+
+
 class PredictIn(Strict):
-    inputs: list[Annotated[list[Finite], Field(max_length=784)]] = Field(min_length=1, max_length=64)
+    inputs: list[
+        Annotated[list[Annotated[Finite, Field(ge=-MAX_INPUT, le=MAX_INPUT)]], Field(max_length=784)]
+    ] = Field(min_length=1, max_length=64)
 
 
 class RunOut(BaseModel):

@@ -332,10 +332,13 @@ def train(
         "steps_per_epoch": per_epoch,
         "total_steps": total,
     }
-    yield scorer.eval_event(0, 0.0)
-
     losses, rates = [], []
     step, status, diverged_at = 0, "done", 0
+    if (first := scorer.eval_event(0, 0.0)) is None:  # finite weights, but not their loss: no training
+        status = "diverged"
+        yield _diverged(0)
+    else:
+        yield first
     best = {"loss": math.inf, "epoch": 0, "snapshot": None}
     started = time.perf_counter()
     last_flush = last_eval = started
@@ -359,7 +362,7 @@ def train(
         return time.perf_counter() - since >= config.throttle
 
     stepped = False
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, config.epochs + 1) if first is not None else ():
         order = rng.permutation(n)
         seconds = 0.0
         for start in range(0, n, config.batch_size):

@@ -105,3 +105,12 @@ def test_an_array_that_declares_more_than_it_stores_is_refused(client, saved):
 def test_a_text_member_only_where_text_belongs(client, saved):
     arrays = saved | {"config": np.array(json.dumps(SMALL) + " " * 70_000)}
     assert "must be one string" in refused(client, npz(arrays))
+
+
+def test_a_model_whose_output_overflows_answers_predictions_with_422(client, saved):
+    arrays = dict(saved)
+    arrays["dense0.W"] = np.full_like(saved["dense0.W"], 3e38)  # finite, but any input overflows it
+    run_id = client.post("/api/runs/upload", content=npz(arrays), headers=NPZ).json()["id"]
+    r = client.post(f"/api/runs/{run_id}/predict", json={"inputs": [[1e6, 1e6]]})
+    assert r.status_code == 422 and "overflows" in r.json()["detail"][0]["msg"]
+    client.post(f"/api/runs/{run_id}/stop")

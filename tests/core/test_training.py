@@ -242,6 +242,16 @@ def test_a_network_with_non_finite_weights_is_refused_before_any_event(poison):
         next(train(config, split=split, net=net))
 
 
+def test_finite_weights_whose_loss_is_not_end_at_once_as_diverged():
+    config = TrainConfig(dataset="xor", hidden=((4, "relu"),), epochs=3)
+    split = load_data(config)
+    net = network_for(config, split)
+    net.params[:] = 3e38  # finite, but every output overflows
+    events = list(train(config, split=split, net=net))
+    assert [e["type"] for e in events] == ["start", "diverged", "summary"]
+    assert events[1]["step"] == 0 and events[-1]["status"] == "diverged" and events[-1]["steps"] == 0
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
