@@ -1,7 +1,11 @@
-"""Memory over 1,000 sequential training runs through the API: RSS of the server at the start
-(after a warm-up) and at the end. Goal: flat.
+"""Server memory under training runs, through the API. Two measures:
 
-    python bench/memory_runs.py [--runs 1000]
+- flat: RSS over 1,000 sequential small runs, after a warm-up and at the end (goal: flat);
+- kept: RSS with DESCENT_MAX_KEPT finished runs of a wide network (8 hidden layers of 2,048 units,
+  29 M parameters) kept, against the server before the first of them (goal: a few MB per run, not
+  its network: a finished run keeps its history; its weights wait in a temporary file).
+
+    python bench/memory_runs.py [--runs 1000] [--kept 32] [--width 2048]
 """
 
 import argparse
@@ -28,21 +32,52 @@ def finish(http, run_id):
             pass
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=1000)
-    args = parser.parse_args()
-    warmup = 50
-    with server(2) as (url, pid), httpx.Client(base_url=url, timeout=60) as http:
-        for i in range(args.runs + warmup):
+def flat(url, pid, runs, warmup=50):
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for i in range(runs + warmup):
             finish(http, http.post("/api/runs", json=RUN | {"seed": i}).json()["id"])
             if i == warmup - 1:
                 start = rss_mb(pid)
         end = rss_mb(pid)
     print(
-        f"{args.runs} sequential runs: server RSS {start:.0f} MB after {warmup} warm-up runs,"
+        f"{runs} sequential runs: server RSS {start:.0f} MB after {warmup} warm-up runs,"
         f" {end:.0f} MB at the end ({end - start:+.0f} MB)"
     )
+
+
+def kept(url, pid, count, width):
+    wide = {
+        "dataset": "moons",
+        "data": {"samples": 64},
+        "hidden": [{"width": width}] * 8,
+        "epochs": 1,
+        "batch_size": 32,
+        "throttle": 0,
+    }
+    with httpx.Client(base_url=url, timeout=600) as http:
+        finish(http, http.post("/api/runs", json=RUN).json()["id"])  # the first run's one-off costs
+        start = rss_mb(pid)
+        for i in range(count):
+            finish(http, http.post("/api/runs", json=wide | {"seed": i}).json()["id"])
+        end = rss_mb(pid)
+    parameters = 7 * width * width + 12 * width + 2
+    print(
+        f"{count} finished runs of 8 x {width} ({parameters / 1e6:.0f} M parameters) kept: server RSS"
+        f" {start:.0f} MB before, {end:.0f} MB after ({(end - start) / count:+.1f} MB per run)"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=1000, help="small runs for the flat measure; 0: skip")
+    parser.add_argument("--kept", type=int, default=32, help="wide runs kept; 0: skip")
+    parser.add_argument("--width", type=int, default=2048)
+    args = parser.parse_args()
+    with server(2) as (url, pid):
+        if args.kept:
+            kept(url, pid, args.kept, args.width)
+        if args.runs:
+            flat(url, pid, args.runs)
 
 
 if __name__ == "__main__":
