@@ -34,6 +34,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,6 +156,11 @@ def migrate(conn: sqlite3.Connection) -> int:
 # --- the log ------------------------------------------------------------------------------------------
 
 
+def _close_all(connections: dict) -> None:
+    for conn in list(connections.values()):
+        conn.close()
+
+
 class RunLog:
     """The run log in the SQLite file `path` (default: home()/runlog.sqlite3), created on first use."""
 
@@ -166,6 +172,7 @@ class RunLog:
         self._local = threading.local()
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._connections)  # a log let go of closes its connections
         with self._usable():  # create and migrate now, so errors show at startup
             pass
 
@@ -234,8 +241,9 @@ class RunLog:
     def close(self) -> None:
         """Close every thread's connection (the log reopens on the next call from a thread)."""
         with self._lock:
-            connections, self._connections = self._connections, {}
-        for conn in connections.values():
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for conn in connections:
             conn.close()
         self._local = threading.local()
 

@@ -52,13 +52,12 @@ def test_a_request_head_that_never_ends_is_closed_after_the_deadline(url):
 
 def test_a_whole_request_is_answered_and_its_idle_connection_closed_later(url):
     host, port = address(url)
-    s = socket.create_connection((host, port))
-    s.sendall(f"GET /api/registry HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-    s.settimeout(5)
-    assert s.recv(64).startswith(b"HTTP/1.1 200")
-    while s.recv(65536):  # the rest of the answer; then the keep-alive timeout closes it
-        pass
-    s.close()
+    with socket.create_connection((host, port)) as s:
+        s.sendall(f"GET /api/registry HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        s.settimeout(3 * server.KEEP_ALIVE_SECONDS)
+        assert s.recv(64).startswith(b"HTTP/1.1 200")
+        while s.recv(65536):  # the rest of the answer; then the keep-alive timeout closes it
+            pass
 
 
 def test_connections_past_the_cap_are_closed_at_once_and_the_server_recovers(url):

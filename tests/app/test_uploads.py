@@ -49,10 +49,18 @@ def refused(client, body: bytes) -> str:
     return r.json()["detail"][0]["msg"]
 
 
+def finish(client, run_id):
+    client.post(f"/api/runs/{run_id}/stop")
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/runs/{run_id}").json()["status"] in ("running", "paused"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_a_saved_model_loads(client, saved):
     r = client.post("/api/runs/upload", content=npz(saved), headers=NPZ)
     assert r.status_code == 201 and r.json()["status"] == "paused"
-    client.post(f"/api/runs/{r.json()['id']}/stop")
+    finish(client, r.json()["id"])
 
 
 @pytest.mark.parametrize("poison", [np.nan, np.inf, -np.inf])
@@ -113,4 +121,4 @@ def test_a_model_whose_output_overflows_answers_predictions_with_422(client, sav
     run_id = client.post("/api/runs/upload", content=npz(arrays), headers=NPZ).json()["id"]
     r = client.post(f"/api/runs/{run_id}/predict", json={"inputs": [[1e6, 1e6]]})
     assert r.status_code == 422 and "overflows" in r.json()["detail"][0]["msg"]
-    client.post(f"/api/runs/{run_id}/stop")
+    finish(client, run_id)

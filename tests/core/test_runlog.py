@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import io
 import json
@@ -53,7 +54,7 @@ def test_home_follows_the_environment(monkeypatch, tmp_path):
 
 def test_schema_version_is_recorded(log):
     assert log.version == SCHEMA_VERSION == len(runlog.MIGRATIONS)
-    with sqlite3.connect(log.path) as conn:
+    with contextlib.closing(sqlite3.connect(log.path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "schema_version"} <= tables
