@@ -55,7 +55,7 @@ async def stream(address, method, path, body, errors):
     payload = b"" if body is None else orjson.dumps(body)
     try:
         reader, writer = await asyncio.open_connection(*address)
-        head = f"{method} {path} HTTP/1.1\r\nHost: load\r\nConnection: close\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\nConnection: close\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
         writer.write(head.encode() + b"\r\n" + payload)
