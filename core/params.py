@@ -36,7 +36,8 @@ class Param:
         if self.integer and value != int(value):
             raise ValueError(f"{self.name} must be a whole number, got {value}")
         if not self.low <= value <= self.high:
-            raise ValueError(f"{self.name} must be in [{self.low:g}, {self.high:g}], got {value:g}")
+            shown = (lambda v: f"{int(v)}") if self.integer else (lambda v: f"{v:g}")
+            raise ValueError(f"{self.name} must be in [{shown(self.low)}, {shown(self.high)}], got {value:g}")
         return int(value) if self.integer else float(value)
 
 

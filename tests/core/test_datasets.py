@@ -149,7 +149,8 @@ def test_bad_inputs_raise_naming_the_range(name, param, value):
     with pytest.raises(ValueError, match=rf"^{param} must be") as info:
         spec.make(**{param: value})
     if isinstance(value, int | float) and math.isfinite(value) and value == int(value):
-        assert f"[{p.low:g}, {p.high:g}]" in str(info.value)
+        bounds = (int(p.low), int(p.high)) if p.integer else (f"{p.low:g}", f"{p.high:g}")
+        assert f"[{bounds[0]}, {bounds[1]}]" in str(info.value)  # integer bounds exactly
     with pytest.raises(ValueError, match=rf"^{param} must be"):
         make_dataset(name, **{param: value})
 

@@ -72,7 +72,7 @@ def test_full_batch_is_the_true_gradient():
     ("kwargs", "message"),
     [
         ({"batch_size": 3000}, r"batch_size must be in \[1, dataset_size = 2000\]"),
-        ({"batch_size": 0}, r"batch_size must be in \[1, 1e\+06\]"),
+        ({"batch_size": 0}, r"batch_size must be in \[1, 1000000\]"),
         ({"sigma_x": -1.0}, r"sigma_x must be in \[0, 1000\]"),
         ({"sigma_y": float("nan")}, "sigma_y must be finite"),
         ({"dataset_size": 2.5}, "dataset_size must be a whole number"),
