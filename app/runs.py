@@ -124,7 +124,9 @@ class Run:
         except (EOFError, OSError):
             return False
         if data.startswith(run_process.WEIGHTS):
-            self._final.write_bytes(data[len(run_process.WEIGHTS) :])
+            partial = self._final.with_suffix(".part")  # readers see the whole file or none
+            partial.write_bytes(data[len(run_process.WEIGHTS) :])
+            partial.replace(self._final)
             return True
         event = orjson.loads(data)
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
