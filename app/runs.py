@@ -78,8 +78,17 @@ class _Dropped:
 class Run:
     """A training run in a process of its own (see app/run_process.py), and what the server keeps."""
 
-    def __init__(self, config: TrainConfig, split: Split, folder: Path, weights: dict | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        split: Split,
+        folder: Path,
+        weights: dict | None = None,
+        trained_steps: int | None = None,
+    ):
         self.id = secrets.token_urlsafe(16)
+        self.loaded = weights is not None  # it started from a saved model
+        self.trained_steps = trained_steps  # steps that model had trained, if its file said
         self.config = config
         self.inputs, self.class_names = split.x_train.shape[1], split.class_names
         self._split: Split | None = split  # while it trains; loaded again on demand once it has ended
@@ -226,6 +235,11 @@ class Run:
             self.watched = time.monotonic()
 
     @property
+    def steps_done(self) -> int:
+        """Steps its weights have trained: those of a loaded model (when known) and this run's."""
+        return (self.trained_steps or 0) + self._history.last_step
+
+    @property
     def subscribers(self) -> int:
         with self._lock:
             return len(self._subscribers)
@@ -279,6 +293,7 @@ class _History:
         self.ending: list[tuple[str, str]] = []
         self.columns: dict[str, list[str]] = {"step": [], "loss": [], "lr": []}  # "1,2,3" fragments
         self.records: dict[str, list[str]] = {"evals": [], "epochs": [], "controls": []}
+        self.last_step = 0  # the last step trained
 
     def add(self, event: dict, text: str) -> None:
         kind = event["type"]
@@ -287,6 +302,7 @@ class _History:
         elif kind == "steps":
             for name, fragments in self.columns.items():
                 fragments.append(orjson.dumps(event[name]).decode()[1:-1])
+            self.last_step = event["step"][-1] if event["step"] else self.last_step
         elif kind == "eval":
             self.latest_eval = text
             kept = {k: v for k, v in event.items() if k not in BULKY}
@@ -353,7 +369,9 @@ class RunManager:
         self._folder = Path(tempfile.mkdtemp(prefix="descent-runs-"))  # final weights, removed with it
         weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
 
-    def create(self, config: TrainConfig, weights: dict | None = None) -> Run:
+    def create(
+        self, config: TrainConfig, weights: dict | None = None, trained_steps: int | None = None
+    ) -> Run:
         """Start a run; Busy past the cap (which holds however many ask at once). Loading data may
         raise (ValueError, DataError).
 
@@ -369,7 +387,7 @@ class RunManager:
             split = load_data(config, download=False)
             if weights is not None:
                 network_for(config, split).load_state_dict(weights)  # refuse weights that do not fit
-            run = Run(config, split, self._folder, weights)
+            run = Run(config, split, self._folder, weights, trained_steps)
             run.start()
         except BaseException:
             with self._lock:

@@ -181,6 +181,9 @@ class LandscapeOut(BaseModel):
     formula: str
     domain: tuple[tuple[float, float], tuple[float, float]]
     minima: list[MinimumOut]
+    many_minima: bool = Field(
+        description="true: minima lists the global minima only; the local ones are too many to list"
+    )
     start: tuple[float, float]
     lr: dict[str, float] = Field(description="suggested learning rate per optimizer family")
     steps: int
@@ -314,11 +317,20 @@ class PredictIn(Strict):
     ] = Field(min_length=1, max_length=64)
 
 
+class LoadedOut(BaseModel):
+    trained_steps: int | None = Field(
+        description="steps the saved model had trained when it was saved; null if its file does not say"
+    )
+
+
 class RunOut(BaseModel):
     id: str
     status: str = Field(description="running, paused, done, stopped, early_stopped, diverged or error")
     subscribers: int
     error: str | None
+    loaded: LoadedOut | None = Field(
+        default=None, description="set when the run started from an uploaded model (its steps start at 0)"
+    )
 
 
 class PredictOut(BaseModel):

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.heavy import HEAVY
 from app.runs import Busy, Run, RunManager
-from app.schemas import HyperIn, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
+from app.schemas import HyperIn, LoadedOut, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
 from app.streaming import EVENT_STREAM, EventStream
 from app.uploads import UploadError, read_npz
 from core.mnist import IMAGE_SETS, DataError
@@ -22,6 +22,8 @@ from core.params import resolve
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 MAX_UPLOAD = 64 * 2**20  # bytes of an uploaded model
+TRAINED_STEPS = "trained_steps"  # the saved file's count of steps its weights have trained
+MAX_TRAINED_STEPS = 2**53
 
 NOT_FOUND = {404: {"description": "no run with this id (runs live in memory and are forgotten)"}}
 ENDED = {409: {"description": "the run has ended"}}
@@ -50,7 +52,8 @@ ThisRun = Annotated[Run, Depends(find_run)]
 
 
 def _out(run: Run) -> RunOut:
-    return RunOut(id=run.id, status=run.status, subscribers=run.subscribers, error=run.error)
+    loaded = LoadedOut(trained_steps=run.trained_steps) if run.loaded else None
+    return RunOut(id=run.id, status=run.status, subscribers=run.subscribers, error=run.error, loaded=loaded)
 
 
 def invalid(field: str, message: str, where: str = "body") -> RequestValidationError:
@@ -148,9 +151,12 @@ def single_step(run: ThisRun) -> RunOut:
     return _out(run)
 
 
-@router.post("/{run_id}/stop", responses=NOT_FOUND | ENDED)
+@router.post("/{run_id}/stop", responses=NOT_FOUND)
 def stop(run: ThisRun) -> RunOut:
-    _live(run).controls.stop()
+    """End the run. A run that has already ended is left as it is (200, its final status): stopping
+    is idempotent, so a page that stops a run as it finishes gets no error."""
+    if not run.finished:
+        run.controls.stop()
     return _out(run)
 
 
@@ -193,10 +199,12 @@ def predict(run: ThisRun, req: PredictIn) -> PredictOut:
 )
 def download_model(run: ThisRun) -> Response:
     """The current weights as an .npz of named arrays, with the network spec and run configuration."""
+    steps = run.steps_done  # before the weights: a running run's weights are at least this far
     arrays = run.weights()
     if arrays is None:
         raise HTTPException(409, f"run {run.id!r} ended without its weights ({run.error})")
     arrays["config"] = np.array(TrainIn.from_config(run.config).model_dump_json())
+    arrays[TRAINED_STEPS] = np.array(steps, dtype=np.int64)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     filename = f"descent-{run.config.dataset}-{run.id[:6]}.npz"
@@ -207,7 +215,7 @@ def download_model(run: ThisRun) -> Response:
     )
 
 
-def _read_model(body: bytes) -> tuple[dict, TrainIn]:
+def _read_model(body: bytes) -> tuple[dict, TrainIn, int | None]:
     """The arrays and training configuration of an uploaded .npz, or a 422 that says what is wrong."""
     try:
         arrays = read_npz(body)
@@ -215,18 +223,24 @@ def _read_model(body: bytes) -> tuple[dict, TrainIn]:
         raise invalid("file", str(e)) from None
     if "config" not in arrays:
         raise invalid("file", "the .npz has no 'config' array: it was not saved by Descent")
+    trained = arrays.pop(TRAINED_STEPS, None)  # files saved before it was recorded lack it
+    if trained is not None:
+        whole = trained.shape == () and trained.dtype.kind in "iu"
+        if not whole or not 0 <= int(trained) <= MAX_TRAINED_STEPS:
+            raise invalid("file", f"'{TRAINED_STEPS}' must be one whole number in [0, {MAX_TRAINED_STEPS}]")
+        trained = int(trained)
     try:
         req = TrainIn.model_validate_json(str(arrays.pop("config")))
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise invalid("config", f"the saved configuration is not valid: {problems}") from None
-    return arrays, req
+    return arrays, req, trained
 
 
 def _load_model(request: Request, body: bytes) -> RunOut:
-    arrays, req = _read_model(body)
+    arrays, req, trained = _read_model(body)
     try:
-        run = manager(request).create(req.config(), weights=arrays)
+        run = manager(request).create(req.config(), weights=arrays, trained_steps=trained)
     except Busy as e:
         raise HTTPException(429, str(e)) from None
     except DataError as e:

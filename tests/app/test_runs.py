@@ -259,6 +259,7 @@ def test_a_run_whose_process_dies_reports_it_and_the_server_goes_on(client):
         "status": "error",
         "subscribers": 0,
         "error": "the training process ended unexpectedly (exit code -9)",
+        "loaded": None,
     }
     r = client.post(f"/api/runs/{run_id}/predict", json={"inputs": [[0.0, 0.0]]})
     assert r.status_code == 409 and "ended without its weights" in r.json()["detail"]
@@ -298,3 +299,51 @@ def test_inputs_that_overflow_the_network_and_endless_indices_are_422(client):
     assert r.status_code == 422 and "less than or equal to 1000000" in r.json()["detail"][0]["msg"]
     r = client.get(f"/api/runs/{run_id}/images", params={"indices": "1" * 5000})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "indices"]
+
+
+def _npz(arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_a_saved_model_carries_its_trained_steps_and_a_loaded_run_reports_them(client):
+    run_id = client.post("/api/runs", json=SMALL).json()["id"]
+    events = watch(client, run_id)
+    trained = events[-1][1]["steps"]  # the summary: 3 epochs of 25 steps
+    assert trained == 75 and client.get(f"/api/runs/{run_id}").json()["loaded"] is None
+    model = client.get(f"/api/runs/{run_id}/model").content
+    with np.load(io.BytesIO(model)) as saved:
+        assert int(saved["trained_steps"]) == trained
+    loaded = client.post("/api/runs/upload", content=model, headers=NPZ).json()
+    assert loaded["loaded"] == {"trained_steps": trained}
+    assert client.get(f"/api/runs/{loaded['id']}").json()["loaded"] == {"trained_steps": trained}
+    # two more steps on the loaded model: a file saved now has trained both
+    client.post(f"/api/runs/{loaded['id']}/step", json={})
+    client.post(f"/api/runs/{loaded['id']}/step", json={})
+    wait_for(lambda: client.app.state.runs.get(loaded["id"]).steps_done == trained + 2)
+    again = client.get(f"/api/runs/{loaded['id']}/model").content
+    with np.load(io.BytesIO(again)) as saved:
+        assert int(saved["trained_steps"]) == trained + 2
+    client.post(f"/api/runs/{loaded['id']}/stop")
+
+
+def test_a_model_file_without_trained_steps_loads_without_a_count(client):
+    run_id = client.post("/api/runs", json=SMALL).json()["id"]
+    watch(client, run_id)
+    with np.load(io.BytesIO(client.get(f"/api/runs/{run_id}/model").content)) as saved:
+        arrays = {k: saved[k] for k in saved.files if k != "trained_steps"}
+    loaded = client.post("/api/runs/upload", content=_npz(arrays), headers=NPZ).json()
+    assert loaded["loaded"] == {"trained_steps": None}
+    client.post(f"/api/runs/{loaded['id']}/stop")
+    arrays["trained_steps"] = np.array(-3)
+    bad = client.post("/api/runs/upload", content=_npz(arrays), headers=NPZ)
+    assert bad.status_code == 422 and "'trained_steps' must be one whole number in [0, " in bad.text
+
+
+def test_stopping_a_run_that_has_ended_is_no_error(client):
+    run_id = client.post("/api/runs", json=SMALL).json()["id"]
+    watch(client, run_id)
+    r = client.post(f"/api/runs/{run_id}/stop")
+    assert r.status_code == 200 and r.json()["status"] == "done", "its final status, unchanged"
+    assert client.post(f"/api/runs/{run_id}/pause").status_code == 409
