@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,13 +47,24 @@ LARGEST_CHUNK = 400  # rows of a path's later `Steps`
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a path ended: "done" (all steps taken), "converged" or "diverged", at step `step`."""
+    """How a path ended, at step `step`.
+
+    - "converged": step k came within `tol` of a known minimum, moving less than `tol`.
+    - "diverged": update k made the loss non-finite or took the point ten domain widths out. That
+      point is not a row of the path; `heading` is the unit direction it went in from the last row,
+      and `escape` the point itself when it is finite.
+    - "left": all steps taken, but the path has been outside the plot domain since update k (where
+      the loss may lie below every listed minimum).
+    - "done": all steps taken, inside the domain.
+    """
 
     status: str
     step: int
     message: str
-    distance: float  # from the last finite point to the nearest known minimum
+    distance: float  # from the last row to the nearest known minimum
     minimum: int  # index of that minimum in landscape.minima
+    heading: tuple[float, float] | None = None
+    escape: tuple[float, float] | None = None
 
 
 def default_tol(landscape: Landscape) -> float:
@@ -114,7 +125,8 @@ def path(
 
     Stops early when a point lies within `tol` of a known minimum after a move shorter than `tol`
     (converged), or when the loss stops being finite or the point is ten domain widths out
-    (diverged: that step is not shown). No yielded number is ever NaN or infinite.
+    (diverged: that step is not shown). A path that ends outside the domain has "left" it (see
+    `Outcome`). No yielded number is ever NaN or infinite.
     """
     tol = default_tol(landscape) if tol is None else tol
     params = np.array(start, dtype=float).reshape(2, 1)
@@ -123,6 +135,7 @@ def path(
             raise ValueError(f"the loss at the start point {tuple(start)} is not finite")
     descent = _descend(landscape, optimizer, hyper, params, steps, noise, schedule, seed)
     previous, first, rows, size = params[:, 0].copy(), 0, None, chunk
+    outside_since = None  # first step of the stretch outside the domain the path is on, if any
     while first <= steps:
         n = min(size, steps + 1 - first)
         with np.errstate(all="ignore"):
@@ -142,9 +155,13 @@ def path(
         if outcome is not None:
             yield outcome
             return
+        outside_since = _outside_since(landscape, part, outside_since)
         previous, first, size = rows[n - 1, 0:2].copy(), first + n, max(chunk, min(2 * size, LARGEST_CHUNK))
     x, y = previous
-    yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
+    if outside_since is None:
+        yield _outcome(landscape, "done", steps, f"done: {steps} steps", x, y)
+    else:
+        yield _outcome(landscape, "left", outside_since, f"left the domain at step {outside_since}", x, y)
 
 
 def race(
@@ -174,6 +191,29 @@ def race(
             yield i, item
 
 
+def _outside_since(landscape: Landscape, part: Steps, since: int | None) -> int | None:
+    """The first step of the stretch outside the domain that `part` ends on (None: it ends inside)."""
+    (x0, x1), (y0, y1) = landscape.domain
+    inside = (part.x >= x0) & (part.x <= x1) & (part.y >= y0) & (part.y <= y1)
+    if inside[-1]:
+        return None
+    if not inside.any():
+        return int(part.step[0]) if since is None else since
+    return int(part.step[len(inside) - inside[::-1].argmax()])
+
+
+def _heading(last: np.ndarray, went: np.ndarray, grad: np.ndarray) -> tuple[float, float]:
+    """Unit direction from `last` to `went` (which may be infinite or NaN); -`grad` if unknown."""
+    with np.errstate(all="ignore"):
+        d = went - last
+        if not np.isfinite(d).all():
+            d = np.where(np.isnan(d), 0.0, np.sign(d))
+        if not np.any(d) or not np.isfinite(d).all():
+            d = -np.where(np.isfinite(grad), grad, np.sign(np.nan_to_num(grad)))
+        norm = math.hypot(*d)
+    return (float(d[0] / norm), float(d[1] / norm)) if norm > 0 and math.isfinite(norm) else (0.0, 0.0)
+
+
 def _check(landscape, rows, first, names, previous, tol) -> tuple[Steps, Outcome | None]:
     """Columns for `rows`, cut at the first diverged or converged step, with the outcome if any."""
     steps = np.arange(first, first + len(rows))
@@ -187,10 +227,13 @@ def _check(landscape, rows, first, names, previous, tol) -> tuple[Steps, Outcome
     outcome, end = None, len(rows)
     if gone.any():
         end = int(gone.argmax())
-        reason = "the loss overflowed" if overflow[end] else "left the domain"
+        reason = "the loss overflowed" if overflow[end] else "ten domain widths out"
         k = int(steps[end])
-        last = rows[end - 1, 0:2] if end else previous
-        outcome = _outcome(landscape, "diverged", k, f"diverged at step {k}: {reason}", *last)
+        last, went = (rows[end - 1, 0:2] if end else previous), rows[end, 0:2]
+        message = f"diverged at step {k}: {reason}"
+        outcome = _outcome(landscape, "diverged", k, message, *last)
+        escape = (float(went[0]), float(went[1])) if np.isfinite(went).all() else None
+        outcome = replace(outcome, heading=_heading(last, went, rows[end, 2:4]), escape=escape)
     if near[:end].any():
         end = int(near.argmax()) + 1
         k = int(steps[end - 1])

@@ -25,8 +25,11 @@ EVENTS = """Events, each `data` a JSON object:
   in each batch as in the one before, at most 400. Positions and losses have
   full float64 precision; rates, gradients and state are rounded to float32 (7 significant digits),
   as `/api/paths/export` is not.
-- `outcome`: `{"racer": i, "outcome": {"status": "done" | "converged" | "diverged", "step": k,
-  "message": "...", "distance": d, "minimum": j}}`: racer i has finished.
+- `outcome`: `{"racer": i, "outcome": {"status": "done" | "converged" | "diverged" | "left", "step": k,
+  "message": "...", "distance": d, "minimum": j, "heading": [dx, dy] | null, "escape": [x, y] | null}}`:
+  racer i has finished. "diverged": update k (not a row of the path) made the loss non-finite or
+  went ten domain widths out, in the unit direction `heading`, to `escape` when that is finite.
+  "left": the path has been outside the domain since step k and ended there.
 - `end`: `{}`: every racer has finished (the stream closes once the race is logged).
 - `error`: `{"message": "..."}` if the computation failed.
 

@@ -121,6 +121,8 @@ def test_streamed_race_equals_the_core_race(client):
                 "message": part.message,
                 "distance": part.distance,
                 "minimum": part.minimum,
+                "heading": part.heading,
+                "escape": part.escape,
             }
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -73,9 +74,12 @@ def test_absurd_learning_rates_never_leak_a_non_finite_number(landscape, name):
     spec = get_optimizer(name)
     hyper = spec.hyperparameters(lr=spec.params[0].high)
     events = list(path(ls, spec, hyper, ls.start, 300))
-    text = orjson.dumps(events, option=orjson.OPT_SERIALIZE_NUMPY)
-    assert b"null" not in text and b"NaN" not in text and b"Infinity" not in text
     steps, outcome = _split(events)
+    text = orjson.dumps(events[:-1], option=orjson.OPT_SERIALIZE_NUMPY)  # orjson writes NaN as null
+    assert b"null" not in text and b"NaN" not in text and b"Infinity" not in text
+    sent = orjson.loads(orjson.dumps(outcome))
+    absent = {"heading", "escape"} if outcome.status != "diverged" else {"escape"} if outcome.escape is None else set()
+    assert {k for k, v in sent.items() if v is None} == absent
     for column in ("x", "y", "loss", "lr", "gx", "gy", "grad_norm"):
         assert np.isfinite(getattr(steps, column)).all()
     assert all(np.isfinite(v).all() for v in steps.state.values())
@@ -89,9 +93,45 @@ def test_gradient_descent_past_the_stability_limit_diverges():
     _, outcome = _split(list(path(ls, get_optimizer("sgd"), {"lr": 2.0}, (-1.0, 2.75), 1000)))
     assert outcome.status == "diverged"
     assert outcome.message in {
-        f"diverged at step {outcome.step}: left the domain",
+        f"diverged at step {outcome.step}: ten domain widths out",
         f"diverged at step {outcome.step}: the loss overflowed",
     }
+
+
+@pytest.mark.parametrize("lr", [0.003, 1.0])
+def test_the_diverging_step_is_the_update_that_left_and_its_heading_points_where_it_went(lr):
+    ls = get_landscape("rosenbrock")
+    steps, outcome = _split(list(path(ls, get_optimizer("sgd"), {"lr": lr}, ls.start, 2000)))
+    assert outcome.status == "diverged" and outcome.message.startswith(f"diverged at step {outcome.step}:")
+    assert steps.step[-1] == outcome.step - 1  # every row shown; the step that left is not a row
+    last = np.array([steps.x[-1], steps.y[-1]])
+    went = last - lr * np.array(ls.grad(*last))  # one more gradient step, by hand
+    assert outcome.escape == pytest.approx(tuple(went), rel=1e-12)
+    assert ls.far_outside(*went)
+    assert outcome.heading == pytest.approx(tuple((went - last) / np.hypot(*(went - last))), rel=1e-12)
+    assert (outcome.step == 1) == (lr == 1.0)  # at η = 1 the first update leaves: only the start is shown
+
+
+def test_an_overflow_still_has_a_finite_heading_and_no_escape_point():
+    ls = dataclasses.replace(get_landscape("rosenbrock"), grad=lambda x, y: (math.inf, -math.inf))
+    _, outcome = _split(list(path(ls, get_optimizer("sgd"), {"lr": 0.001}, ls.start, 5)))
+    assert (outcome.status, outcome.step, outcome.escape) == ("diverged", 1, None)
+    assert outcome.message == "diverged at step 1: the loss overflowed"
+    assert outcome.heading == pytest.approx((-(0.5**0.5), 0.5**0.5))  # towards (-inf, +inf)
+
+
+def test_a_path_that_ends_outside_the_domain_has_left_it_since_its_last_exit():
+    # noisy momentum walks off the modified McCormick, which falls away without bound outside its domain
+    ls = get_landscape("mccormick")
+    spec = get_optimizer("momentum")
+    noise = GradientNoise(16.0, 4.0, 2000, 4)
+    steps, outcome = _split(list(path(ls, spec, spec.hyperparameters(lr=0.01), ls.start, 2000, noise, seed=0)))
+    (x0, x1), (y0, y1) = ls.domain
+    inside = (steps.x >= x0) & (steps.x <= x1) & (steps.y >= y0) & (steps.y <= y1)
+    exit_step = steps.step[np.flatnonzero(inside)[-1] + 1]
+    assert not inside[-1]
+    assert (outcome.status, outcome.step, outcome.message) == ("left", exit_step, f"left the domain at step {exit_step}")
+    assert steps.loss[-1] < min(m.value for m in ls.minima)  # below f*: a loss no minimum has
 
 
 def test_noise_is_reproducible_and_shared_by_racers():
