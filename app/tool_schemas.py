@@ -336,6 +336,10 @@ class TradeoffIn(_LrAxis):
 
 # --- responses -------------------------------------------------------------------------------------
 
+TARGET = "the target: a run reaches it at the first step whose loss is at most this (f* + tolerance)"
+STEPS_TO_TARGET = "first step whose loss is at most the target, -1 if never"
+ESCAPED = "step at which the run left the domain (loss below f* − tolerance), -1 if never"
+
 
 class RangeOut(BaseModel):
     lr: list[float]
@@ -343,14 +347,23 @@ class RangeOut(BaseModel):
         description="loss after `steps` steps (a diverged run: at its last finite point)"
     )
     diverged_at: list[int] = Field(description="step at which each run diverged, 0 if it never did")
-    steps_to_target: list[int] = Field(description="first step at or below the target, -1 if never")
+    escaped_at: list[int] = Field(description=ESCAPED)
+    steps_to_target: list[int] = Field(description=STEPS_TO_TARGET)
     start_loss: float
-    target: float = Field(description="the loss a run must reach to succeed")
+    target: float = Field(description=TARGET)
     steepest: int = Field(description="index of the steepest fall of log(loss − f*) against log η; -1: none")
-    best: int = Field(description="index of the lowest loss below the divergence point; -1: none")
-    divergence: int = Field(description="index of the first rate that diverges or ends above its start; -1")
-    suggested: int = Field(description="index of the suggested rate; -1 if even the smallest rate fails")
+    best: int = Field(description="index of the lowest |loss − f*| below the divergence point; -1: none")
+    divergence: int = Field(
+        description="index of the first rate that diverges, leaves the domain or ends above its start; -1"
+    )
+    suggested: int = Field(
+        description="index of the suggested rate: the fastest to reach the target below the divergence "
+        "point, else the closest to it; -1 if even the smallest rate fails"
+    )
     suggested_lr: float | None
+    reaches: bool = Field(
+        description="whether the suggested rate reaches the target (else it is the closest)"
+    )
 
 
 class HyperMapOut(BaseModel):
@@ -358,9 +371,10 @@ class HyperMapOut(BaseModel):
     y: list[float] = Field(description="rows: values of y_name")
     y_name: str
     final_loss: list[list[float]] = Field(description="[row][column] loss at the end (diverged: last finite)")
-    steps_to_target: list[list[int]] = Field(description="first step at or below the target, -1 if never")
+    steps_to_target: list[list[int]] = Field(description=STEPS_TO_TARGET)
     diverged_at: list[list[int]] = Field(description="step of divergence, 0 if never: a category of its own")
-    target: float
+    escaped_at: list[list[int]] = Field(description=ESCAPED + ": a category of its own")
+    target: float = Field(description=TARGET)
 
 
 class StartMapOut(BaseModel):
@@ -369,12 +383,11 @@ class StartMapOut(BaseModel):
     minimum: list[list[int]] = Field(
         description="[row][column] index into the landscape's minima reached; -1: none reached; -2: diverged"
     )
-    steps: list[list[int]] = Field(
-        description="first step within tolerance of that minimum's f; -1 otherwise"
-    )
+    steps: list[list[int]] = Field(description="first step at or below that minimum's target; -1 otherwise")
     final_loss: list[list[float]]
     global_share: float = Field(description="share of starts that reach a global minimum")
     tolerance: float
+    targets: list[float] = Field(description="each known minimum's target: f there + tolerance")
 
 
 class FanOut(BaseModel):
@@ -386,15 +399,18 @@ class FanOut(BaseModel):
 class SeedBandOut(BaseModel):
     seeds: list[int]
     fan: FanOut
-    mean: list[float] = Field(description="mean loss per step over the runs still going; ends when none is")
+    mean: list[float] = Field(
+        description="mean loss per step over the runs still counted (see alive); ends when none is"
+    )
     low: list[float] = Field(description="10% quantile")
     median: list[float]
     high: list[float] = Field(description="90% quantile")
-    alive: list[int] = Field(description="runs not diverged by each step")
-    steps_to_target: list[int]
+    alive: list[int] = Field(description="runs that have neither diverged nor left the domain by each step")
+    steps_to_target: list[int] = Field(description=STEPS_TO_TARGET)
     diverged_at: list[int]
-    success: float = Field(description="share of runs that reach the target and never diverge")
-    target: float
+    escaped_at: list[int] = Field(description=ESCAPED)
+    success: float = Field(description="share of runs that reach the target, never leave nor diverge")
+    target: float = Field(description=TARGET)
 
 
 class TradeoffOut(BaseModel):

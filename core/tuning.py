@@ -11,10 +11,13 @@ on a 2D landscape a run reaches its minimum within a few dozen steps, and from t
 where the point is, not how good the rate is. So every rate on a log grid gets its own run from the
 same start, all at once, and the curve is the loss each one reached after the same number of steps.
 
-Targets: a run succeeds when its loss comes within `tolerance` of the global minimum's value f* (by
-default 1e-4 of the landscape's typical height above it, `default_tolerance`): |f − f*| ≤ tolerance,
-from both sides, since McCormick falls without bound along x = y outside its plot domain, and a run
-that escapes down there passes f* without having found anything.
+Targets, one criterion for every tool and for the landscape page's replay of a run: the target is the
+loss value f* + tolerance (`target_loss`; f* the global minimum's value, the tolerance by default 1e-4
+of the landscape's typical height above it, `default_tolerance`), and a run reaches it at the first
+step whose loss is at most that value (`Paths.steps_to`). McCormick falls without bound along x = y
+outside its plot domain, so a run can also pass the target on its way out: a run whose loss falls
+below f* − tolerance (`escape_loss`) has left the domain (`escaped_at`), which no tool counts as a
+success, and whose losses from then on no statistic treats as real.
 """
 
 from __future__ import annotations
@@ -51,22 +54,43 @@ def default_tolerance(landscape: Landscape) -> float:
     return 1e-4 * float(np.median(landscape.f(x, y) - global_value(landscape)))
 
 
+def _tolerance(landscape: Landscape, tolerance: float | None) -> float:
+    return default_tolerance(landscape) if tolerance is None else tolerance
+
+
 def target_loss(landscape: Landscape, tolerance: float | None = None) -> float:
-    """The top of the target band [f* − tolerance, f* + tolerance]."""
-    return global_value(landscape) + (default_tolerance(landscape) if tolerance is None else tolerance)
+    """f* + tolerance: a run has reached the target at the first step whose loss is at most this."""
+    return global_value(landscape) + _tolerance(landscape, tolerance)
 
 
-def steps_to(loss: np.ndarray, value, tolerance: float) -> np.ndarray:
-    """(P,) first step whose loss (steps + 1, P) lies within `tolerance` of `value`; -1 if none does."""
+def escape_loss(landscape: Landscape, tolerance: float | None = None) -> float:
+    """f* − tolerance: a run whose loss falls below this has left the domain (f has no lower bound
+    outside it on McCormick); below f* by less is rounding at the minimum."""
+    return global_value(landscape) - _tolerance(landscape, tolerance)
+
+
+def first_below(loss: np.ndarray, value) -> np.ndarray:
+    """(P,) first step whose loss (steps + 1, P) is below `value` (a scalar or (P,)); -1 if none is."""
     with np.errstate(invalid="ignore"):
-        hit = np.abs(loss - value) <= tolerance  # NaN after a divergence: never a hit
+        hit = loss < value  # NaN after a divergence: never a hit
     return np.where(hit.any(axis=0), hit.argmax(axis=0), -1)
 
 
-def _reach(landscape: Landscape, paths: Paths, tolerance: float | None) -> tuple[np.ndarray, float]:
-    """Steps to the target band of every path, and the band's top."""
+@dataclass(frozen=True)
+class Reach:
+    steps_to_target: np.ndarray  # (P,) first step at or below the target, -1 if never
+    escaped_at: np.ndarray  # (P,) first step below f* − tolerance (left the domain), -1 if never
+    target: float
+
+    def success(self, diverged_at: np.ndarray) -> np.ndarray:
+        """Reached the target, never left the domain, never diverged."""
+        return (self.steps_to_target >= 0) & (self.escaped_at < 0) & (diverged_at == 0)
+
+
+def _reach(landscape: Landscape, paths: Paths, tolerance: float | None) -> Reach:
+    """When every path reached the target, and when it left the domain."""
     target = target_loss(landscape, tolerance)
-    return steps_to(paths.loss, global_value(landscape), target - global_value(landscape)), target
+    return Reach(paths.steps_to(target), first_below(paths.loss, escape_loss(landscape, tolerance)), target)
 
 
 def axis_values(param: Param, low: float, high: float, n: int) -> np.ndarray:
@@ -114,13 +138,15 @@ class RangeTest:
     lr: np.ndarray  # (n,) the rates, increasing on a log grid
     loss: np.ndarray  # (n,) loss after `steps` steps; at the last finite point where a run diverged
     diverged_at: np.ndarray  # (n,) step at which each run diverged, 0 if it never did
-    steps_to_target: np.ndarray  # (n,) first step within the target band, -1 if never
+    escaped_at: np.ndarray  # (n,) step at which each run left the domain (f below f*), -1 if never
+    steps_to_target: np.ndarray  # (n,) first step at or below the target, -1 if never
     start_loss: float
     target: float
     steepest: int  # index of the steepest fall of log(loss − f*) against log η; -1 if none
-    best: int  # index of the lowest loss below the divergence point; -1 if even the first rate fails
-    divergence: int  # index of the first rate whose run diverges or ends above the start; -1 if none
+    best: int  # index of the lowest |loss − f*| below the divergence point; -1 if even the first rate fails
+    divergence: int  # index of the first rate whose run diverges, leaves the domain or ends above its start
     suggested: int  # index of the suggested rate; -1 if even the first rate fails
+    reaches: bool  # whether the suggested rate's run reaches the target (else: it is the closest)
 
 
 def lr_range_test(
@@ -137,52 +163,48 @@ def lr_range_test(
     """Run each rate in `lrs` (increasing) from `start` for `steps` steps, all at once; read the curve.
 
     The curve is |f − f*| after the steps (f at the last finite point where a run diverged).
-    All runs share one noise seed, so neighbouring rates differ by the rate alone. The suggestion:
-    where several rates end at the target, the middle (on the log axis) of the longest stretch of them
-    (far from both too slow and unstable); otherwise the rate with the lowest loss. Either way at most
-    half the divergence point, so a small change of start or noise does not tip it over.
+    All runs share one noise seed, so neighbouring rates differ by the rate alone.
+
+    The suggestion is a measured run, never an extrapolation: of the rates below the divergence point
+    that reach the target, the one that reaches it in the fewest steps (the smallest of those that
+    tie). Rates past the first one that fails are never suggested, even where one of them happens to
+    reach the target. No safety margin is taken off: the divergence point is reported beside it, and
+    the page says when the suggested rate is the last one before it. When no rate reaches the target,
+    the suggestion is the rate that ends closest to f* (`reaches` is False).
     """
     lrs = np.asarray(lrs, dtype=float)
     n = len(lrs)
     paths = run_many(landscape, optimizer, {**hyper, "lr": lrs}, _starts(start, n), steps, noise, seed=seed)
-    reach, target = _reach(landscape, paths, tolerance)
+    reach = _reach(landscape, paths, tolerance)
     loss = _final_loss(landscape, paths)
-    alive = paths.diverged_at == 0
     start_loss = float(paths.loss[0, 0])
-    common = dict(lr=lrs, loss=loss, diverged_at=paths.diverged_at, steps_to_target=reach,
-                  start_loss=start_loss, target=target)  # fmt: skip
-    worse = np.flatnonzero(~alive | (loss > start_loss))
-    divergence = int(worse[0]) if len(worse) else -1
+    common = dict(lr=lrs, loss=loss, diverged_at=paths.diverged_at, escaped_at=reach.escaped_at,
+                  steps_to_target=reach.steps_to_target, start_loss=start_loss,
+                  target=reach.target)  # fmt: skip
+    failed = (paths.diverged_at > 0) | (reach.escaped_at >= 0) | (loss > start_loss)
+    divergence = int(np.argmax(failed)) if failed.any() else -1
     if divergence == 0:
-        return RangeTest(**common, steepest=-1, best=-1, divergence=0, suggested=-1)
+        return RangeTest(**common, steepest=-1, best=-1, divergence=0, suggested=-1, reaches=False)
     stable = np.arange(n) < (divergence if divergence > 0 else n)
 
     # excess over the minimum, floored a thousandth of the tolerance down: below that is rounding
     f_star = global_value(landscape)
-    tol = target - f_star
-    floor = max(tol * 1e-3, 1e-300)
-    gap = np.abs(loss - f_star)
-    excess = np.log10(np.maximum(gap, floor))
+    floor = max((reach.target - f_star) * 1e-3, 1e-300)
+    excess = np.log10(np.maximum(np.abs(loss - f_star), floor))
     best = int(np.where(stable, excess, np.inf).argmin())
     slope = np.gradient(excess, np.log10(lrs)) if n >= 2 else np.zeros(n)
     falls = np.where(np.arange(n) <= best, slope, np.nan)
     steepest = int(np.nanargmin(falls)) if np.any(falls < 0) else -1
 
-    suggested = best
-    at_target = stable & (gap <= tol)
-    if at_target.any():
-        first, last = max(_stretches(at_target), key=lambda r: r[1] - r[0])
-        suggested = (first + last) // 2
-    if divergence > 0:
-        safe = np.flatnonzero(lrs <= lrs[divergence] / 2)
-        suggested = min(suggested, int(safe[-1])) if len(safe) else 0
-    return RangeTest(**common, steepest=steepest, best=best, divergence=divergence, suggested=suggested)
-
-
-def _stretches(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index of each run of True in `mask`."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+    reaching = stable & (reach.steps_to_target >= 0)
+    if reaching.any():
+        suggested = int(np.where(reaching, reach.steps_to_target, np.iinfo(np.int64).max).argmin())
+    else:
+        suggested = best
+    return RangeTest(
+        **common, steepest=steepest, best=best, divergence=divergence, suggested=suggested,
+        reaches=bool(reaching.any()),
+    )  # fmt: skip
 
 
 # --- hyperparameter maps --------------------------------------------------------------------------
@@ -194,8 +216,9 @@ class HyperMap:
     y: np.ndarray  # (ny,) rows: values of `y_name`
     y_name: str  # an optimizer hyperparameter, or "batch_size"
     final_loss: np.ndarray  # (ny, nx) loss at the last step, or the last finite point of a diverged run
-    steps_to_target: np.ndarray  # (ny, nx) first step within the target band, -1 if never
+    steps_to_target: np.ndarray  # (ny, nx) first step at or below the target, -1 if never
     diverged_at: np.ndarray  # (ny, nx) step of divergence, 0 if never
+    escaped_at: np.ndarray  # (ny, nx) step at which the run left the domain (f below f*), -1 if never
     target: float
 
 
@@ -230,7 +253,9 @@ def hyper_map(
             for b in y_values
         ]  # fmt: skip
         final = np.stack([_final_loss(landscape, p) for p in rows])
-        reach = np.stack([_reach(landscape, p, tolerance)[0] for p in rows])
+        reaches = [_reach(landscape, p, tolerance) for p in rows]
+        reach = np.stack([r.steps_to_target for r in reaches])
+        escaped = np.stack([r.escaped_at for r in reaches])
         diverged = np.stack([p.diverged_at for p in rows])
     else:
         if y_name == "lr" or y_name not in hyper:
@@ -238,9 +263,10 @@ def hyper_map(
         grid = {**hyper, "lr": np.tile(lrs, ny), y_name: np.repeat(y_values.astype(float), nx)}
         paths = run_many(landscape, optimizer, grid, _starts(start, nx * ny), steps, noise, seed=seed)
         final = _final_loss(landscape, paths).reshape(ny, nx)
-        reach = _reach(landscape, paths, tolerance)[0].reshape(ny, nx)
+        r = _reach(landscape, paths, tolerance)
+        reach, escaped = r.steps_to_target.reshape(ny, nx), r.escaped_at.reshape(ny, nx)
         diverged = paths.diverged_at.reshape(ny, nx)
-    return HyperMap(lrs, y_values, y_name, final, reach, diverged, target)
+    return HyperMap(lrs, y_values, y_name, final, reach, diverged, escaped, target)
 
 
 # --- start-point maps -----------------------------------------------------------------------------
@@ -251,9 +277,10 @@ class StartMap:
     x: np.ndarray  # (nx,) grid columns
     y: np.ndarray  # (ny,) grid rows
     minimum: np.ndarray  # (ny, nx) index into landscape.minima reached; NO_MINIMUM or DIVERGED
-    steps: np.ndarray  # (ny, nx) first step within tolerance of that minimum's value; -1 otherwise
+    steps: np.ndarray  # (ny, nx) first step at or below that minimum's target; -1 otherwise
     final_loss: np.ndarray  # (ny, nx)
     global_share: float  # share of starts that reach a global minimum
+    targets: np.ndarray  # (minima,) each minimum's target: f there + tolerance
 
 
 def start_map(
@@ -270,28 +297,32 @@ def start_map(
     """Run from every start of the grid xs × ys at once; name the minimum each run ends in.
 
     A run reached minimum i when its last point lies nearer i than any other known minimum and its
-    loss came within `tolerance` of f at i (the steps: the first step it did), without ending below
-    that band (an escape, past i and on down). With noise a run jitters around its minimum, so its
-    last loss alone would rarely be within the band. A run that ends elsewhere (a minimum the
-    registry does not list, a saddle, still on its way) is NO_MINIMUM; one that overflowed or left
-    the domain, DIVERGED.
+    loss came at or below i's target, f at i + `tolerance` (the steps: the first step it did), without
+    ending more than `tolerance` below f at i nor ever leaving the domain (f below f* − tolerance).
+    With noise a run jitters around its minimum, so its last loss alone would rarely be within the
+    band. A run that ends elsewhere (a minimum the registry does not list, a saddle, still on its
+    way, out of the domain) is NO_MINIMUM; one that overflowed, DIVERGED.
     """
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     gx, gy = np.meshgrid(xs, ys)
     paths = run_many(landscape, optimizer, hyper, np.stack([gx.ravel(), gy.ravel()]), steps, noise, seed=seed)
-    tol = default_tolerance(landscape) if tolerance is None else tolerance
+    tol = _tolerance(landscape, tolerance)
     final = _final_loss(landscape, paths)
     nearest, _ = landscape.nearest_minimum(*paths.final)
-    values = np.array([m.value for m in landscape.minima])[nearest]
-    first = steps_to(paths.loss, values, tol)
-    reached = (first >= 0) & (final >= values - tol) & (paths.diverged_at == 0)
+    targets = np.array([m.value for m in landscape.minima]) + tol
+    values = targets[nearest] - tol
+    first = paths.steps_to(values + tol)
+    escaped = first_below(paths.loss, escape_loss(landscape, tol)) >= 0
+    reached = (first >= 0) & (final >= values - tol) & ~escaped & (paths.diverged_at == 0)
     minimum = np.where(reached, nearest, NO_MINIMUM)
     minimum[paths.diverged_at > 0] = DIVERGED
     first = np.where(reached, first, -1)
     is_global = np.array([m.is_global for m in landscape.minima])
     share = float(np.mean(reached & is_global[nearest]))
     shape = (len(ys), len(xs))
-    return StartMap(xs, ys, minimum.reshape(shape), first.reshape(shape), final.reshape(shape), share)
+    return StartMap(
+        xs, ys, minimum.reshape(shape), first.reshape(shape), final.reshape(shape), share, targets
+    )
 
 
 # --- seed bands -----------------------------------------------------------------------------------
@@ -301,14 +332,15 @@ def start_map(
 class SeedBand:
     seeds: np.ndarray  # (n,)
     points: np.ndarray  # (steps + 1, 2, n) every path; NaN after its divergence (core only)
-    mean: np.ndarray  # (steps + 1,) mean loss of the runs still going at each step
+    mean: np.ndarray  # (steps + 1,) mean loss of the runs counted at each step (see `alive`)
     low: np.ndarray  # (steps + 1,) lower quantile of those losses
     median: np.ndarray
     high: np.ndarray  # upper quantile
-    alive: np.ndarray  # (steps + 1,) how many runs had not diverged by then
+    alive: np.ndarray  # (steps + 1,) how many runs had neither diverged nor left the domain by then
     steps_to_target: np.ndarray  # (n,) -1 if never
     diverged_at: np.ndarray  # (n,) 0 if never
-    success: float  # share of runs that reach the target and never diverge
+    escaped_at: np.ndarray  # (n,) step at which the run left the domain (f below f*), -1 if never
+    success: float  # share of runs that reach the target, never leave the domain and never diverge
     target: float
 
 
@@ -323,28 +355,38 @@ def seed_band(
     tolerance: float | None = None,
     quantiles: tuple[float, float] = (0.1, 0.9),
 ) -> SeedBand:
-    """One run per seed from `start`, all at once: lane j is exactly `path(..., seed=seeds[j])`."""
+    """One run per seed from `start`, all at once: lane j is exactly `path(..., seed=seeds[j])`.
+
+    The mean and quantiles at a step are over the runs still counted then: a run is counted out
+    from the step it diverges or leaves the domain (its loss below f* − tolerance, where f has no
+    lower bound), so that neither a missing value nor an unbounded fall passes for a good run.
+    """
     seeds = np.asarray(seeds, dtype=np.int64)
     paths = run_many(
         landscape, optimizer, hyper, _starts(start, len(seeds)), steps, noise, seed=seeds, keep_points=True
     )
-    reach, target = _reach(landscape, paths, tolerance)
-    loss = paths.loss
+    reach = _reach(landscape, paths, tolerance)
+    loss = paths.loss.copy()
+    step = np.arange(len(loss))[:, None]
+    loss[(reach.escaped_at >= 0) & (step >= reach.escaped_at)] = np.nan
     alive = np.isfinite(loss).sum(axis=1)
-    # every row has at least one finite loss until all runs have diverged; those rows stay NaN
+    # every row has a finite loss until all runs are counted out; those rows stay NaN
     rows = alive > 0
     stats = np.full((4, len(loss)), np.nan)
     stats[0, rows] = np.nanmean(loss[rows], axis=1)
     stats[1:, rows] = np.nanquantile(loss[rows], [quantiles[0], 0.5, quantiles[1]], axis=1)
-    success = float(np.mean((reach >= 0) & (paths.diverged_at == 0)))
-    return SeedBand(seeds, paths.points, *stats, alive, reach, paths.diverged_at, success, target)
+    success = float(np.mean(reach.success(paths.diverged_at)))
+    return SeedBand(
+        seeds, paths.points, *stats, alive, reach.steps_to_target, paths.diverged_at, reach.escaped_at,
+        success, reach.target,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Tradeoff:
     lr: np.ndarray  # (nx,)
     batch_size: np.ndarray  # (ny,)
-    success: np.ndarray  # (ny, nx) share of seeds that reach the target without diverging
+    success: np.ndarray  # (ny, nx) share of seeds that reach the target, never leaving nor diverging
     mean_steps: np.ndarray  # (ny, nx) mean steps to the target over those that do; NaN if none
     seeds: int
 
@@ -373,8 +415,8 @@ def batch_tradeoff(
             landscape, optimizer, {**hyper, "lr": np.repeat(lrs, ns)}, _starts(start, nx * ns), steps,
             replace(noise, batch_size=int(b)), seed=np.tile(seeds, nx),
         )  # fmt: skip
-        reach = _reach(landscape, paths, tolerance)[0].reshape(nx, ns)
-        ok = (reach >= 0) & (paths.diverged_at.reshape(nx, ns) == 0)
+        r = _reach(landscape, paths, tolerance)
+        reach, ok = r.steps_to_target.reshape(nx, ns), r.success(paths.diverged_at).reshape(nx, ns)
         success[i] = ok.mean(axis=1)
         counted = ok.sum(axis=1)
         totals = np.where(ok, reach, 0).sum(axis=1)

@@ -59,9 +59,9 @@ def _finite(a) -> np.ndarray:
 async def post_lr_range(req: RangeIn) -> Response:
     """One run per learning rate on a log grid, all from the same start: the loss each reached.
 
-    Marks the steepest fall, the lowest loss, the first rate that diverges (or ends above its start)
-    and a suggested rate: the middle of the longest stretch of rates that reach the target, at most
-    half the divergence point.
+    Marks the steepest fall, the lowest loss, the first rate that diverges (leaves the domain, or ends
+    above its start) and a suggested rate: of the rates below that point, the fastest to reach the
+    target; where none does, the one that ends closest to it.
     """
     return await HEAVY.run(_lr_range, req)
 
@@ -75,6 +75,7 @@ def _lr_range(req: RangeIn) -> Response:
             "lr": r.lr,
             "loss": _finite(r.loss),
             "diverged_at": r.diverged_at,
+            "escaped_at": r.escaped_at,
             "steps_to_target": r.steps_to_target,
             "start_loss": r.start_loss,
             "target": r.target,
@@ -83,6 +84,7 @@ def _lr_range(req: RangeIn) -> Response:
             "divergence": r.divergence,
             "suggested": r.suggested,
             "suggested_lr": float(r.lr[r.suggested]) if r.suggested >= 0 else None,
+            "reaches": r.reaches,
         }
     )
 
@@ -109,6 +111,7 @@ def _hyper_map(req: HyperMapIn) -> Response:
             "final_loss": _finite(m.final_loss),
             "steps_to_target": m.steps_to_target,
             "diverged_at": m.diverged_at,
+            "escaped_at": m.escaped_at,
             "target": m.target,
         }
     )
@@ -134,6 +137,7 @@ def _start_map(req: StartMapIn) -> Response:
             "final_loss": _finite(m.final_loss),
             "global_share": m.global_share,
             "tolerance": tolerance,
+            "targets": m.targets,
         }
     )
 
@@ -164,6 +168,7 @@ def _seed_band(req: SeedBandIn) -> Response:
             "alive": b.alive,
             "steps_to_target": b.steps_to_target,
             "diverged_at": b.diverged_at,
+            "escaped_at": b.escaped_at,
             "success": b.success,
             "target": b.target,
         }

@@ -14,6 +14,7 @@ from core.tuning import (
     axis_values,
     batch_param,
     batch_tradeoff,
+    global_value,
     hyper_map,
     lr_range_test,
     seed_band,
@@ -43,8 +44,9 @@ def test_range_test_is_the_cores(client):
     assert (
         doc["diverged_at"] == r.diverged_at.tolist() and doc["steps_to_target"] == r.steps_to_target.tolist()
     )
-    picks = [doc[k] for k in ("steepest", "best", "divergence", "suggested")]
-    assert picks == [r.steepest, r.best, r.divergence, r.suggested]
+    assert doc["escaped_at"] == r.escaped_at.tolist()
+    picks = [doc[k] for k in ("steepest", "best", "divergence", "suggested", "reaches")]
+    assert picks == [r.steepest, r.best, r.divergence, r.suggested, r.reaches]
     assert doc["suggested_lr"] == r.lr[r.suggested] < r.lr[r.divergence]
     assert (doc["start_loss"], doc["target"]) == (r.start_loss, r.target)
     assert any(doc["diverged_at"])  # diverged runs are there, as a step, with a finite loss
@@ -70,6 +72,7 @@ def test_momentum_map_is_the_cores(client):
     assert (
         doc["steps_to_target"] == m.steps_to_target.tolist() and doc["diverged_at"] == m.diverged_at.tolist()
     )
+    assert doc["escaped_at"] == m.escaped_at.tolist()
     assert np.any(m.diverged_at > 0) and np.any(m.steps_to_target >= 0)
 
 
@@ -97,6 +100,8 @@ def test_start_map_is_the_cores(client):
     assert doc["minimum"] == m.minimum.tolist() and doc["steps"] == m.steps.tolist()
     assert doc["final_loss"] == m.final_loss.tolist() and doc["global_share"] == m.global_share
     assert {0, 1, 2, 3} <= {v for row in doc["minimum"] for v in row}
+    # each minimum's target, the replay's: f there + the tolerance
+    assert doc["targets"] == [mn.value + doc["tolerance"] for mn in ls.minima] == m.targets.tolist()
 
 
 def test_diverged_starts_are_a_category_with_finite_numbers(client):
@@ -115,7 +120,7 @@ def test_seed_band_is_the_cores(client):
     assert (
         doc["steps_to_target"] == b.steps_to_target.tolist() and doc["diverged_at"] == b.diverged_at.tolist()
     )
-    assert doc["alive"] == b.alive.tolist()
+    assert doc["alive"] == b.alive.tolist() and doc["escaped_at"] == b.escaped_at.tolist()
     going = int(np.sum(b.alive > 0))
     for name in ("mean", "low", "median", "high"):
         assert doc[name] == getattr(b, name)[:going].tolist()
@@ -225,3 +230,15 @@ def test_the_work_cap_admits_the_100_by_100_map(client):
     assert MAX_WORK >= 500 * (100 * 100 + 500)
     r = client.post("/api/tools/hyper-map", json=body)
     assert r.status_code == 200 and len(r.json()["final_loss"]) == 100
+
+
+def test_seed_band_statistics_leave_out_runs_that_left_the_domain(client):
+    # momentum on McCormick with noise: 3 of 40 seeds slide out along x = y, below f*
+    noise = {"sigma_x": 16.0, "sigma_y": 4.0, "dataset_size": 2000, "batch_size": 32}
+    body = {"optimizer": "momentum", "hyper": {"lr": 0.01, "gamma": 0.9}, "noise": noise, "seeds": 40}
+    doc = post(client, "seed-band", body | {"steps": 300}, SeedBandOut)
+    left = [j for j, k in enumerate(doc["escaped_at"]) if k >= 0]
+    assert len(left) == 3 and doc["alive"][-1] == 37
+    target, tol = doc["target"], doc["target"] - global_value(get_landscape("mccormick"))
+    assert min(doc["low"]) >= target - 2 * tol  # no counted loss lies below f* − tol
+    assert doc["success"] == 15 / 40  # 18 reach the target, 3 of them on their way out
