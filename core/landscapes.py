@@ -40,6 +40,7 @@ class Landscape:
     steps: int  # suggested number of steps from `start`
     params: tuple[Param, ...] = ()
     reference: str = ""
+    many_minima: bool = False  # `minima` holds the global minima only; local ones are too many to list
 
     def bind(self, **values: float) -> Landscape:
         """This landscape with its parameters (e.g. a condition number) fixed; defaults fill gaps."""
@@ -207,7 +208,13 @@ def quadratic_grad(x, y, kappa=10.0):
     return u + w, u - w
 
 
-_MC_X = (1 - TAU / 3) / 2  # cos(x + y) = -1/2 and x - y = 1
+# McCormick's stationary points: x − y = 1 and cos(x + y) = −1/2. They are minima where
+# sin(x + y) < 0, at x + y = −2π/3 + 2πk; two lie in the domain (k = 0: global, k = 1: local, π higher).
+_MC_X = (1 - TAU / 3) / 2
+_MC_MINIMA = tuple(
+    Minimum(x, x - 1, float(mccormick(x, x - 1)), is_global=k == 0)
+    for k, x in enumerate((_MC_X, _MC_X + math.pi))
+)
 
 LANDSCAPES: dict[str, Landscape] = {
     ls.name: ls
@@ -219,7 +226,7 @@ LANDSCAPES: dict[str, Landscape] = {
             mccormick,
             mccormick_grad,
             ((-1.5, 4.0), (-3.0, 4.0)),
-            (Minimum(_MC_X, _MC_X - 1, float(mccormick(_MC_X, _MC_X - 1))),),
+            _MC_MINIMA,
             (-1.0, 2.75),
             {"gd": 0.01, "adaptive": 0.01, "adagrad": 0.15, "adadelta": 1.0, "sign": 0.003},
             2000,
@@ -281,6 +288,7 @@ LANDSCAPES: dict[str, Landscape] = {
             {"gd": 0.002, "adaptive": 0.1, "adagrad": 1.0, "adadelta": 1.0, "sign": 0.01},
             1000,
             reference="Rastrigin (1974): a grid of local minima around the global one",
+            many_minima=True,
         ),
         Landscape(
             "ackley",
@@ -294,6 +302,7 @@ LANDSCAPES: dict[str, Landscape] = {
             {"gd": 0.01, "adaptive": 0.05, "adagrad": 0.5, "adadelta": 1.0, "sign": 0.01},
             1000,
             reference="Ackley (1987): nearly flat outside, a cone at the origin",
+            many_minima=True,
         ),
         Landscape(
             "booth",
