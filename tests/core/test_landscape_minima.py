@@ -1,5 +1,5 @@
 """Each landscape's list of minima against a search: a dense grid finds every basin in the domain,
-L-BFGS and Newton's method pin its minimum down. Checked at each parameter's default and its ends."""
+a trust-region Newton method pins its minimum down. Checked at each parameter's default and its ends."""
 
 import functools
 import math
