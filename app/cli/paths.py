@@ -29,8 +29,10 @@ def cmd_landscapes(args) -> None:
         best = ls.global_minima[0]
         print(f"{ls.name:16} {ls.label}")
         print(f"{'':16} f = {ls.formula}")
+        n = len(ls.minima)
+        known = "many local minima" if ls.many_minima else f"{n} known minim{'um' if n == 1 else 'a'}"
         print(
-            f"{'':16} domain x∈[{x0:g}, {x1:g}] y∈[{y0:g}, {y1:g}]; {len(ls.minima)} known minima,"
+            f"{'':16} domain x∈[{x0:g}, {x1:g}] y∈[{y0:g}, {y1:g}]; {known},"
             f" global f({best.x:.5f}, {best.y:.5f}) = {best.value:.5f}; start {ls.start}"
         )
         if ls.params:

@@ -34,6 +34,16 @@ def test_listings_name_every_registry_entry(capsys, command, registry):
         assert "b1=0.9 [0, 0.9999]" in out
 
 
+def test_the_landscape_listing_counts_the_minima_it_knows(capsys):
+    _, out, _ = run(capsys, "landscapes")
+    blocks = dict(re.findall(r"^(\w+) .*\n.*\n(.*)$", out, re.M))
+    for name, ls in LANDSCAPES.items():
+        n = len(ls.minima)
+        expected = "many local minima" if ls.many_minima else f"{n} known minim{'um' if n == 1 else 'a'},"
+        assert expected in blocks[name]
+    assert "2 known minima," in blocks["mccormick"] and "many local minima" in blocks["rastrigin"]
+
+
 def test_path_as_csv(capsys):
     code, out, err = run(
         capsys,
