@@ -1,7 +1,9 @@
 // Tuning tools: a learning-rate range test, hyperparameter maps, start-point maps and seed bands, each
 // a few measured runs from /api/tools/*. One picker (landscape, optimizer, start, steps, noise) serves
 // all four; the page's state is its link (FIELDS below, in the landscape page's own terms where they
-// overlap, so a link from there opens here). Every run drawn links back to the playground.
+// overlap, so a link from there opens here). The first racer of that link is the one tuned; the others
+// ride along, so a link back keeps the whole race. Every run drawn links to its replay on the landscape
+// page, with the target the tool measured (`target`) and a link back to this very view (`back`).
 
 import { HttpError, PALETTE, T, UrlState, clamp, debounce, exact, fmt, h, paramControl, postJSON } from "./common.js";
 import {
@@ -23,6 +25,7 @@ import {
   DECAYS,
   DIVERGED_COLOR,
   GONE_COLOR,
+  LEFT_COLOR,
   MIN_COLORS,
   NONE_COLOR,
   ORANGE,
@@ -30,6 +33,8 @@ import {
   axisOf,
   bandFigure,
   baseLayout,
+  cellOutcome,
+  seedOutcome,
   fanFigure,
   mapFigure,
   ramp,
@@ -111,10 +116,11 @@ function yDefaults() {
 }
 
 function normalize(raw) {
-  const base = normalizePlayground({ ...raw, racers: raw.racers?.slice(0, 1) ?? [{ optimizer: "momentum", hyper: {} }] });
+  const base = normalizePlayground({ ...raw, racers: raw.racers?.length ? raw.racers : [{ optimizer: "momentum", hyper: {} }] });
   const s = { ...base, tool: TOOLS.includes(raw.tool) ? raw.tool : "range" };
   s.optimizer = base.racers[0].optimizer;
   s.hyper = base.racers[0].hyper;
+  s.others = base.racers.slice(1); // the landscape page's other racers, kept for the links back
   s.steps = clamp(raw.steps ?? Math.min(LANDSCAPES[s.landscape].steps, 500), 1, LIMITS.max_steps);
   s.tol = Number.isFinite(raw.tol) && raw.tol >= 1e-12 && raw.tol <= 1e6 ? raw.tol : null;
   Object.assign(state, s);
@@ -144,31 +150,40 @@ function normalize(raw) {
 const state = {};
 normalize(FIELDS.deserialize(location.search));
 
+/** The racers of the link: the tuned one (this page's optimizer and settings) first, then the others. */
+const racers = () => [{ optimizer: state.optimizer, hyper: { ...state.hyper } }, ...state.others];
+
+/** This page's link as it stands (with `tool` on screen). */
+const toolsQuery = (tool = state.tool) => FIELDS.serialize({ ...state, tool, racers: racers() });
+
 let urlTimer = null;
 function saveUrl() {
   clearTimeout(urlTimer);
-  urlTimer = setTimeout(() => {
-    state.racers = [{ optimizer: state.optimizer, hyper: { ...state.hyper } }];
-    history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
-  }, 150);
+  urlTimer = setTimeout(() => history.replaceState(null, "", `${location.pathname}?${toolsQuery()}`), 150);
 }
 
-/** The playground (landscape page) running one run of these settings, with `over` changed. */
-function playgroundUrl(over = {}) {
-  const hyper = { ...state.hyper, ...over.hyper };
-  const noise = Object.fromEntries(NOISE.map((p) => [p.name, over[p.name] ?? state[p.name]]));
+/**
+ * The landscape page running what `result` (a tool's answer) measured, `over` changed: its one racer
+ * (or `over.racers`), the target drawn there and reached by the same rule as here (the first step
+ * whose loss is at most `target`), and `back`, the link to this page as it was when it asked.
+ */
+function landscapeUrl(over, target, result) {
+  const { body } = result;
   const raw = {
-    landscape: state.landscape,
-    lparams: state.lparams,
-    start: over.start ?? state.start,
-    steps: over.steps ?? state.steps,
-    racers: [{ optimizer: over.optimizer ?? state.optimizer, hyper }],
-    noise: state.noise,
-    ...noise,
-    seed: over.seed ?? state.seed,
+    landscape: body.landscape,
+    lparams: body.landscape_params,
+    start: over.start ?? body.start,
+    steps: over.steps ?? body.steps,
+    racers: over.racers ?? [{ optimizer: body.optimizer, hyper: { ...body.hyper, ...over.hyper } }],
+    noise: body.noise !== null,
+    ...body.noise,
+    ...(over.batch_size === undefined ? {} : { batch_size: over.batch_size }),
+    seed: over.seed ?? body.seed,
   };
-  return `/?${PLAYGROUND.serialize(normalizePlayground(raw))}`;
+  const back = `/tools?${result.query}`;
+  return `/?${PLAYGROUND.serialize(normalizePlayground(raw))}&target=${String(target)}&back=${encodeURIComponent(back)}`;
 }
+
 
 // --- requests ----------------------------------------------------------------------------------------
 
@@ -199,13 +214,14 @@ const errors = {}; // name -> message
 async function run(name, url, body, draw, tool = name) {
   jobs[name]?.controller.abort();
   const job = (jobs[name] = { controller: new AbortController(), tool });
+  const query = toolsQuery(tool); // the link that asks for this very request again
   settle();
   try {
     const data = await postJSON(url, body, { signal: job.controller.signal });
     if (job.controller.signal.aborted) return;
-    results[name] = { body, data };
+    results[name] = { body, data, query };
     errors[name] = "";
-    await draw(data, body);
+    await draw(data, body, results[name]);
   } catch (err) {
     if (err.name === "AbortError") return;
     errors[name] = err instanceof HttpError ? err.detail.map((d) => `${d.loc.length ? `${d.loc.at(-1)}: ` : ""}${d.msg.replace("Value error, ", "")}`).join("; ") : String(err);
@@ -273,36 +289,50 @@ function runRange() {
   return run("range", "/api/tools/lr-range", body, drawRange);
 }
 
-async function drawRange(d, body) {
+async function drawRange(d, body, result) {
   await plot("range-plot", rangeFigure(d, { fStar: fStar(), steps: body.steps }));
-  rangeInfo(d, body);
+  rangeInfo(d, body, result);
 }
 
-function rangeInfo(d, body) {
-  const link = (i, text) => h("a", { href: playgroundUrl({ hyper: { lr: d.lr[i] }, steps: state.steps }), title: "Open this run in the playground" }, text);
+/** Why the run of rate i failed, in a few words. */
+function failure(d, i) {
+  if (d.diverged_at[i] > 0 && !(d.escaped_at[i] >= 0 && d.escaped_at[i] < d.diverged_at[i])) return `diverges at step ${d.diverged_at[i]}`;
+  if (d.escaped_at[i] >= 0) return `leaves the domain at step ${d.escaped_at[i]} (f falls below f*)`;
+  return "ends above its start";
+}
+
+function rangeInfo(d, body, result) {
+  const replay = (i) => landscapeUrl({ hyper: { lr: d.lr[i] }, steps: body.steps }, d.target, result);
+  const link = (i, text) => h("a", { href: replay(i), title: "Replay this run on the Landscapes page" }, text);
   const verdict = $("range-verdict");
   if (d.suggested < 0) {
-    verdict.replaceChildren(h("p.bad", {}, "Even the smallest rate diverges or ends above its start: lower the range."));
+    verdict.replaceChildren(h("p.bad", {}, `Even the smallest rate ${failure(d, 0)}: lower the range.`));
   } else {
-    const k = d.steps_to_target[d.suggested];
-    const use = h("a.button.primary", { id: "use-rate", href: playgroundUrl({ hyper: { lr: d.suggested_lr } }) }, "Use this rate in the playground →");
+    const i = d.suggested;
+    const tuned = [{ optimizer: body.optimizer, hyper: { ...body.hyper, lr: d.suggested_lr } }, ...state.others];
+    const where = tuned.length > 1 ? `, with the other ${tuned.length - 1} racer${tuned.length > 2 ? "s" : ""}` : "";
+    const use = h("a.button.primary", { id: "use-rate", href: landscapeUrl({ racers: tuned, steps: state.steps }, d.target, result), title: `Race ${shortLabel(spec())} with this η on the Landscapes page${where}` }, "Use this rate on the Landscapes page →");
     const here = h("button.small", { id: "set-rate", type: "button", title: "Set the optimizer's η on this page (the maps and bands follow)" }, "Set η here");
     here.addEventListener("click", () => setHyper("lr", d.suggested_lr));
+    const next = i + 1 === d.divergence ? ` The next rate tried, η = ${fmt(d.lr[d.divergence], 3)}, ${failure(d, d.divergence)}: a small change of start or noise may tip this one over too.` : "";
+    const why = d.reaches
+      ? `reaches the target in ${d.steps_to_target[i]} steps, the fastest of the ${d.lr.length} rates tried.${next}`
+      : `No rate tried reaches the target within ${body.steps} steps; this one ends closest to it, at f − f* = ${fmt(d.loss[i] - fStar(), 3)}.`;
     verdict.replaceChildren(
-      h("p.label", {}, "Suggested learning rate"),
-      h("p.big", {}, `η = ${fmt(d.suggested_lr, 3)}`),
-      h("p.note", {}, k >= 0 ? `reaches the target in ${k} steps from (${state.start.map((v) => fmt(v)).join(", ")})` : `closest to the target after ${body.steps} steps`),
+      h("p.label", {}, d.reaches ? "Suggested learning rate" : "Closest to the target"),
+      h("p.big", {}, link(i, `η = ${fmt(d.suggested_lr, 3)}`)),
+      h("p.note", { id: "range-why" }, why),
       h("div.buttons", {}, use, here),
     );
   }
   const items = [
     [d.steepest, "steepest fall"],
     [d.best, "lowest loss"],
-    [d.divergence, "diverges from"],
+    [d.divergence, "fails from"],
   ].filter(([i]) => i >= 0);
   $("range-marks").replaceChildren(
     ...items.map(([i, label]) => h("li", {}, h("span", {}, label), link(i, `η = ${fmt(d.lr[i], 3)} ↗`))),
-    ...(d.divergence < 0 ? [h("li", {}, h("span", {}, "diverges"), h("span.muted", {}, "not within this range"))] : []),
+    ...(d.divergence < 0 ? [h("li", {}, h("span", {}, "fails"), h("span.muted", {}, "not within this range"))] : []),
   );
 }
 
@@ -322,50 +352,47 @@ function runMap() {
   return run("map", "/api/tools/hyper-map", body, drawMap);
 }
 
-async function drawMap(d, body) {
+async function drawMap(d, body, result) {
   const yParam = yChoices().find((q) => q.name === d.y_name) ?? { name: d.y_name };
   const current = { lr: state.hyper.lr, y: d.y_name === BATCH ? state.batch_size : state.hyper[d.y_name] };
   await plot("map-plot", mapFigure(d, { fStar: fStar(), steps: body.steps, yParam, colorBy: state.mColor, current }));
-  mapInfo(d, body);
+  mapInfo(d, body, result);
 }
 
-function cellUrl(d, i, j, steps) {
-  const over = { hyper: { lr: d.lr[j] }, steps };
+/** The replay of cell (row i, column j) of a map. */
+function cellUrl(result, i, j) {
+  const d = result.data;
+  const over = { hyper: { lr: d.lr[j] }, steps: result.body.steps };
   if (d.y_name === BATCH) over.batch_size = d.y[i];
   else over.hyper[d.y_name] = d.y[i];
-  return playgroundUrl(over);
+  return landscapeUrl(over, d.target, result);
 }
 
-function mapInfo(d, body) {
-  const diverged = (i, j) => d.diverged_at[i][j] > 0;
-  const reached = (i, j) => !diverged(i, j) && d.steps_to_target[i][j] >= 0;
-  let n = 0;
-  let hit = 0;
-  let gone = 0;
+function mapInfo(d, body, result) {
+  const count = { reached: 0, none: 0, left: 0, diverged: 0 };
   let fastest = null;
   d.y.forEach((_, i) =>
     d.lr.forEach((_, j) => {
-      n++;
-      if (diverged(i, j)) gone++;
-      else if (reached(i, j)) {
-        hit++;
-        if (!fastest || d.steps_to_target[i][j] < d.steps_to_target[fastest[0]][fastest[1]]) fastest = [i, j];
-      }
+      const outcome = cellOutcome(d, i, j);
+      count[outcome]++;
+      if (outcome === "reached" && (!fastest || d.steps_to_target[i][j] < d.steps_to_target[fastest[0]][fastest[1]])) fastest = [i, j];
     }),
   );
+  const n = d.y.length * d.lr.length;
   const pct = (k) => `${Math.round((100 * k) / n)}%`;
   const p = yChoices().find((q) => q.name === d.y_name);
   $("map-verdict").replaceChildren(
     h("p.label", {}, `${d.y.length} × ${d.lr.length} runs of ${body.steps} steps`),
     fastest
-      ? h("p", {}, "Fastest: ", h("a", { id: "fastest", href: cellUrl(d, ...fastest, body.steps) }, `η = ${fmt(d.lr[fastest[1]], 3)}, ${p?.label ?? d.y_name} = ${fmt(d.y[fastest[0]], 3)} ↗`), ` in ${d.steps_to_target[fastest[0]][fastest[1]]} steps`)
+      ? h("p", {}, "Fastest: ", h("a", { id: "fastest", href: cellUrl(result, ...fastest) }, `η = ${fmt(d.lr[fastest[1]], 3)}, ${p?.label ?? d.y_name} = ${fmt(d.y[fastest[0]], 3)} ↗`), ` in ${d.steps_to_target[fastest[0]][fastest[1]]} steps`)
       : h("p", {}, "No cell reaches the target: more steps, or another range."),
   );
   const swatch = (color) => h("span.swatch", { style: `background:${color}` });
   $("map-legend").replaceChildren(
-    h("li", {}, swatch("linear-gradient(90deg,#440154,#21918c,#fde725)"), `reached the target: ${pct(hit)}`),
-    h("li", {}, swatch(NONE_COLOR), `not within ${body.steps} steps: ${pct(n - hit - gone)}`),
-    h("li", {}, swatch(DIVERGED_COLOR), `diverged: ${pct(gone)}`),
+    h("li", {}, swatch("linear-gradient(90deg,#440154,#21918c,#fde725)"), `reached the target: ${pct(count.reached)}`),
+    h("li", {}, swatch(NONE_COLOR), `not within ${body.steps} steps: ${pct(count.none)}`),
+    ...(count.left ? [h("li", {}, swatch(LEFT_COLOR), `left the domain (f fell below f*): ${pct(count.left)}`)] : []),
+    h("li", {}, swatch(DIVERGED_COLOR), `diverged: ${pct(count.diverged)}`),
   );
   $("map-batch-note").hidden = d.y_name !== BATCH;
 }
@@ -378,7 +405,7 @@ function hookMapClicks() {
     const j = nearest(r.data.lr.map(Math.log10), pt.x);
     const ya = axisOf(yChoices().find((q) => q.name === r.data.y_name) ?? { name: r.data.y_name });
     const i = nearest(r.data.y.map(ya.to), pt.y);
-    location.assign(cellUrl(r.data, i, j, r.body.steps));
+    location.assign(cellUrl(r, i, j));
   });
 }
 
@@ -398,7 +425,7 @@ async function runStarts() {
   const steps = stepsFor(state.sN * state.sN);
   const base = { ...common(), nx: state.sN, ny: state.sN, steps };
   await fetchSurface().catch(() => null);
-  await run("starts", "/api/tools/start-map", base, (d) => drawStarts(d, base));
+  await run("starts", "/api/tools/start-map", base, drawStarts);
   $("tool-starts").dataset.table = "filling";
   for (const name of order.slice(1)) {
     if (round !== startsRound) return;
@@ -457,14 +484,20 @@ async function drawStarts(d, body) {
   );
 }
 
+/** The target of start (row i, column j): that of the minimum it reached, else the global minimum's. */
+function startTarget(d, i, j) {
+  const m = d.minimum[i][j];
+  return m >= 0 ? d.targets[m] : Math.min(...d.targets.filter((_, k) => landscape().minima[k].is_global));
+}
+
 function hookStartClicks() {
   $("starts-plot").on("plotly_click", (ev) => {
     const pt = ev.points?.[0];
     const r = results.starts;
     if (!pt || !r || pt.data.type !== "heatmap") return;
-    const x = r.data.x[nearest(r.data.x, pt.x)];
-    const y = r.data.y[nearest(r.data.y, pt.y)];
-    location.assign(playgroundUrl({ start: [x, y], steps: r.body.steps }));
+    const j = nearest(r.data.x, pt.x);
+    const i = nearest(r.data.y, pt.y);
+    location.assign(landscapeUrl({ start: [r.data.x[j], r.data.y[i]] }, startTarget(r.data, i, j), r));
   });
 }
 
@@ -493,13 +526,17 @@ function runSeeds() {
 async function drawSeeds(d, body) {
   await plot("fan-plot", fanFigure(d, { landscape: landscape(), start: body.start, surface }));
   await plot("band-plot", bandFigure(d, { fStar: fStar(), steps: body.steps }));
-  const hits = d.steps_to_target.filter((k, j) => k >= 0 && !d.diverged_at[j]);
-  const gone = d.diverged_at.filter(Boolean).length;
+  const outcomes = d.seeds.map((_, j) => seedOutcome(d, j));
+  const hits = d.steps_to_target.filter((_, j) => outcomes[j] === "reached");
+  const gone = outcomes.filter((o) => o === "diverged").length;
+  const left = outcomes.filter((o) => o === "left").length;
   const mean = hits.length ? hits.reduce((a, b) => a + b, 0) / hits.length : null;
   const key = (color, text) => h("span.key", { style: `color:${color}` }, text);
+  const n = d.seeds.length;
   $("seeds-stats").replaceChildren(
     h("p.big", {}, `${Math.round(100 * d.success)}%`),
-    h("p", {}, `of ${d.seeds.length} seeds reach the target${mean === null ? "" : `, in ${fmt(mean, 3)} steps on average`}`, gone ? `; ${gone} diverged` : ""),
+    h("p", {}, `of ${n} seeds reach the target${mean === null ? "" : `, in ${fmt(mean, 3)} steps on average`}`, gone ? `; ${gone} diverged` : ""),
+    ...(left ? [h("p.warn", { id: "seeds-left" }, `${left} of ${n} seeds left the domain (f fell below f*; outside the domain it has no lower bound). The mean and band count them out from that step, like diverged runs.`)] : []),
     h(
       "p.note",
       {},
@@ -508,6 +545,7 @@ async function drawSeeds(d, body) {
       " · ",
       key(ORANGE, "not within the steps"),
       " · ",
+      ...(left ? [key(LEFT_COLOR, "left the domain"), " · "] : []),
       key(RED, "diverged"),
       ". Click one to replay it.",
     ),
@@ -523,7 +561,7 @@ function hookSeedClicks() {
     const seed = ev.points?.[0]?.data.meta;
     const r = results.seeds;
     if (seed === undefined || !r) return;
-    location.assign(playgroundUrl({ seed, steps: r.body.steps }));
+    location.assign(landscapeUrl({ seed }, r.data.target, r));
   });
   $("tradeoff-plot").on("plotly_click", (ev) => {
     const pt = ev.points?.[0];
@@ -769,7 +807,7 @@ function buildToolSettings() {
   colorBy.addEventListener("change", () => {
     state.mColor = colorBy.value;
     saveUrl();
-    if (results.map) drawMap(results.map.data, results.map.body);
+    if (results.map) drawMap(results.map.data, results.map.body, results.map);
   });
   $("map-settings").replaceChildren(
     ...pair("η", state.mLo, state.mHi, lrBounds, (mLo, mHi) => set({ mLo, mHi })),
@@ -830,4 +868,4 @@ hookSeedClicks();
 showTool(state.tool);
 
 // For tests: the page's state and the last answer of each tool.
-window.tools = { state, results, playgroundUrl };
+window.tools = { state, results, landscapeUrl };

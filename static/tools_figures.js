@@ -17,6 +17,19 @@ const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif
 export const NONE_COLOR = "#e5e7eb"; // a run that reached nothing
 export const DIVERGED_COLOR = "#f3c4c4"; // a diverged cell of a map
 export const GONE_COLOR = "#4b5563"; // a diverged start
+export const LEFT_COLOR = "#8c564b"; // a run that left the domain: its f fell below f*
+
+/** How run j ended: "left" the domain (f below f*) or "diverged", whichever came first; else
+ * "reached" the target or "none". `at(name)` reads run j's entry of d[name]. */
+function outcome(at) {
+  const left = at("escaped_at");
+  const gone = at("diverged_at");
+  if (left >= 0 && (gone === 0 || left < gone)) return "left";
+  if (gone > 0) return "diverged";
+  return at("steps_to_target") >= 0 ? "reached" : "none";
+}
+export const seedOutcome = (d, j) => outcome((name) => d[name][j]);
+export const cellOutcome = (d, i, j) => outcome((name) => d[name][i][j]);
 
 // --- axes and shared pieces --------------------------------------------------------------------------
 
@@ -28,6 +41,33 @@ export function logTicks(lo, hi) {
   const tickvals = [];
   for (let t = first; t <= last; t += every) tickvals.push(t);
   return { tickvals, ticktext: tickvals.map((t) => fmt(10 ** t, 2)) };
+}
+
+const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+const power = (t) => (t === 0 ? "1" : t === 1 ? "10" : `10${[...String(t)].map((c) => SUPERSCRIPT[c]).join("")}`);
+
+/**
+ * Labels for a Plotly log axis (type "log") over the positive `values`: decades only, every k-th
+ * so that at most `most` show; where the values span less than two decades, 1, 2 and 5 times each
+ * decade instead (labelled in full), so an axis never shows fewer than two labels. Hover keeps exact values.
+ */
+export function decadeTicks(values, most = 6) {
+  const logs = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log10);
+  if (!logs.length) return {};
+  const lo = Math.min(...logs);
+  const hi = Math.max(...logs);
+  const first = Math.floor(lo);
+  const last = Math.ceil(hi);
+  if (hi - lo < 1.5) {
+    const tickvals = [];
+    for (let t = first; t <= last; t++) for (const m of [1, 2, 5]) tickvals.push(m * 10 ** t);
+    const ticktext = tickvals.map((v, k) => (k % 3 === 0 ? power(first + k / 3) : `${[1, 2, 5][k % 3]}·${power(first + Math.floor(k / 3))}`));
+    return { tickmode: "array", tickvals, ticktext };
+  }
+  const every = Math.max(1, Math.ceil((last - first + 1) / most));
+  const exps = [];
+  for (let t = Math.ceil(first / every) * every; t <= last; t += every) exps.push(t);
+  return { tickmode: "array", tickvals: exps.map((t) => 10 ** t), ticktext: exps.map(power) };
 }
 
 /** How a parameter is laid along an axis: log10 for log scales and batch sizes, −log10(1 − v) for
@@ -94,9 +134,10 @@ const flat = (color) => ({ colorscale: [[0, color], [1, color]], showscale: fals
 
 /** |f − f*| after the run against η (log-log) with its marks, and the steps to the target below. */
 export function rangeFigure(d, { fStar, steps }) {
-  const floor = (d.target - fStar) * 1e-3;
+  const floor = (d.target - fStar) * 1e-3; // |f − f*| below this is drawn at it (rounding), and says so
   const excess = (v) => Math.max(Math.abs(v - fStar), floor);
-  const ok = d.lr.map((_, i) => d.diverged_at[i] === 0);
+  const outcomes = d.lr.map((_, i) => seedOutcome(d, i));
+  const ok = outcomes.map((o) => o === "reached" || o === "none");
   const ys = d.loss.map((v, i) => (ok[i] ? excess(v) : null));
   const top = Math.max(...ys.filter((v) => v !== null), excess(d.start_loss)) * 3;
   const mark = (i, symbol, color, name, size = 13) =>
@@ -112,16 +153,18 @@ export function rangeFigure(d, { fStar, steps }) {
       y: ys,
       line: { color: PALETTE[0], width: 2 },
       marker: { size: 4 },
-      hovertemplate: d.lr.map((lr, i) => `η = ${fmt(lr)}<br>f − f* = ${fmt(d.loss[i] - fStar)}${d.steps_to_target[i] >= 0 ? `<br>target at step ${d.steps_to_target[i]}` : ""}<extra></extra>`),
+      hovertemplate: d.lr.map(
+        (lr, i) =>
+          `η = ${fmt(lr)}<br>f − f* = ${fmt(d.loss[i] - fStar)}${Math.abs(d.loss[i] - fStar) < floor ? " (drawn at the floor)" : ""}${d.steps_to_target[i] >= 0 ? `<br>target at step ${d.steps_to_target[i]}` : ""}<extra></extra>`,
+      ),
     },
-    {
-      type: "scatter",
-      mode: "markers",
-      x: d.lr.filter((_, i) => !ok[i]),
-      y: d.lr.filter((_, i) => !ok[i]).map(() => top),
-      marker: { symbol: "x-thin-open", size: 8, color: RED, line: { width: 2 } },
-      hovertemplate: d.lr.flatMap((lr, i) => (ok[i] ? [] : [`η = ${fmt(lr)}: diverged at step ${d.diverged_at[i]}<extra></extra>`])),
-    },
+    ...[
+      ["diverged", RED, (i) => `diverged at step ${d.diverged_at[i]}`],
+      ["left", LEFT_COLOR, (i) => `left the domain at step ${d.escaped_at[i]} (f fell below f*)`],
+    ].map(([kind, color, what]) => {
+      const at = d.lr.flatMap((_, i) => (outcomes[i] === kind ? [i] : []));
+      return { type: "scatter", mode: "markers", x: at.map((i) => d.lr[i]), y: at.map(() => top), marker: { symbol: "x-thin-open", size: 8, color, line: { width: 2 } }, hovertemplate: at.map((i) => `η = ${fmt(d.lr[i])}: ${what(i)}<extra></extra>`) };
+    }),
     ...mark(d.steepest, "triangle-down", ORANGE, "steepest fall"),
     ...mark(d.suggested, "star", GREEN, "suggested", 18),
     {
@@ -146,13 +189,15 @@ export function rangeFigure(d, { fStar, steps }) {
     }
     annotations.push({ x: Math.log10(d.lr[i]), y: 1, xref: "x", yref: "y domain", yanchor: "bottom", xanchor, text, showarrow: false, font: { size: 11, color } });
   };
-  vline(d.suggested, GREEN, "solid", "suggested ", "right");
-  vline(d.divergence, RED, "dash", " diverges", "left");
+  vline(d.suggested, GREEN, "solid", d.reaches ? "fastest " : "closest ", "right");
+  const fails = { diverged: " diverges", left: " leaves the domain" }[outcomes[d.divergence]] ?? " ends above start";
+  vline(d.divergence, RED, "dash", fails, "left");
+  const xticks = decadeTicks(d.lr, 8);
   const layout = baseLayout({
     margin: { l: 64, r: 16, t: 22, b: 44 },
-    xaxis: axis("", { type: "log", exponentformat: "power", showticklabels: false, ticks: "" }),
-    xaxis2: axis("learning rate η", { type: "log", exponentformat: "power", matches: "x", anchor: "y2" }),
-    yaxis: axis(`|f − f*| after ${steps} steps`, { type: "log", domain: [0.3, 1], exponentformat: "power" }),
+    xaxis: axis("", { type: "log", ...xticks, showticklabels: false, ticks: "" }),
+    xaxis2: axis("learning rate η", { type: "log", ...xticks, matches: "x", anchor: "y2" }),
+    yaxis: axis(`|f − f*| after ${steps} steps`, { type: "log", domain: [0.3, 1], ...decadeTicks([...ys, top, d.target - fStar]) }),
     yaxis2: axis("steps to target", { domain: [0, 0.25], rangemode: "tozero", anchor: "x2" }),
     shapes,
     annotations,
@@ -162,34 +207,36 @@ export function rangeFigure(d, { fStar, steps }) {
 
 // --- 2. hyperparameter map ---------------------------------------------------------------------------
 
-/** One cell per run, coloured by steps to the target or by the loss at the end; diverged cells and
- * cells that never reach the target (when colouring by steps) in flat colours of their own. */
+/** One cell per run, coloured by steps to the target or by the loss at the end; cells that diverged,
+ * left the domain, or (when colouring by steps) never reach the target in flat colours of their own. */
 export function mapFigure(d, { fStar, steps, yParam, colorBy, current }) {
   const ya = axisOf(yParam);
   const xs = d.lr.map(Math.log10);
   const ys = d.y.map(ya.to);
   const floor = (d.target - fStar) * 1e-3;
   const cells = (test, value) => d.y.map((_, i) => d.lr.map((_, j) => (test(i, j) ? value(i, j) : null)));
-  const diverged = (i, j) => d.diverged_at[i][j] > 0;
-  const reached = (i, j) => !diverged(i, j) && d.steps_to_target[i][j] >= 0;
+  const is = (kind) => (i, j) => cellOutcome(d, i, j) === kind;
+  const kept = (i, j) => is("reached")(i, j) || is("none")(i, j);
   const bySteps = colorBy === "steps";
   const values = bySteps
-    ? cells(reached, (i, j) => d.steps_to_target[i][j])
-    : cells((i, j) => !diverged(i, j), (i, j) => Math.log10(Math.max(Math.abs(d.final_loss[i][j] - fStar), floor)));
+    ? cells(is("reached"), (i, j) => d.steps_to_target[i][j])
+    : cells(kept, (i, j) => Math.log10(Math.max(Math.abs(d.final_loss[i][j] - fStar), floor)));
   const label = yParam.label ?? yParam.name;
   const text = d.y.map((yv, i) =>
     d.lr.map((lr, j) => {
       const head = `η = ${fmt(lr)}, ${label} = ${fmt(yv)}<br>`;
-      if (diverged(i, j)) return `${head}diverged at step ${d.diverged_at[i][j]}`;
+      if (is("diverged")(i, j)) return `${head}diverged at step ${d.diverged_at[i][j]}`;
+      if (is("left")(i, j)) return `${head}left the domain at step ${d.escaped_at[i][j]} (f fell below f*)`;
       const end = `f − f* = ${fmt(d.final_loss[i][j] - fStar)} after ${steps} steps`;
-      return head + (reached(i, j) ? `target at step ${d.steps_to_target[i][j]}<br>${end}` : `target not reached<br>${end}`);
+      return head + (is("reached")(i, j) ? `target at step ${d.steps_to_target[i][j]}<br>${end}` : `target not reached<br>${end}`);
     }),
   );
   const heat = (z, extra) => ({ type: "heatmap", x: xs, y: ys, z, text, hovertemplate: "%{text}<extra></extra>", ...extra });
   const colorbar = { title: { text: bySteps ? "steps to target" : "log₁₀|f − f*| at the end", side: "right", font: { size: 12 } }, thickness: 12, len: 1, outlinewidth: 0, tickfont: { size: 11 } };
   const data = [
-    heat(cells(diverged, () => 1), flat(DIVERGED_COLOR)),
-    heat(cells((i, j) => bySteps && !diverged(i, j) && !reached(i, j), () => 1), flat(NONE_COLOR)),
+    heat(cells(is("diverged"), () => 1), flat(DIVERGED_COLOR)),
+    heat(cells(is("left"), () => 1), flat(LEFT_COLOR)),
+    heat(cells((i, j) => bySteps && is("none")(i, j), () => 1), flat(NONE_COLOR)),
     heat(values, { colorscale: bySteps ? "Viridis" : "Cividis", colorbar }),
     { type: "scatter", mode: "markers", x: [Math.log10(current.lr)], y: [ya.to(current.y)], marker: { symbol: "circle-open", size: 16, color: "#fff", line: { width: 3 } }, hovertemplate: "the optimizer's current settings<extra></extra>" },
   ];
@@ -233,18 +280,24 @@ export function startsFigure(d, { landscape, steps, surface }) {
 
 // --- 4. seed bands -----------------------------------------------------------------------------------
 
-/** Every seed's path over the contours: blue if it reached the target, orange if not, red if it diverged. */
+/** Every seed's path over the contours: blue if it reached the target, orange if not, brown if it left
+ * the domain, red if it diverged. */
 export function fanFigure(d, { landscape, start, surface }) {
+  const looks = {
+    reached: [PALETTE[0], (j) => `target at step ${d.steps_to_target[j]}`],
+    none: [ORANGE, () => "target not reached"],
+    left: [LEFT_COLOR, (j) => `left the domain at step ${d.escaped_at[j]} (f fell below f*)`],
+    diverged: [RED, (j) => `diverged at step ${d.diverged_at[j]}`],
+  };
   const fan = d.seeds.map((seed, j) => {
-    const gone = d.diverged_at[j] > 0;
-    const ok = !gone && d.steps_to_target[j] >= 0;
-    const outcome = gone ? `diverged at step ${d.diverged_at[j]}` : ok ? `target at step ${d.steps_to_target[j]}` : "target not reached";
+    const [color, say] = looks[seedOutcome(d, j)];
+    const outcome = say(j);
     return {
       type: "scatter",
       mode: "lines",
       x: d.fan.x[j],
       y: d.fan.y[j],
-      line: { color: gone ? RED : ok ? PALETTE[0] : ORANGE, width: 1 },
+      line: { color, width: 1 },
       opacity: 0.45,
       hovertemplate: `seed ${seed}: ${outcome}<br>click: replay<extra></extra>`,
       meta: seed,
@@ -255,24 +308,37 @@ export function fanFigure(d, { landscape, start, surface }) {
   return { data, layout: baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
 }
 
-/** f − f* over the steps: mean, median and the 10–90% band of the runs still going. */
+/**
+ * f − f* over the steps: mean, median and the 10–90% band of the runs still counted (the server counts
+ * a run out from the step it diverges or leaves the domain, so no value lies more than the tolerance
+ * below f*). Values under a thousandth of the tolerance (rounding, inside the target band) are drawn
+ * at that floor; every hover gives the exact value.
+ */
 export function bandFigure(d, { fStar, steps }) {
   const floor = (d.target - fStar) * 1e-3;
   const k = d.mean.map((_, i) => i);
-  const ex = (list) => list.map((v) => Math.max(v - fStar, floor));
-  const spread = ex([...d.low, ...d.high]);
-  const decades = Math.log10(Math.max(...spread) / Math.min(...spread));
+  const line = (list, name, extra) => ({
+    type: "scatter",
+    mode: "lines",
+    x: k,
+    y: list.map((v) => Math.max(v - fStar, floor)),
+    customdata: list.map((v) => fmt(v - fStar, 3)),
+    hovertemplate: `step %{x}: ${name} f − f* = %{customdata}<extra></extra>`,
+    ...extra,
+  });
   const data = [
-    { type: "scatter", mode: "lines", x: k, y: ex(d.low), line: { width: 0 }, hovertemplate: "step %{x}: 10%: %{y:.3g}<extra></extra>" },
-    { type: "scatter", mode: "lines", x: k, y: ex(d.high), fill: "tonexty", fillcolor: "rgba(0,114,178,0.18)", line: { width: 0 }, hovertemplate: "step %{x}: 90%: %{y:.3g}<extra></extra>" },
-    { type: "scatter", mode: "lines", x: k, y: ex(d.median), line: { color: PALETTE[0], width: 1, dash: "dot" }, hovertemplate: "step %{x}: median %{y:.3g}<extra></extra>" },
-    { type: "scatter", mode: "lines", x: k, y: ex(d.mean), line: { color: PALETTE[0], width: 2 }, hovertemplate: "step %{x}: mean %{y:.3g}<extra></extra>" },
+    line(d.low, "10%", { line: { width: 0 } }),
+    line(d.high, "90%", { fill: "tonexty", fillcolor: "rgba(0,114,178,0.18)", line: { width: 0 } }),
+    line(d.median, "median", { line: { color: PALETTE[0], width: 1, dash: "dot" } }),
+    line(d.mean, "mean", { line: { color: PALETTE[0], width: 2 } }),
     { type: "scatter", mode: "lines", x: [0, steps], y: [d.target - fStar, d.target - fStar], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
   ];
+  const shown = data.flatMap((t) => t.y);
   const layout = baseLayout({
-    margin: { l: 56, r: 10, t: 8, b: 36 },
+    margin: { l: 56, r: 10, t: 24, b: 36 },
+    title: { text: "f − f* over the seeds still in: mean (solid), median (dotted), 10–90% (band)", font: { size: 12 }, x: 0.02, y: 0.98 },
     xaxis: axis("step", { range: [0, steps] }),
-    yaxis: axis("f − f*: mean, median, 10–90%", { type: "log", exponentformat: "power", dtick: decades >= 2 ? 1 : undefined }),
+    yaxis: axis("f − f*", { type: "log", ...decadeTicks(shown, 5) }),
   });
   return { data, layout };
 }
