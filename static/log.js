@@ -6,6 +6,7 @@ import { PALETTE, T, UrlState, fmt, h, postJSON } from "./common.js";
 import { FIELDS as LANDSCAPE_FIELDS, LANDSCAPES, normalize } from "./landscape_state.js";
 import { COLORSCALE } from "./landscape_figures.js";
 import { CONFIG, CONFIG_FIELDS, MUTED, axis, keepSized, pct, smallLayout } from "./runs.js";
+import { changeMarks, curveControls, smoothedPair, valueAxis } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
@@ -29,7 +30,10 @@ const FIELDS = new UrlState([
   { name: "offset", key: "offset", type: T.int, when: (s) => s.offset > 0 },
   { name: "selected", key: "sel", type: IDS, when: (s) => s.selected.length > 0 },
   { name: "logY", key: "logy", type: T.bool },
+  { name: "smoothing", key: "smooth", type: T.number, when: (s) => s.smoothing !== SMOOTHING },
+  { name: "allValues", key: "all", type: T.bool, when: (s) => s.allValues },
 ]);
+const SMOOTHING = 0.6; // TensorBoard's default
 
 const seconds = (s) => (s === null ? "–" : s < 0.001 ? "<1 ms" : s < 1 ? `${Math.round(1000 * s)} ms` : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
 const whole = (x) => (x === null || x === undefined ? "–" : x.toLocaleString("en-US"));
@@ -59,6 +63,8 @@ const state = {
   offset: Math.max(0, raw.offset ?? 0),
   selected: raw.selected ?? [],
   logY: raw.logY ?? true,
+  smoothing: raw.smoothing >= 0 && raw.smoothing < 1 ? raw.smoothing : SMOOTHING,
+  allValues: raw.allValues ?? false,
 };
 const saveUrl = () => history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
 
@@ -90,8 +96,11 @@ export function landscapeUrl(config, racers) {
   return `/?${LANDSCAPE_FIELDS.serialize(normalize(raw))}`;
 }
 
-/** The playground's (2D data) or the MNIST page's link for a logged training configuration. */
-export function trainingUrl(config) {
+/**
+ * The playground's (2D data) or the MNIST page's link for a logged training configuration; with the
+ * run's log id, that page draws the logged run's curves until a new run starts.
+ */
+export function trainingUrl(config, logId = null) {
   const s = {
     ...config,
     data: config.data ?? {},
@@ -101,13 +110,13 @@ export function trainingUrl(config) {
     schedule_params: config.schedule_params ?? {},
   };
   const page = PAGE.toy_datasets.includes(config.dataset) ? "/playground" : "/mnist";
-  return `${page}?${TRAINING_FIELDS.serialize(s)}`;
+  return `${page}?${TRAINING_FIELDS.serialize(s)}${logId ? `&log=${logId}` : ""}`;
 }
 
 function reopenLinks(run) {
   if (run.kind === "training") {
     const page = PAGE.toy_datasets.includes(run.config.dataset) ? "the network playground" : "the MNIST page";
-    return [h("a.reopen", { href: trainingUrl(run.config), title: `Open this configuration in ${page}` }, "Open")];
+    return [h("a.reopen", { href: trainingUrl(run.config, run.id), title: `Open this run (its settings and curves) in ${page}` }, "Open")];
   }
   const links = [h("a.reopen", { href: landscapeUrl(run.config, run.config.racers), title: "Open this path on the landscape page" }, "Open")];
   const all = run.config.race_racers ?? [];
@@ -147,7 +156,7 @@ function renderRows() {
     box.addEventListener("change", () => toggle(run.id, box.checked));
     const remove = h("button.icon", { type: "button", title: "Delete this run from the log", "aria-label": `Delete run ${run.id}` }, "✕");
     remove.addEventListener("click", () => removeRun(run));
-    const cells = COLUMNS.map((c) => h(`td${c.num ? ".num" : ""}`, {}, c.cell ? c.cell(run) : String(run[c.key] ?? "–")));
+    const cells = COLUMNS.map((c) => h(`td.col-${c.key}${c.num ? ".num" : ""}`, {}, c.cell ? c.cell(run) : String(run[c.key] ?? "–")));
     const row = h(`tr${index >= 0 ? ".selected" : ""}`, { dataset: { id: run.id, kind: run.kind } }, h("td.pick", {}, box), ...cells, h("td.links", {}, reopenLinks(run)), h("td", {}, remove));
     if (index >= 0) row.style.setProperty("--pick", PALETTE[index]);
     return row;
@@ -224,7 +233,7 @@ async function compare() {
   if (token !== comparing) return;
   const none = runs.length === 0;
   $("compare-empty").hidden = !none;
-  lossPlot.hidden = secondPlot.hidden = none;
+  lossPlot.hidden = secondPlot.hidden = lossView.hidden = accuracyView.hidden = none;
   $("compare-hint").textContent = none ? "tick up to four runs" : runs.length === 1 ? "tick another run to compare" : `${runs.length} of up to ${MAX_SELECTED} runs`;
   if (none) {
     $("diff").replaceChildren();
@@ -241,73 +250,57 @@ async function compare() {
   app.dataset.compared = runs.map((r) => r.id).join(",");
 }
 
-function drawLoss(runs) {
-  const positive = runs.every((r) => r.curves.loss.value.every((v) => v === null || v > 0));
-  const logY = state.logY && positive;
-  $("log-y").disabled = !positive;
-  $("log-y").title = positive ? "" : "a loss at or below 0 cannot go on a log scale";
-  const traces = runs.flatMap((r) => {
-    const { step, value } = r.curves.loss;
-    const noisy = r.kind === "training" && value.length > 100; // mini-batch losses: faint, with a mean
-    const curve = { type: "scatter", mode: "lines", x: step, name: label(r), line: { color: r.color, width: 1.6 } };
-    if (!noisy) return [{ ...curve, y: value, hovertemplate: `#${r.id}: %{y:.4g}<extra></extra>` }];
-    return [
-      { ...curve, y: value, line: { color: r.color, width: 0.7 }, opacity: 0.3, hoverinfo: "skip", showlegend: false },
-      { ...curve, y: movingMean(value, Math.max(5, Math.round(value.length / 40))), hovertemplate: `#${r.id}: %{y:.4g} (mean)<extra></extra>` },
-    ];
-  });
-  const training = runs.some((r) => r.kind === "training");
+/** Live setting changes of a run, where its log kept the step each took effect at. */
+function loggedChanges(run) {
+  const changed = run.results?.changed_while_training ?? [];
+  return changed.filter((c) => Number.isFinite(c?.step) && c.values).map((c) => ({ action: "set", step: c.step, values: c.values }));
+}
+
+/** The curves of `runs` (their `key` curve), each raw (faint) and smoothed, with change markers. */
+function curveFigure(runs, key, view, { yTitle, percent = false }) {
+  const traces = runs
+    .filter((r) => r.curves[key])
+    .flatMap((r) => {
+      const { step, value } = r.curves[key];
+      const y = percent ? value.map((v) => (v === null ? null : 100 * v)) : value;
+      const mode = value.length < 30 ? "lines+markers" : "lines";
+      return smoothedPair(step, y, view.smoothing, { mode, name: label(r), line: { color: r.color, width: 1.6 }, marker: { size: 4 }, hovertemplate: `#${r.id}: %{y:.4g}<extra></extra>` });
+    });
+  const shown = traces.filter((t) => t.meta !== "raw").flatMap((t) => t.y);
+  const positive = shown.every((v) => v === null || v > 0);
+  const logY = view.log && positive;
+  const marks = runs.map((r) => changeMarks(loggedChanges(r), (s) => s, { color: r.color }));
   const layout = smallLayout({
     xaxis: axis("step"),
-    yaxis: axis(training ? "loss (mini-batch)" : "loss", { type: logY ? "log" : "linear", exponentformat: "power" }),
+    yaxis: axis(yTitle, valueAxis(shown, { log: logY, robust: view.robust, maxLabels: 5 })),
     margin: { l: 52, r: 10, t: 8, b: 34 },
     legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top", font: { size: 10 } },
-    uirevision: state.selected.join(",") + logY,
+    shapes: marks.flatMap((m) => m.shapes),
+    annotations: marks.flatMap((m) => m.annotations),
+    uirevision: state.selected.join(",") + logY + view.robust,
   });
+  return { traces, layout, positive };
+}
+
+function drawLoss(runs) {
+  const training = runs.some((r) => r.kind === "training");
+  const view = { smoothing: state.smoothing, log: state.logY, robust: !state.allValues };
+  const { traces, layout, positive } = curveFigure(runs, "loss", view, { yTitle: training ? "loss (mini-batch)" : "loss" });
+  lossView.setLogAllowed(positive, "a loss at or below 0 cannot go on a log scale");
   layout.margin.b = 34 + 16 * Math.ceil(runs.length / 2);
   Plotly.react(lossPlot, traces, layout, CONFIG);
 }
 
-/** A centred moving mean over `width` points (fewer at the ends); empty values are skipped. */
-function movingMean(values, width) {
-  const half = Math.floor(width / 2);
-  return values.map((_, i) => {
-    let sum = 0;
-    let n = 0;
-    for (let j = Math.max(0, i - half); j <= Math.min(values.length - 1, i + half); j++) {
-      if (values[j] !== null) {
-        sum += values[j];
-        n += 1;
-      }
-    }
-    return n ? sum / n : null;
-  });
-}
-
 function drawAccuracy(runs) {
   $("second-note").textContent = runs.length ? "" : "No training run selected.";
-  const traces = runs
-    .filter((r) => r.curves.accuracy)
-    .map((r) => ({
-      type: "scatter",
-      mode: "lines+markers",
-      x: r.curves.accuracy.step,
-      y: r.curves.accuracy.value,
-      name: label(r),
-      marker: { size: 4 },
-      line: { color: r.color, width: 1.6 },
-      hovertemplate: `#${r.id}: %{y:.1%}<extra></extra>`,
-    }));
-  const layout = smallLayout({
-    xaxis: axis("step"),
-    yaxis: axis("test accuracy", { tickformat: ".0%", rangemode: "tozero" }),
-    margin: { l: 52, r: 10, t: 8, b: 34 },
-    showlegend: false,
-  });
+  accuracyView.hidden = false;
+  const { traces, layout } = curveFigure(runs, "accuracy", accuracyView.value, { yTitle: "test accuracy (%)", percent: true });
+  layout.showlegend = false;
   Plotly.react(secondPlot, traces, layout, CONFIG);
 }
 
 async function drawMap(paths, token) {
+  accuracyView.hidden = true;
   const first = paths[0].config;
   const key = JSON.stringify([first.landscape, first.landscape_params ?? {}]);
   const same = paths.filter((r) => JSON.stringify([r.config.landscape, r.config.landscape_params ?? {}]) === key);
@@ -431,12 +424,22 @@ $("next").addEventListener("click", () => {
   state.offset += LIMIT;
   load();
 });
-$("log-y").checked = state.logY;
-$("log-y").addEventListener("change", () => {
-  state.logY = $("log-y").checked;
-  saveUrl();
-  compare();
+const lossView = curveControls({
+  smoothing: state.smoothing,
+  log: state.logY,
+  robust: !state.allValues,
+  label: "Loss",
+  onChange: (v) => {
+    Object.assign(state, { smoothing: v.smoothing, logY: v.log, allValues: !v.robust });
+    saveUrl();
+    compare();
+  },
 });
+const accuracyView = curveControls({ smoothing: 0, log: false, robust: true, label: "Accuracy", onChange: () => compare() });
+lossView.id = "loss-controls";
+accuracyView.id = "accuracy-controls";
+lossPlot.before(lossView);
+secondPlot.before(accuracyView);
 
 load();
 compare();

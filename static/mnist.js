@@ -29,14 +29,16 @@ import {
   thin,
   throttled,
   trainBody,
+  trainSize,
 } from "./runs.js";
+import { changeMarks, curveControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 const imageSets = cat.datasetList.filter((d) => d.kind === "images");
-const ALPHA = 0.02; // smoothing of the loss curve
-const SUBSET = { train_size: 10000, test_size: 2000 }; // trains in seconds on two cores
+const SMOOTHING = 0.98; // of the per-step loss: each batch is 16 images, a noisy curve
+const SUBSET = { train_size: 10000, test_size: 2000 }; // an epoch in seconds on two cores
 const FILTERS = 64;
 
 const firstAvailable = imageSets.find((d) => d.available)?.name ?? "mnist";
@@ -63,15 +65,29 @@ const DEFAULTS = {
   eval_train_size: 2000,
   seed: 0,
 };
+/** The seed's recipe in full: every image, 25 epochs (the seed reports 98.03 % test accuracy). */
+const RECIPE = { ...DEFAULTS, epochs: 25 };
 const dataDefaults = (name) => settings(cat.datasets[name].params, SUBSET);
 
-const FIELDS = new UrlState([...CONFIG_FIELDS, { name: "run", key: "run", type: T.string }]);
+const FIELDS = new UrlState([
+  ...CONFIG_FIELDS,
+  { name: "run", key: "run", type: T.string },
+  { name: "logged", key: "log", type: T.int, when: (s) => Boolean(s.logged) },
+  { name: "smoothing", key: "smooth", type: T.number, when: (s) => s.smoothing !== SMOOTHING },
+  { name: "logY", key: "logy", type: T.bool, when: (s) => !s.logY },
+]);
 const raw = FIELDS.deserialize(location.search);
 const state = normalizeConfig(raw, DEFAULTS, cat, dataDefaults);
-state.run = null;
+Object.assign(state, {
+  run: null,
+  logged: null,
+  smoothing: raw.smoothing >= 0 && raw.smoothing < 1 ? raw.smoothing : SMOOTHING,
+  logY: raw.logY ?? true,
+});
 
 function saveUrl() {
   state.run = main.id;
+  state.logged = main.logged;
   history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
 }
 
@@ -79,23 +95,16 @@ function saveUrl() {
 
 const dirty = { loss: true, accuracy: true, confusion: true, gallery: true };
 const rate = []; // [time ms, steps done] over the last few seconds, for steps/s
-let smoothed = []; // EMA of the per-step loss, kept up to date as steps arrive
 
 function onEvent(type, event) {
   const data = main.data;
   if (type === "start") {
     syncFromRun(event);
     rate.length = 0;
-    smoothed = [];
     images.clear();
   }
-  if (type === "history") {
-    smoothed = [];
-    extendEma(data.loss);
-    form.setLive(data.settings());
-  }
+  if (type === "history") form.setLive(data.settings());
   if (type === "steps") {
-    extendEma(event.loss);
     rate.push([performance.now(), data.stepsDone]);
     while (rate.length > 2 && rate.at(-1)[0] - rate[0][0] > 4000) rate.shift();
   }
@@ -118,17 +127,6 @@ function onEvent(type, event) {
   dirty.loss = true;
   if (type !== "steps") dirty.accuracy = true;
   render();
-}
-
-/** Append losses to the running EMA (bias-corrected: see `ema` in runs.js). */
-let emaState = { s: 0, w: 0 };
-function extendEma(losses) {
-  if (smoothed.length === 0) emaState = { s: 0, w: 0 };
-  for (const x of losses) {
-    emaState.s = (1 - ALPHA) * emaState.s + ALPHA * x;
-    emaState.w = (1 - ALPHA) * emaState.w + ALPHA;
-    smoothed.push(emaState.s / emaState.w);
-  }
 }
 
 const main = new RunSession({ onEvent, onChange: () => statusSoon() });
@@ -156,7 +154,6 @@ async function startRun() {
 
 function resetViews() {
   $("pending-note").hidden = true;
-  smoothed = [];
   rate.length = 0;
   images.clear();
   $("gallery").replaceChildren();
@@ -263,10 +260,29 @@ function buildDataControls() {
       });
       return dataControls[p.name].el;
     }),
+    subsetNote(ds),
     h("div", { id: "eval-params" }),
   );
   const evalForm = new ConfigForm(cat, state, { onRestart: changedForNextRun, onLive: () => {}, trainingParams: evalParams });
   evalForm.training($("eval-params"), "Evaluation");
+}
+
+/** How many images a run uses, said plainly, and one click to the seed's whole recipe. */
+function subsetNote(ds) {
+  const high = Object.fromEntries(ds.params.map((p) => [p.name, p.high]));
+  const { train_size: train, test_size: test } = state.data;
+  const full = train === high.train_size && test === high.test_size;
+  const sizes = `${count(train)} training / ${count(test)} test images`;
+  if (full) return h("p.note.subset-note", { id: "subset-note" }, `${sizes}: all of them, as the seed's recipe trains.`);
+  const button = h("button.small", { type: "button", id: "full-recipe", title: `all ${count(high.train_size)} training and ${count(high.test_size)} test images, 784-600-10, SGD η 0.02, batch 16, L2 2e-4, 25 epochs` }, "Use the full recipe");
+  button.addEventListener("click", () => {
+    const data = { ...state.data, train_size: high.train_size, test_size: high.test_size };
+    Object.assign(state, normalizeConfig({ ...RECIPE, dataset: state.dataset, data }, DEFAULTS, cat, dataDefaults));
+    buildForm();
+    changedForNextRun();
+  });
+  const recipe = ds.name === "mnist" ? "the seed's 98 % test accuracy needs all" : "the seed's recipe uses all";
+  return h("p.note.subset-note", { id: "subset-note" }, `${sizes}: a subset, for speed; ${recipe} ${count(high.train_size)} for 25 epochs. `, button);
 }
 
 function buildForm() {
@@ -288,6 +304,13 @@ for (const radio of document.querySelectorAll("input[name=dataset]")) {
 }
 
 // --- progress and status -------------------------------------------------------------------------------
+
+/** "loaded model: trained 1,250 steps", "loaded model" (a file that does not say), or null. */
+function loadedText() {
+  const steps = main.loaded?.trained_steps;
+  if (!main.loaded) return null;
+  return steps === null || steps === undefined ? "loaded model" : `loaded model: trained ${count(steps)} step${steps === 1 ? "" : "s"}`;
+}
 
 function stepsPerSecond() {
   if (rate.length < 2) return null;
@@ -338,11 +361,16 @@ function renderStatus() {
   setAttr($("progress"), "aria-valuenow", String(Math.round(100 * share)));
   setAttr($("progress"), "data-state", s);
   let text = "not started";
+  const loaded = loadedText();
   if (s === "starting") text = "loading the data…";
-  else if (start) {
+  else if (main.logged) {
+    const steps = data.summary?.steps ?? done;
+    text = `logged run #${main.logged}: ${data.status.replace("_", " ")} after ${count(steps)} steps (from the run log: its curves only)`;
+  } else if (start) {
     const per = start.steps_per_epoch;
     const epoch = Math.min(start.config.epochs, Math.floor(done / per) + (done < total ? 1 : 0));
-    const parts = [`epoch ${epoch} / ${start.config.epochs}`, `step ${count(done)} / ${count(total)}`];
+    const parts = loaded && done === 0 ? [loaded] : [`epoch ${epoch} / ${start.config.epochs}`, `step ${count(done)} / ${count(total)}`];
+    if (loaded && done > 0) parts.push(`from a ${loaded}`);
     const speed = stepsPerSecond();
     if (s === "running" && speed) parts.push(`${count(speed)} steps/s`, `${duration((total - done) / speed)} left`);
     if (s === "paused") parts.push("paused");
@@ -362,22 +390,32 @@ const lossLabel = (name) => (cat.losses.find((l) => l.name === name)?.label ?? n
 
 function renderLoss() {
   const data = main.data;
-  const raw_ = envelope(data.step, data.loss, 1600);
-  const smooth = thin(data.step, smoothed, 800);
+  const w = state.smoothing;
   const per = data.start?.steps_per_epoch ?? 1;
+  // the raw curve as each bucket's lowest and highest batch (the envelope), faint; the smoothed
+  // curve computed over every step, then thinned
+  const raw_ = envelope(data.step, data.loss, 1600);
+  const smoothed = w ? thin(data.step, smooth(data.loss, w), 800) : null;
+  const name = data.start?.logged ? "batch loss (logged: means of consecutive steps)" : "each batch";
+  const traces = smoothed
+    ? [
+        { type: "scatter", mode: "lines", x: raw_.x, y: raw_.y, name: `${name}, raw`, line: { color: "#0072B2", width: 1 }, opacity: 0.25, hoverinfo: "skip", meta: "raw" },
+        { type: "scatter", mode: "lines", x: smoothed.x, y: smoothed.y, name: `smoothed (${w.toFixed(2)})`, line: { color: "#0072B2", width: 2 } },
+      ]
+    : [{ type: "scatter", mode: "lines", x: raw_.x, y: raw_.y, name, line: { color: "#0072B2", width: 1.2 } }];
   const marks = endMarks(data, (at) => (at.step !== undefined ? at.step : at.epoch * per));
-  $("smoothing-note").textContent = `batch loss, raw (faint) and exponential moving average, α = ${ALPHA}`;
+  const changes = changeMarks(data.controls, (step) => step);
+  $("smoothing-note").textContent = w ? "raw (faint) and smoothed: a debiased moving average" : "raw, each batch";
+  const y = valueAxis((smoothed ?? raw_).y, { log: state.logY, maxLabels: 5 });
   Plotly.react(
     $("loss-plot"),
-    [
-      { type: "scatter", mode: "lines", x: raw_.x, y: raw_.y, name: "raw (each batch)", line: { color: "#0072B2", width: 1 }, opacity: 0.25, hoverinfo: "skip" },
-      { type: "scatter", mode: "lines", x: smooth.x, y: smooth.y, name: `EMA, α = ${ALPHA}`, line: { color: "#0072B2", width: 2 } },
-    ],
+    traces,
     smallLayout({
-      xaxis: axis("step", { range: epochRange(data, state.epochs).map((e) => e * (data.start?.steps_per_epoch ?? 1)) }),
-      yaxis: axis(`${lossLabel(data.start?.config.loss ?? state.loss)} (log scale)`, { type: "log", exponentformat: "power" }),
+      xaxis: axis("step", { range: epochRange(data, state.epochs).map((e) => e * per) }),
+      yaxis: axis(`${lossLabel(data.start?.config.loss ?? state.loss)}${state.logY ? " (log scale)" : ""}`, y),
       margin: { l: 48, r: 10, t: 22, b: 34 },
-      ...marks,
+      shapes: [...marks.shapes, ...changes.shapes],
+      annotations: [...marks.annotations, ...changes.annotations],
     }),
     CONFIG,
   );
@@ -387,28 +425,59 @@ function renderAccuracy() {
   const data = main.data;
   const evals = data.evals;
   const x = evals.map((e) => e.epoch);
-  const all = evals.flatMap((e) => [e.train_accuracy, e.test_accuracy]).filter(Number.isFinite).map((v) => 100 * v);
+  const per = data.start?.steps_per_epoch ?? 1;
+  const view = accuracyView.value;
+  const acc = (k) => evals.map((e) => (e[k] === null || e[k] === undefined ? null : 100 * e[k]));
+  const traces = [
+    ...smoothedPair(x, acc("train_accuracy"), view.smoothing, { mode: "lines+markers", name: "train", line: { color: "#0072B2", width: 2 }, marker: { size: 4 } }),
+    ...smoothedPair(x, acc("test_accuracy"), view.smoothing, { mode: "lines+markers", name: "test", line: { color: "#D55E00", width: 2, dash: "dash" }, marker: { size: 4 } }),
+  ];
+  const all = traces.filter((t) => t.meta !== "raw").flatMap((t) => t.y).filter(Number.isFinite);
   const lowest = all.length ? Math.min(...all.slice(Math.min(2, all.length - 1))) : 0;
-  const low = Math.max(0, Math.floor((lowest - 2) / 5) * 5);
-  const marks = endMarks(data, (at) => (at.epoch !== undefined ? at.epoch : at.step / (data.start?.steps_per_epoch ?? 1)));
+  const y = view.log ? valueAxis(all, { log: true, robust: false }) : { range: [Math.max(0, Math.floor((lowest - 2) / 5) * 5), 100.5] };
+  const marks = endMarks(data, (at) => (at.epoch !== undefined ? at.epoch : at.step / per));
+  const changes = changeMarks(data.controls, (step) => step / per);
   Plotly.react(
     $("accuracy-plot"),
-    [
-      { type: "scatter", mode: "lines+markers", x, y: evals.map((e) => 100 * e.train_accuracy), name: "train", line: { color: "#0072B2", width: 2 }, marker: { size: 4 } },
-      { type: "scatter", mode: "lines+markers", x, y: evals.map((e) => 100 * e.test_accuracy), name: "test", line: { color: "#D55E00", width: 2, dash: "dash" }, marker: { size: 4 } },
-    ],
+    traces,
     smallLayout({
       xaxis: axis("epoch", { range: epochRange(data, state.epochs) }),
-      yaxis: axis("accuracy (%)", { range: [low, 100.5] }),
+      yaxis: axis("accuracy (%)", y),
       margin: { l: 44, r: 10, t: 22, b: 34 },
-      ...marks,
+      shapes: [...marks.shapes, ...changes.shapes],
+      annotations: [...marks.annotations, ...changes.annotations],
     }),
     CONFIG,
   );
   const last = evals.at(-1);
-  $("accuracy-now").textContent = last ? `test ${pct(last.test_accuracy)} · train ${pct(last.train_accuracy)}` : "";
+  const score = (v) => (v === null || v === undefined ? "–" : pct(v));
+  $("accuracy-now").textContent = last ? `test ${score(last.test_accuracy)} · train ${score(last.train_accuracy)}` : "";
   $("accuracy-now").title = last ? `at epoch ${last.epoch.toFixed(2)} (train: ${state.eval_train_size ? count(state.eval_train_size) : "all"} examples scored)` : "";
 }
+
+const lossView = curveControls({
+  smoothing: state.smoothing,
+  log: state.logY,
+  label: "Loss",
+  onChange: (v) => {
+    state.smoothing = v.smoothing;
+    state.logY = v.log;
+    saveUrl();
+    dirty.loss = true;
+    render();
+  },
+});
+const accuracyView = curveControls({
+  smoothing: 0,
+  log: false,
+  label: "Accuracy",
+  onChange: () => {
+    dirty.accuracy = true;
+    render();
+  },
+});
+$("loss-card").querySelector(".plot-box").before(lossView);
+$("accuracy-card").querySelector(".plot-box").before(accuracyView);
 
 function classNames() {
   return main.data.start?.classes ?? cat.datasets[state.dataset].classes;
@@ -706,6 +775,16 @@ function renderBars(probabilities) {
   app.dataset.prediction = probabilities ? String(best) : "";
 }
 
+/** Which model answers: "the model after 120 steps", "the loaded model (trained 1,250 steps)". */
+function modelText() {
+  const step = main.data.stepsDone;
+  const steps = (n) => `${count(n)} step${n === 1 ? "" : "s"}`;
+  if (!main.loaded) return `the model after ${steps(step)}`;
+  const before = main.loaded.trained_steps;
+  if (before === null || before === undefined) return step ? `the loaded model, after ${steps(step)} more` : "the loaded model";
+  return `the loaded model (trained ${steps(before + step)}${step ? `, ${count(step)} of them here` : ""})`;
+}
+
 let predicting = false;
 let predictAgain = false;
 async function predict() {
@@ -726,8 +805,7 @@ async function predict() {
     const answer = await postJSON(`/api/runs/${encodeURIComponent(id)}/predict`, { inputs: [input] });
     if (main.id === id) {
       renderBars(answer.probabilities[0]);
-      const step = main.data.stepsDone;
-      $("draw-note").textContent = `Probabilities from the model after ${count(step)} step${step === 1 ? "" : "s"}.`;
+      $("draw-note").textContent = `Probabilities from ${modelText()}.`;
     }
   } catch (e) {
     $("draw-note").textContent = `Could not classify: ${messageOf(e)}`;
@@ -768,12 +846,33 @@ function render() {
   statusSoon();
 }
 
+/** A finished run from the run log (a link from /log): its curves, drawn from the log's record. */
+async function showLogged(id) {
+  const response = await fetch(`/api/log/${id}`);
+  const entry = response.ok ? await response.json() : null;
+  if (main.id || main.status === "starting") return; // a run started meanwhile
+  if (!entry || entry.kind !== "training" || !cat.datasets[entry.config.dataset]) {
+    showBanner(`Run #${id} is not in the run log (any more): here are its settings from the link. Press Start to train it.`);
+    saveUrl();
+    return;
+  }
+  const c = entry.config;
+  const all = Object.fromEntries(cat.datasets[c.dataset].params.map((p) => [p.name, p.high])); // no size given: every image
+  const per = Math.ceil(trainSize(cat, c.dataset, { ...all, ...c.data }) / c.batch_size);
+  main.showLogged(entry, per);
+  saveUrl();
+  Object.assign(dirty, { loss: true, accuracy: true });
+  render();
+  renderStatus();
+}
+
 // --- start -------------------------------------------------------------------------------------------------
 
 for (const id of ["loss-plot", "accuracy-plot", "confusion-plot"]) keepSized($(id));
 buildForm();
 renderBars(null);
 if (raw.run && cat.runs[raw.run]) main.attach(raw.run);
+else if (raw.logged) showLogged(raw.logged);
 else if (raw.run) showBanner("The run in this link is no longer on the server (runs live in its memory). Press Start for a new one.");
 saveUrl();
 render();

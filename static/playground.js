@@ -27,7 +27,9 @@ import {
   smallLayout,
   throttled,
   trainBody,
+  trainSize,
 } from "./runs.js";
+import { changeMarks, curveControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -96,7 +98,11 @@ const FIELDS = new UrlState([
   { name: "compare", key: "cmp", type: T.bool },
   { name: "run", key: "run", type: T.string },
   { name: "run2", key: "run2", type: T.string, when: (s) => s.compare },
+  { name: "logged", key: "log", type: T.int, when: (s) => Boolean(s.logged) },
+  { name: "smoothing", key: "smooth", type: T.number, when: (s) => s.smoothing !== SMOOTHING },
+  { name: "logY", key: "logy", type: T.bool, when: (s) => !s.logY },
 ]);
+const SMOOTHING = 0.6; // TensorBoard's default
 
 const raw = FIELDS.deserialize(location.search);
 const state = normalizeConfig(raw, DEFAULTS, cat, dataDefaults);
@@ -106,10 +112,14 @@ Object.assign(state, {
   compare: raw.compare ?? false,
   run: null,
   run2: null,
+  logged: null,
+  smoothing: raw.smoothing >= 0 && raw.smoothing < 1 ? raw.smoothing : SMOOTHING,
+  logY: raw.logY ?? true,
 });
 
 function saveUrl() {
   state.run = main.id;
+  state.logged = main.logged;
   state.run2 = state.compare ? linear.id : null;
   history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
 }
@@ -118,6 +128,7 @@ function saveUrl() {
 
 const dirty = { surfaces: true, curves: true, diagnostics: true };
 const onEvent = (session) => (type, event) => {
+  if (session !== main && session !== linear) return; // the user's own run, set aside while the comparison shows
   if (type === "start" && session === main) syncFromRun(event);
   if (type === "control" && event.action === "set" && session === main) form.setLive(event.values);
   if (type === "history" && session === main) form.setLive(session.data.settings());
@@ -125,8 +136,12 @@ const onEvent = (session) => (type, event) => {
   dirty.surfaces = dirty.curves = dirty.diagnostics = true;
   render();
 };
-const main = new RunSession({ onEvent: (t, e) => onEvent(main)(t, e), onChange: () => renderStatus() });
-const linear = new RunSession({ onEvent: (t, e) => onEvent(linear)(t, e), onChange: () => renderStatus() });
+function newSession() {
+  const session = new RunSession({ onEvent: (t, e) => onEvent(session)(t, e), onChange: () => renderStatus() });
+  return session;
+}
+let main = newSession(); // the run shown (in the comparison: the nonlinear model)
+const linear = newSession();
 const sessions = () => (state.compare ? [main, linear] : [main]);
 
 /** A reload, a second tab or a shared link: show the run's own configuration. */
@@ -270,31 +285,67 @@ $("dataset").addEventListener("change", () => {
   dataChanged();
 });
 
-$("compare").addEventListener("click", () => {
-  if (state.compare) {
-    state.compare = false;
-    linear.live && linear.control("stop").catch(() => {});
-    linear.detach();
-    buildSurfaceCards();
-    saveUrl();
-    renderStatus();
-    dirty.surfaces = dirty.curves = true;
-    render();
-    return;
-  }
+// The comparison sets the user's own settings and run aside (paused, still watched) and gives them
+// back as they were. Clicks while it switches only change where it ends up: one switch at a time.
+let setAside = null; // {config, session, wasRunning}
+let wantCompare = state.compare;
+let switching = false;
+
+const configOf = (s) => structuredClone(Object.fromEntries(CONFIG_FIELDS.map((f) => [f.name, s[f.name]])));
+
+async function enterComparison() {
+  const wasRunning = main.status === "running";
+  if (wasRunning) await main.control("pause").catch(() => {});
+  setAside = { config: configOf(state), session: main, wasRunning };
+  main = newSession();
   Object.assign(state, normalizeConfig({ ...SEED_COMPARISON, data: dataDefaults("moons") }, DEFAULTS, cat, dataDefaults));
   state.compare = true;
   buildForm();
   buildSurfaceCards();
   loadPoints();
-  startRuns();
+  await startRuns();
+}
+
+async function leaveComparison() {
+  await stopRuns();
+  state.compare = false;
+  if (setAside) {
+    const { config, session, wasRunning } = setAside;
+    setAside = null;
+    main = session;
+    Object.assign(state, config);
+    if (wasRunning && main.data.status === "paused") await main.control("resume").catch(() => {});
+  }
+  buildForm();
+  buildSurfaceCards();
+  loadPoints();
+  saveUrl();
+  dirty.surfaces = dirty.curves = dirty.diagnostics = true;
+  render();
+}
+
+async function switchComparison() {
+  if (switching) return;
+  switching = true;
+  try {
+    while (wantCompare !== state.compare) await (wantCompare ? enterComparison() : leaveComparison());
+  } finally {
+    switching = false;
+    renderStatus();
+  }
+}
+
+$("compare").addEventListener("click", () => {
+  wantCompare = !wantCompare;
+  syncViewControls();
+  switchComparison();
 });
 
 function syncViewControls() {
   for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;
   $("show-test").checked = state.showTest;
-  $("compare").setAttribute("aria-pressed", String(state.compare));
-  $("compare").textContent = state.compare ? "Back to one run" : "Linear vs nonlinear (seed)";
+  $("compare").setAttribute("aria-pressed", String(wantCompare));
+  $("compare").textContent = wantCompare ? (setAside ? "Back to my run" : "Back to one run") : "Linear vs nonlinear (seed)";
 }
 
 for (const radio of document.querySelectorAll("input[name=view]")) {
@@ -523,6 +574,9 @@ function drawCard(card) {
   const is3d = state.view === "3d";
   const [xr, yr] = surface ? [[surface.x[0], surface.x.at(-1)], [surface.y[0], surface.y.at(-1)]] : bounds();
   card.empty.hidden = Boolean(surface) || card.session.status !== "idle";
+  card.empty.textContent = card.session.logged
+    ? "From the run log: its curves only (its weights were not kept). Press Train to train this network again."
+    : "Press Train: the surface shows the predicted class, its shade the probability.";
   let traces;
   let layout;
   if (is3d) {
@@ -577,6 +631,15 @@ function renderSurfaces() {
 
 const RUN_COLORS = { main: "#0072B2", linear: "#D55E00" };
 
+/** Indices of every k-th point, so that at most ~max remain (the last one always kept). */
+function every(n, max) {
+  const k = Math.max(1, Math.ceil(n / max));
+  const out = [];
+  for (let i = 0; i < n; i += k) out.push(i);
+  if (n && out.at(-1) !== n - 1) out.push(n - 1);
+  return out;
+}
+
 function curveTraces(session, key, label) {
   const data = session.data;
   const color = RUN_COLORS[key];
@@ -586,28 +649,32 @@ function curveTraces(session, key, label) {
   const epoch = evals.map((e) => e.epoch);
   const prefix = label ? `${label}: ` : "";
   const mode = evals.length < 30 ? "lines+markers" : "lines"; // a lone point shows too
-  // the per-step batch loss, faint, thinned to about 1,500 points
-  const every = Math.max(1, Math.ceil(data.step.length / 1500));
-  const sx = [];
-  const sy = [];
-  for (let i = 0; i < data.step.length; i += every) {
-    sx.push(data.step[i] / per);
-    sy.push(data.loss[i]);
-  }
+  const w = state.smoothing;
+  // the per-step batch loss: smoothed whole, then thinned to about 1,500 points
+  const smoothed = smooth(data.loss, w);
+  const keep = every(data.step.length, 1500);
+  const sx = keep.map((i) => data.step[i] / per);
+  const batch = { name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.5, showlegend: !label, hovertemplate: `${prefix}batch %{y:.4g}<extra></extra>` };
+  const logged = Boolean(session.logged);
+  const trainLoss = evals.map((e) => e.train_loss);
+  const testLoss = evals.map((e) => e.test_loss);
+  const acc = (k) => evals.map((e) => (e[k] === null || e[k] === undefined ? null : 100 * e[k]));
+  const a = accuracyView.value.smoothing;
   return {
     loss: [
-      { type: "scatter", mode: "lines", x: sx, y: sy, name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.14, hoverinfo: "skip", showlegend: !label },
-      { type: "scatter", mode, x: epoch, y: evals.map((e) => e.train_loss), name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } },
-      { type: "scatter", mode, x: epoch, y: evals.map((e) => e.test_loss), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } },
+      ...smoothedPair(sx, keep.map((i) => data.loss[i]), w, batch, keep.map((i) => smoothed[i])),
+      ...(logged ? [] : smoothedPair(epoch, trainLoss, w, { mode, name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } })),
+      ...(logged ? [] : smoothedPair(epoch, testLoss, w, { mode, name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } })),
     ],
     accuracy: [
-      { type: "scatter", mode, x: epoch, y: evals.map((e) => 100 * e.train_accuracy), name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } },
-      { type: "scatter", mode, x: epoch, y: evals.map((e) => 100 * (e.test_accuracy ?? NaN)), name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } },
+      ...smoothedPair(epoch, acc("train_accuracy"), a, { mode, name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } }),
+      ...smoothedPair(epoch, acc("test_accuracy"), a, { mode, name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } }),
     ],
   };
 }
 
 const curveTitle = (text) => ({ text, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top", font: { size: 12 } });
+const shown = (traces) => traces.filter((t) => t.meta !== "raw").flatMap((t) => t.y);
 
 function renderCurves() {
   const runs = state.compare
@@ -629,28 +696,45 @@ function renderCurves() {
     shapes.push(...marks.shapes);
     annotations.push(...marks.annotations);
   }
-  const epochs = state.epochs;
-  const accuracies = accuracy.flatMap((t) => t.y.filter(Number.isFinite));
-  const lowest = accuracies.length ? Math.min(100, ...accuracies) : 0; // empty: the whole 0–100 scale
-  const accuracyRange = [Math.max(0, Math.floor(lowest / 10) * 10), 100.5];
-  // the loss axis follows the evaluated losses; the faint per-batch curve may run off it
-  const evaluated = loss.filter((t) => t.name.endsWith("train") || t.name.endsWith("test")).flatMap((t) => t.y.filter((v) => v > 0));
-  const lossRange = evaluated.length ? [Math.log10(Math.min(...evaluated)) - 0.4, Math.log10(Math.max(...evaluated)) + 0.2] : undefined;
-  const ranges = runs.map(([session]) => epochRange(session.data, epochs)[1]);
+  // live changes reach both runs of a comparison alike: the shown run's record places them
+  const per = main.data.start?.steps_per_epoch ?? 1;
+  const changes = changeMarks(main.data.controls, (step) => step / per);
+  shapes.push(...changes.shapes);
+  annotations.push(...changes.annotations);
+  const ranges = runs.map(([session]) => epochRange(session.data, state.epochs)[1]);
   const x = axis("epoch", { range: [0, Math.max(...ranges)] });
-  Plotly.react(
-    $("loss-plot"),
-    loss,
-    smallLayout({ xaxis: x, yaxis: axis("loss (log scale)", { type: "log", range: lossRange, exponentformat: "power" }), shapes, annotations, title: curveTitle("Loss"), margin: { l: 44, r: 10, t: 50, b: 34 } }),
-    CONFIG,
-  );
-  Plotly.react(
-    $("accuracy-plot"),
-    accuracy,
-    smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", { range: accuracyRange }), shapes, annotations, title: curveTitle("Accuracy"), margin: { l: 44, r: 10, t: 50, b: 34 } }),
-    CONFIG,
-  );
+  const lossY = valueAxis(shown(loss), { log: state.logY, maxLabels: 4 });
+  const accuracies = shown(accuracy).filter(Number.isFinite);
+  const lowest = accuracies.length ? Math.min(100, ...accuracies) : 0; // empty: the whole 0–100 scale
+  const accuracyY = accuracyView.value.log ? valueAxis(accuracies, { log: true, robust: false, maxLabels: 4 }) : { range: [Math.max(0, Math.floor(lowest / 10) * 10), 100.5] };
+  const margin = { l: 44, r: 10, t: 50, b: 34 };
+  Plotly.react($("loss-plot"), loss, smallLayout({ xaxis: x, yaxis: axis(state.logY ? "loss (log scale)" : "loss", lossY), shapes, annotations, title: curveTitle("Loss"), margin }), CONFIG);
+  Plotly.react($("accuracy-plot"), accuracy, smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", accuracyY), shapes, annotations, title: curveTitle("Accuracy"), margin }), CONFIG);
 }
+
+const lossView = curveControls({
+  smoothing: state.smoothing,
+  log: state.logY,
+  label: "Loss",
+  onChange: (v) => {
+    state.smoothing = v.smoothing;
+    state.logY = v.log;
+    saveUrl();
+    dirty.curves = true;
+    render();
+  },
+});
+const accuracyView = curveControls({
+  smoothing: 0,
+  log: false,
+  label: "Accuracy",
+  onChange: () => {
+    dirty.curves = true;
+    render();
+  },
+});
+$("loss-plot").before(lossView);
+$("accuracy-plot").before(accuracyView);
 
 // --- diagnostics ---------------------------------------------------------------------------------------
 
@@ -693,7 +777,8 @@ function renderDiagnostics() {
       legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 9 } },
     });
   const grads = byLayer("grad_norm");
-  Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis("‖∇W‖ (log)", { type: "log", exponentformat: "power" })), CONFIG);
+  const gradY = valueAxis(grads.flatMap((t) => t.y), { log: true, robust: false, maxLabels: 4 });
+  Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis("‖∇W‖ (log)", gradY)), CONFIG);
   const dead = byLayer("dead_fraction");
   const deadLayout = layout("Dead ReLUs", axis("dead units (%)", { range: [0, 100] }));
   if (!dead.length) {
@@ -758,6 +843,11 @@ function renderStatus() {
   const epoch = per ? data.stepsDone / per : 0;
   $("epoch").textContent = `epoch ${epoch >= 10 || Number.isInteger(epoch) ? Math.floor(epoch) : epoch.toFixed(1)} / ${total} · step ${data.stepsDone.toLocaleString("en-US")}`;
   let text = STATUS_TEXT[s] ?? s;
+  if (main.logged) {
+    const steps = data.summary?.steps ?? data.stepsDone;
+    $("epoch").textContent = `logged run #${main.logged} · ${(data.summary?.epochs ?? epoch).toLocaleString("en-US")} epochs · ${steps.toLocaleString("en-US")} steps`;
+    text = `${STATUS_TEXT[data.status] ?? data.status} (from the run log)`;
+  }
   if (data.earlyStop) text = `stopped early at epoch ${data.earlyStop.stopped_epoch} (best: ${data.earlyStop.best_epoch})`;
   if (data.diverged) text = data.diverged.message;
   $("run-status").textContent = text;
@@ -801,7 +891,27 @@ loadPoints();
   const gone = [raw.run, state.compare ? raw.run2 : null].filter((id) => id && !known(id));
   if (known(raw.run)) main.attach(raw.run);
   if (state.compare && known(raw.run2)) linear.attach(raw.run2);
-  if (gone.length) showBanner("The run in this link is no longer on the server (runs live in its memory). Press Train for a new one.");
+  if (gone.length && raw.logged) showLogged(raw.logged);
+  else if (gone.length) showBanner("The run in this link is no longer on the server (runs live in its memory). Press Train for a new one.");
+  else if (!raw.run && raw.logged) showLogged(raw.logged);
+}
+
+/** A finished run from the run log (a link from /log): its curves, drawn from the log's record. */
+async function showLogged(id) {
+  const response = await fetch(`/api/log/${id}`);
+  const entry = response.ok ? await response.json() : null;
+  if (main.id || main.status === "starting") return; // a run started meanwhile
+  if (!entry || entry.kind !== "training" || !cat.datasets[entry.config.dataset]) {
+    showBanner(`Run #${id} is not in the run log (any more): here are its settings from the link. Press Train to train it.`);
+    saveUrl();
+    return;
+  }
+  const c = entry.config;
+  const per = Math.ceil(trainSize(cat, c.dataset, { ...dataDefaults(c.dataset), ...c.data }) / c.batch_size);
+  main.showLogged(entry, per);
+  saveUrl();
+  dirty.surfaces = dirty.curves = dirty.diagnostics = true;
+  render();
 }
 saveUrl();
 render();

@@ -452,6 +452,36 @@ export class RunData {
     }
   }
 
+  /**
+   * A run from the run log (GET /api/log/{id}): its batch-loss curve (binned means), its accuracy
+   * curve (test accuracy, or training accuracy without a test set) and its live setting changes
+   * where the log kept their step. `per` is its steps per epoch. Nothing else was kept.
+   */
+  static fromLog(entry, per) {
+    const data = new RunData();
+    const config = entry.config;
+    data.start = { config, hyper: { ...config.hyper }, steps_per_epoch: per, total_steps: per * config.epochs, logged: entry.id };
+    data.step = Array.from(entry.curves.loss?.step ?? []);
+    data.loss = Array.from(entry.curves.loss?.value ?? []);
+    const accuracy = entry.curves.accuracy ?? { step: [], value: [] };
+    const test = entry.results?.test_accuracy !== undefined && entry.results?.test_accuracy !== null;
+    data.evals = accuracy.step.map((step, i) => ({
+      step,
+      epoch: step / per,
+      train_loss: null,
+      test_loss: null,
+      train_accuracy: test ? null : accuracy.value[i],
+      test_accuracy: test ? accuracy.value[i] : null,
+    }));
+    const changed = entry.results?.changed_while_training ?? [];
+    data.controls = changed.filter((c) => Number.isFinite(c?.step) && c.values).map((c) => ({ action: "set", step: c.step, values: c.values }));
+    data.status = entry.status;
+    data.summary = { ...entry.results, status: entry.status };
+    if (entry.status === "diverged" && Number.isFinite(entry.results?.step)) data.diverged = { step: entry.results.step, message: entry.results.message };
+    data.version++;
+    return data;
+  }
+
   /** Every live setting change so far, merged: {lr: ..., l2: ...}. */
   settings() {
     return Object.assign({}, ...this.controls.filter((c) => c.action === "set").map((c) => c.values));
@@ -484,6 +514,8 @@ export function messageOf(error) {
 export class RunSession {
   constructor({ onEvent, onChange }) {
     this.id = null;
+    this.logged = null; // the run-log id of a finished run shown from the log (no run on the server)
+    this.loaded = null; // {trained_steps} when the run started from an uploaded model
     this.data = new RunData();
     this.source = null;
     this.onEvent = onEvent;
@@ -529,14 +561,17 @@ export class RunSession {
       // not JSON: the status line says enough
     }
     if (!response.ok) throw new HttpError(response.status, body?.detail ?? `${response.status} ${response.statusText}`);
-    this.attach(body.id);
+    this.attach(body.id, body.loaded);
     return body.id;
   }
 
-  attach(id) {
+  /** Watch run `id`; `loaded` ({trained_steps}) when it started from a saved model (else asked for). */
+  attach(id, loaded) {
     this.detach();
     this.id = id;
     this.data.reset();
+    this.loaded = loaded ?? null;
+    if (loaded === undefined) this.askLoaded(id);
     const source = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`);
     this.source = source;
     for (const type of EVENT_TYPES) {
@@ -564,6 +599,28 @@ export class RunSession {
     this.onChange();
   }
 
+  /** Whether the run started from a saved model (a reload or a link: the page does not know). */
+  async askLoaded(id) {
+    try {
+      const response = await fetch(`/api/runs/${encodeURIComponent(id)}`);
+      const body = response.ok ? await response.json() : null;
+      if (this.id === id && body?.loaded) {
+        this.loaded = body.loaded;
+        this.onChange();
+      }
+    } catch {
+      // the stream says what matters; this only labels a loaded model
+    }
+  }
+
+  /** Show a finished run from the run log: its curves, no run on the server. */
+  showLogged(entry, per) {
+    this.detach();
+    this.data = RunData.fromLog(entry, per);
+    this.logged = entry.id;
+    this.onChange();
+  }
+
   closeStream() {
     this.source?.close();
     this.source = null;
@@ -573,7 +630,9 @@ export class RunSession {
   detach() {
     this.closeStream();
     this.id = null;
-    this.data.reset();
+    this.logged = null;
+    this.loaded = null;
+    this.data = new RunData();
   }
 
   /** pause | resume | step | stop; a run that has already ended is left alone. */
@@ -616,19 +675,6 @@ export function throttled(fn, ms = 0) {
 }
 
 // --- series ------------------------------------------------------------------------------------------
-
-/** Bias-corrected exponential moving average: s_t = (1 − α)·s_{t−1} + α·x_t, divided by 1 − (1 − α)^t. */
-export function ema(values, alpha) {
-  const out = new Array(values.length);
-  let s = 0;
-  let weight = 0;
-  for (let i = 0; i < values.length; i++) {
-    s = (1 - alpha) * s + alpha * values[i];
-    weight = (1 - alpha) * weight + alpha;
-    out[i] = s / weight;
-  }
-  return out;
-}
 
 /** At most ~max points of (x, y): every point if few, else each bucket's minimum and maximum (the envelope). */
 export function envelope(x, y, max = 4000) {
