@@ -236,9 +236,10 @@ export function sliderScale(param) {
 /**
  * A labelled slider with an exact numeric entry for one registry parameter
  * {name, label, default, low, high, log, integer, help}. onChange(value, event) fires on every
- * accepted change. Returns {el, value, set(v), setError(msg), setMarker(v, title)}.
+ * accepted change; onReject(message), if given, on every typed value refused.
+ * Returns {el, value, set(v), setError(msg), setMarker(v, title)}.
  */
-export function paramControl(param, value, onChange, { id } = {}) {
+export function paramControl(param, value, onChange, { id, onReject } = {}) {
   const scale = sliderScale(param);
   const inputId = id ?? `p-${param.name}-${Math.random().toString(36).slice(2, 8)}`;
   const range = h("input", {
@@ -315,7 +316,9 @@ export function paramControl(param, value, onChange, { id } = {}) {
     const ok = text.value.trim() !== "" && Number.isFinite(v) && v >= param.low && v <= param.high && (!param.integer || Number.isInteger(v));
     text.classList.toggle("invalid", !ok);
     if (!ok) {
-      control.setError(`${param.integer ? "a whole number" : "a number"} in [${fmt(param.low)}, ${fmt(param.high)}]`);
+      const message = `${param.integer ? "a whole number" : "a number"} in [${fmt(param.low)}, ${fmt(param.high)}]`;
+      control.setError(message);
+      onReject?.(message);
       return;
     }
     control.setError("");

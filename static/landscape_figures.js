@@ -202,7 +202,8 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
   const [[vx0, vx1], [vy0, vy1]] = view;
   const vecLen = 0.09 * Math.min(Math.abs(vx1 - vx0), Math.abs(vy1 - vy0));
   const heads = { x: [], y: [], color: [], text: [], opacity: [] };
-  const ends = { x: [], y: [], color: [], text: [] };
+  const escapes = { x: [], y: [] }; // the steps that left, as segments
+  const ends = { x: [], y: [], color: [], text: [], angle: [] };
   for (const r of racers) {
     const { rows, j } = r;
     const n = j + 1;
@@ -250,14 +251,20 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
     heads.opacity.push(opacity);
     heads.text.push(`${r.label}<br>step ${j}<br>(${fmt(rows.x[j])}, ${fmt(rows.y[j])})`);
     if (r.outcome?.status === "diverged" && j === rows.x.length - 1) {
-      // a diverged path often ends far off the map: its ✕ then sits on the map's edge, towards it
-      const [ex, ey, off] = onMap(rows.x[j], rows.y[j], view);
+      // the step that left: from the last point to where it went, cut at the map's edge, an arrow head there
+      const { heading, escape } = r.outcome;
+      const [x0, y0] = [rows.x[j], rows.y[j]];
+      const far = 4 * Math.hypot(vx1 - vx0, vy1 - vy0) + Math.hypot(x0 - vx0, y0 - vy0);
+      const to = escape ?? [x0 + far * heading[0], y0 + far * heading[1]];
+      const cut = clipSegment(x0, y0, to[0], to[1], view);
+      const [ex, ey] = cut ? [cut[2], cut[3]] : onMap(x0, y0, view);
+      if (cut) escapes.x.push(cut[0], cut[2], null), escapes.y.push(cut[1], cut[3], null);
       ends.x.push(ex);
       ends.y.push(ey);
       ends.color.push(r.color);
-      ends.text.push(
-        `${r.label}<br>${r.outcome.message}<br>last point (${fmt(rows.x[j])}, ${fmt(rows.y[j])})${off ? ", off the map" : ""}`,
-      );
+      ends.angle.push((Math.atan2(heading[0], heading[1]) * 180) / Math.PI); // clockwise from up
+      const where = escape ? `(${fmt(escape[0])}, ${fmt(escape[1])})` : "a point too far to represent";
+      ends.text.push(`${r.label}<br>${r.outcome.message}<br>step ${r.outcome.step} went from (${fmt(x0)}, ${fmt(y0)}) to ${where}`);
     }
   }
   data.push({
@@ -272,10 +279,19 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
   });
   data.push({
     type: "scatter",
+    mode: "lines",
+    x: escapes.x,
+    y: escapes.y,
+    line: { color: INK, width: 1.6, dash: "dot" },
+    hoverinfo: "skip",
+    showlegend: false,
+  });
+  data.push({
+    type: "scatter",
     mode: "markers",
     x: ends.x,
     y: ends.y,
-    marker: { symbol: "x-thin", size: 18, color: ends.color, line: { color: ends.color, width: 3.5 } },
+    marker: { symbol: "arrow", angle: ends.angle, size: 16, color: ends.color, line: { color: "#ffffff", width: 1 } },
     hovertext: ends.text,
     hovertemplate: "%{hovertext}<extra></extra>",
     cliponaxis: false,
@@ -298,6 +314,35 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
       uirevision,
     },
   };
+}
+
+/**
+ * The part of the segment (x0, y0) → (x1, y1) inside the visible rectangle (inset 2%), as
+ * [x0, y0, x1, y1], or null when none of it is (Liang–Barsky).
+ */
+export function clipSegment(x0, y0, x1, y1, [[ax, bx], [ay, by]]) {
+  [ax, bx] = [Math.min(ax, bx), Math.max(ax, bx)];
+  [ay, by] = [Math.min(ay, by), Math.max(ay, by)];
+  const mx = 0.02 * (bx - ax);
+  const my = 0.02 * (by - ay);
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  let t0 = 0;
+  let t1 = 1;
+  const sides = [
+    [-dx, x0 - (ax + mx)],
+    [dx, bx - mx - x0],
+    [-dy, y0 - (ay + my)],
+    [dy, by - my - y0],
+  ];
+  for (const [p, q] of sides) {
+    if (p === 0) {
+      if (q < 0) return null;
+    } else if (p < 0) t0 = Math.max(t0, q / p);
+    else t1 = Math.min(t1, q / p);
+  }
+  if (t0 > t1) return null;
+  return [x0 + t0 * dx, y0 + t0 * dy, x0 + t1 * dx, y0 + t1 * dy];
 }
 
 /** (x, y) pulled onto the visible rectangle (inset 2%), and whether it had to move. */
@@ -323,9 +368,11 @@ const SIDE_ROWS = [
 export function sideFigure({ racers, steps, cursor, uirevision }) {
   const empty = racers.every((r) => r.series.gap.x.length === 0);
   const data = [];
+  const shapes = [cursorShape(cursor)];
   SIDE_ROWS.forEach((row, i) => {
     for (const r of racers) {
-      const { x, y } = r.series[row.key];
+      const { x } = r.series[row.key];
+      const y = r.series[row.key].y.map((v) => (v > 0 ? v : null)); // a log axis has no place for v ≤ 0
       data.push({
         type: "scatter",
         mode: y.length === 1 ? "markers" : "lines",
@@ -342,6 +389,13 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
       });
     }
   });
+  // where f − f* ≤ 0 (a path outside the domain, below every minimum): shaded, not drawn as a tiny value
+  const below = racers.filter((r) => r.series.below.length);
+  for (const r of below) {
+    for (const [a, b] of r.series.below) {
+      shapes.push({ type: "rect", xref: "x", yref: "y domain", x0: a - 0.5, x1: b + 0.5, y0: 0, y1: 1, fillcolor: r.color, opacity: 0.18, line: { width: 0 }, layer: "below" });
+    }
+  }
   const gap = 0.07;
   const h = (1 - 2 * gap) / 3;
   const yaxis = (i) => ({
@@ -376,6 +430,9 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
       yaxis3: yaxis(2),
       annotations: [
         ...(empty ? [{ text: "The racers' curves appear here as their paths stream in.", xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { color: MUTED } }] : []),
+        ...(below.length
+          ? [{ text: `shaded: f < f* (${below.map((r) => r.label).join(", ")} outside the domain)`, xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, font: { size: 10, color: "#92400e" } }]
+          : []),
         ...SIDE_ROWS.map((row, i) => ({
         text: `<b>${row.title}</b> <span style="color:${MUTED}">${row.help} (log)</span>`,
         xref: "paper",
@@ -388,7 +445,7 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
         font: { size: 11 },
         })),
       ],
-      shapes: [cursorShape(cursor)],
+      shapes,
       showlegend: false,
       hovermode: "closest",
       uirevision,

@@ -26,11 +26,13 @@ export function renderTable(table, views, k) {
     const d = v.rows;
     const j = v.j;
     const c = i + 1;
-    const early = j >= 0 && j < k;
-    const mark = { diverged: "✕", converged: "✓" }[v.outcome?.status] ?? "";
+    // at the path's last row, its verdict: the step of its outcome (a diverged path's last row is
+    // the step before the one that left)
+    const ended = j >= 0 && j === d.x.length - 1 && v.outcome ? v.outcome : null;
+    const mark = { diverged: "✕", converged: "✓", left: "⚠" }[ended?.status];
     head.cells[c].style.setProperty("--racer", v.color);
-    head.cells[c].classList.toggle("diverged", early && v.outcome?.status === "diverged");
-    set(head.cells[c], early ? `${v.label}\n${mark} step ${j}` : `${v.label}\n `, early ? (v.outcome?.message ?? "") : "");
+    head.cells[c].dataset.outcome = mark ? ended.status : "";
+    set(head.cells[c], mark ? `${v.label}\n${mark} step ${ended.step}` : `${v.label}\n `, ended?.message ?? "");
     if (j < 0) {
       for (const row of rows) set(row.cells[c], "…");
       return;

@@ -51,7 +51,14 @@ function saveUrl({ now = false } = {}) {
 let nextId = 0;
 const racers = []; // {id, optimizer, hyper, color, data, outcome, stale, card, controls, ...}
 
-const emptyData = () => ({ step: [], x: [], y: [], loss: [], lr: [], gx: [], gy: [], grad_norm: [], state: {}, version: 0 });
+// One object per streamed path: whatever is derived from it (side-plot series, 3D heights) is cached
+// on the object itself, so a new path can never be drawn with an old path's series.
+const emptyData = (landscape = state.landscape) => ({
+  landscape, // the landscape the path ran on
+  step: [], x: [], y: [], loss: [], lr: [], gx: [], gy: [], grad_norm: [], state: {},
+  version: 0, // chunks appended so far
+  derived: {},
+});
 
 function freeColor() {
   const used = new Set(racers.map((r) => r.color));
@@ -91,9 +98,16 @@ function buildCard(r) {
     if (name === "lr") updateStabilityMarks();
     changed({ racers: [r.id] });
   };
+  // a refused value: the path drawn is of settings the card no longer shows, so it has no verdict
+  const onReject = () => {
+    r.outcome = null;
+    r.stale = true;
+    showOutcome(r);
+    invalidate("fg", "table", "side", "d3");
+  };
   const [lrParam, ...rest] = spec.params;
-  r.controls.lr = paramControl(lrParam, r.hyper.lr, onParam("lr"));
-  for (const p of rest) r.controls[p.name] = paramControl(p, r.hyper[p.name], onParam(p.name));
+  r.controls.lr = paramControl(lrParam, r.hyper.lr, onParam("lr"), { onReject });
+  for (const p of rest) r.controls[p.name] = paramControl(p, r.hyper[p.name], onParam(p.name), { onReject });
   r.stability = h("p.stability-note", { hidden: true });
   r.status = h("p.racer-status", { role: "status" });
   r.error = h("div.field-error", { role: "status" });
@@ -430,6 +444,7 @@ function restream(ids) {
     controller: new AbortController(),
     order: list.map((r) => r.id),
     list,
+    landscape: state.landscape,
     fresh: new Set(), // racers whose new path has begun to arrive
   };
   jobs.add(job);
@@ -445,7 +460,7 @@ function restream(ids) {
         if (!r) return;
         if (!job.fresh.has(r.id)) {
           job.fresh.add(r.id);
-          r.data = emptyData();
+          r.data = emptyData(job.landscape);
           r.outcome = null;
           r.stale = false;
         }
@@ -514,14 +529,28 @@ function streamed() {
   }, 250);
 }
 
-function showOutcome(r) {
-  const o = r.outcome;
-  const m = landscape().minima[o.minimum];
+/** The card's verdict, from the outcome and the path it ended (both of the same stream). */
+function verdict(outcome, data) {
+  const ls = LANDSCAPES[data.landscape];
+  const m = ls.minima[outcome.minimum];
   const which = m ? (m.is_global ? "the global minimum" : "a local minimum") : "a minimum";
-  r.card.classList.toggle("diverged", o.status === "diverged");
-  if (o.status === "diverged") r.status.textContent = `✕ ${o.message}. Try a smaller learning rate.`;
-  else if (o.status === "converged") r.status.textContent = `✓ ${o.message}, at ${which}`;
-  else r.status.textContent = `${o.message}; ${fmt(o.distance, 3)} from ${which}`;
+  const f = data.loss.at(-1);
+  const fstar = Math.min(...ls.minima.map((q) => q.value));
+  switch (outcome.status) {
+    case "diverged":
+      return `✕ ${outcome.message}. Try a smaller learning rate.`;
+    case "converged":
+      return `✓ ${outcome.message}, at ${which}`;
+    case "left":
+      return `⚠ ${outcome.message}; f = ${fmt(f, 4)} at its end${f < fstar ? ", below every minimum: the landscape falls away outside its domain" : ""}`;
+    default:
+      return `${outcome.message}; ${fmt(outcome.distance, 3)} from ${which}`;
+  }
+}
+
+function showOutcome(r) {
+  r.card.dataset.outcome = r.outcome?.status ?? "";
+  r.status.textContent = r.outcome ? verdict(r.outcome, r.data) : "";
 }
 
 function clearErrors() {
@@ -540,6 +569,8 @@ function showErrors(err, order) {
     const racer = loc[0] === "racers" && Number.isInteger(loc[1]) ? racers.find((r) => r.id === order[loc[1]]) : null;
     if (racer) {
       racer.error.textContent = msg;
+      racer.outcome = null; // the verdict was about settings that are gone
+      showOutcome(racer);
       continue;
     }
     const where =
@@ -783,19 +814,37 @@ async function render() {
   }
 }
 
-// Side-plot series per racer, cached by the data's version.
-function series(r) {
-  if (r.series && r.seriesVersion === r.data.version && r.seriesLandscape === state.landscape) return r.series;
-  const ms = landscape().minima;
-  const fstar = Math.min(...ms.map((m) => m.value));
-  const d = r.data;
-  const tiny = 1e-16;
-  const gap = d.loss.map((f) => Math.max(f - fstar, tiny));
-  const dist = d.x.map((x, i) => Math.max(Math.min(...ms.map((m) => Math.hypot(x - m.x, d.y[i] - m.y))), tiny));
-  r.series = { gap: decimate(d.step, gap), dist: decimate(d.step, dist), lr: decimate(d.step, d.lr) };
-  r.seriesVersion = d.version;
-  r.seriesLandscape = state.landscape;
-  return r.series;
+/** What is derived from a path, computed once per chunk that arrived and kept with the path. */
+function derived(d, key, compute) {
+  const hit = d.derived[key];
+  if (hit && hit.version === d.version) return hit.value;
+  const value = compute();
+  d.derived[key] = { version: d.version, value };
+  return value;
+}
+
+// Side-plot series: f − f*, distance to the nearest minimum, η. A value a log axis cannot show
+// (f − f* ≤ 0: the path is outside the domain, below every minimum) is kept as it is; the figure
+// leaves it out of a log curve and marks where it happened.
+const series = (r) =>
+  derived(r.data, "series", () => {
+    const d = r.data;
+    const ms = LANDSCAPES[d.landscape].minima;
+    const fstar = Math.min(...ms.map((m) => m.value));
+    const gap = d.loss.map((f) => f - fstar);
+    const dist = d.x.map((x, i) => Math.min(...ms.map((m) => Math.hypot(x - m.x, d.y[i] - m.y))));
+    return { gap: decimate(d.step, gap), dist: decimate(d.step, dist), lr: decimate(d.step, d.lr), below: belowRuns(d.step, gap) };
+  });
+
+/** [first, last] step of each run of steps where f − f* ≤ 0. */
+function belowRuns(steps, gap) {
+  const runs = [];
+  for (let i = 0; i < gap.length; i++) {
+    if (!(gap[i] <= 0)) continue;
+    if (runs.length && runs.at(-1)[1] === steps[i - 1]) runs.at(-1)[1] = steps[i];
+    else runs.push([steps[i], steps[i]]);
+  }
+  return runs;
 }
 
 function hookFigure(name, gd) {
@@ -846,11 +895,12 @@ function interpolate(x, y, grid = surface?.z, clamped = false) {
 const height3d = (x, y) => interpolate(x, y, surface.log_scale ? surface.color : surface.z, true);
 
 function heights(r) {
-  if (r.heights && r.heightsVersion === r.data.version && r.heightsSurface === surface) return r.heights;
-  r.heights = r.data.x.map((x, i) => height3d(x, r.data.y[i]));
-  r.heightsVersion = r.data.version;
-  r.heightsSurface = surface;
-  return r.heights;
+  const d = r.data;
+  const hit = d.derived.heights;
+  if (hit && hit.version === d.version && hit.surface === surface) return hit.value;
+  const value = d.x.map((x, i) => height3d(x, d.y[i]));
+  d.derived.heights = { version: d.version, surface, value };
+  return value;
 }
 
 // The surface follows the paths figure's zoom (the paths figure takes the mouse).

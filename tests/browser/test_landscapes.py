@@ -140,9 +140,9 @@ def test_a_diverging_learning_rate_ends_with_a_cross_and_a_message(page, watch, 
     page.goto(f"{live_server}/?landscape=rosenbrock&steps=500&racers=sgd:lr:0.01;adam:lr:0.01")
     ready(page)
     crosses = trace(page, "paths", -1)
-    assert len(crosses["x"]) == 1 and crosses["marker"]["symbol"] == "x-thin"
+    assert len(crosses["x"]) == 1 and crosses["marker"]["symbol"] == "arrow"
     assert crosses["marker"]["color"] == [page.evaluate("descent.racers[0].color")]
-    status = page.locator(".racer.diverged .racer-status")
+    status = page.locator(".racer[data-outcome=diverged] .racer-status")
     assert status.count() == 1
     assert "diverged at step" in status.inner_text()
     # the diverged racer keeps its path up to the last finite point, and Adam its whole path
