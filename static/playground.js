@@ -916,4 +916,16 @@ async function showLogged(id) {
 saveUrl();
 render();
 
-window.descent = { state, main, linear, get cards() { return cards; }, get points() { return points; } };
+window.descent = {
+  state,
+  linear,
+  get main() {
+    return main; // the comparison swaps it
+  },
+  get cards() {
+    return cards;
+  },
+  get points() {
+    return points;
+  },
+};

@@ -2,6 +2,7 @@
 a new network, compare a linear with a nonlinear model, re-attach from a link, and stay offline."""
 
 import json
+import math
 import re
 import time
 from urllib.parse import urlsplit
@@ -58,8 +59,11 @@ def test_a_run_draws_its_surface_and_curves_and_pauses_steps_and_resumes(page, w
     page.wait_for_function("() => document.getElementById('surface-main').layout.images.length === 1")
     expect(page.locator("#surface-main image")).to_have_count(1)
     seen = evals(page)
-    page.wait_for_function(f"() => document.getElementById('loss-plot').data[1].x.length > {seen}")
-    page.wait_for_function("() => document.getElementById('accuracy-plot').data.length === 2")
+    train = (
+        "document.getElementById('loss-plot').data.find((t) => t.name === 'train' && t.meta === 'smoothed')"
+    )
+    page.wait_for_function(f"() => {train}.x.length > {seen}")
+    page.wait_for_function("() => document.getElementById('accuracy-plot').data.length === 2")  # unsmoothed
     run_id = page.evaluate("descent.main.id")
     assert f"run={run_id}" in page.url
 
@@ -194,4 +198,93 @@ def test_the_3d_view_draws_the_output_surface(page, watch, live_server):
     page.click("label:has(input[name=view][value='heatmap'])")
     page.wait_for_function("() => document.getElementById('surface-main').layout?.images?.length === 1")
     assert "view=heatmap" in page.url
+    assert watch.errors == []
+
+
+MINE = "/playground?hidden=5:tanh&opt=momentum&hyper=lr:0.05,gamma:0.8&bs=1&epochs=500"
+
+
+def test_the_comparison_gives_back_the_users_settings_and_run(page, watch, live_server, app):
+    page.goto(live_server + MINE)
+    page.click("#play")
+    page.wait_for_function("() => descent.main.data.evals.length >= 2")
+    mine = page.evaluate("descent.main.id")
+    before = page.evaluate("JSON.stringify(descent.state)")
+    url = page.url
+    page.click("#compare")
+    page.wait_for_function("() => descent.linear.id && descent.main.id && descent.main.data.evals.length > 0")
+    assert page.evaluate("descent.state.optimizer") == "sgd", "the comparison shows the seed's settings"
+    assert server_run(app, mine, "paused").status == "paused", "the user's run waits, paused"
+    page.click("#compare")  # back
+    page.wait_for_function(f"() => descent.main.id === '{mine}' && descent.main.data.status === 'running'")
+    assert page.evaluate("JSON.stringify(descent.state)") == before
+    assert page.url == url
+    assert page.locator("#optimizer").input_value() == "momentum"
+    assert page.locator("[aria-label='Layer 1 width']").input_value() == "5"
+    assert page.locator("#compare").inner_text() == "Linear vs nonlinear (seed)"
+    assert watch.errors == []
+
+
+def test_toggling_the_comparison_fast_ends_where_the_last_click_says_without_errors(
+    page, watch, live_server, app
+):
+    failed = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(live_server + MINE)
+    page.click("#play")
+    page.wait_for_function("() => descent.main.data.evals.length >= 1")
+    mine = page.evaluate("descent.main.id")
+    for _ in range(7):  # an odd number: it ends in the comparison
+        page.click("#compare")
+    page.wait_for_function("() => descent.state.compare && descent.linear.data.status === 'done'")
+    page.click("#compare")
+    for _ in range(4):  # an even number: it ends back on the user's run
+        page.click("#compare")
+    page.wait_for_function(f"() => !descent.state.compare && descent.main.id === '{mine}'")
+    page.wait_for_function("() => descent.main.data.status === 'running'")
+    live = [r for r in app.state.runs._runs.values() if not r.finished]
+    assert [r.id for r in live] == [mine], "every comparison run was stopped"
+    assert failed == [] and watch.errors == []
+
+
+def test_a_live_change_is_marked_on_the_curves_at_the_step_the_run_applied_it(page, watch, live_server):
+    page.goto(live_server + LONG)
+    page.click("#play")
+    page.wait_for_function("() => descent.main.data.evals.length >= 2")
+    lr = page.locator("#optimizer-group input.num").first
+    lr.fill("0.003")
+    lr.press("Enter")
+    page.wait_for_function("() => descent.main.data.controls.some((c) => c.action === 'set')")
+    change = page.evaluate("descent.main.data.controls.find((c) => c.action === 'set')")
+    per = page.evaluate("descent.main.data.start.steps_per_epoch")
+    for plot in ("loss-plot", "accuracy-plot"):
+        marked = (
+            f"document.getElementById('{plot}').layout.annotations.filter((a) => a.text === 'η → 0.003 here')"
+        )
+        page.wait_for_function(f"() => {marked}.length > 0")
+        marks = page.evaluate(marked)
+        assert [m["x"] for m in marks] == [pytest.approx(change["step"] / per)]
+    assert watch.errors == []
+
+
+def test_the_loss_plot_smooths_and_switches_to_a_linear_axis(page, watch, live_server):
+    page.goto(live_server + "/playground?epochs=20")
+    page.click("#play")
+    wait_status(page, "done")
+    batch = "document.getElementById('loss-plot').data.filter((t) => t.name.startsWith('batch'))"
+    page.wait_for_function(
+        f"() => {batch}.length === 2 && {batch}[0].y.length === descent.main.data.loss.length"
+    )
+    raw, smoothed = page.evaluate(f"{batch}.map((t) => t.y)")
+    losses = page.evaluate("descent.main.data.loss")
+    assert raw == pytest.approx(losses) and smoothed[0] == pytest.approx(losses[0])
+    assert smoothed[1] == pytest.approx((0.6 * 0.4 * losses[0] + 0.4 * losses[1]) / (1 - 0.36))
+    axis = page.evaluate("document.getElementById('loss-plot').layout.yaxis")
+    assert axis["type"] == "log" and all(math.log10(v) == round(math.log10(v)) for v in axis["tickvals"][:1])
+    page.locator("[aria-label='Loss log scale']").uncheck()
+    page.wait_for_function("() => document.getElementById('loss-plot').layout.yaxis.type === 'linear'")
+    assert "logy=0" in page.url
+    page.locator("[aria-label='Loss smoothing']").fill("0")
+    page.wait_for_function(f"() => {batch}.length === 1")
+    assert "smooth=0" in page.url
     assert watch.errors == []
