@@ -1,11 +1,14 @@
-"""The tuning tools in a real Chromium: every tool draws offline, and what it finds opens the playground."""
+"""The tuning tools in a real Chromium: every tool draws offline, what it finds opens its replay on the
+landscape page with the tool's target and a link back, and nothing on the page overflows."""
 
 import math
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from core.tuning import DIVERGED
+from core.landscapes import get_landscape
+from core.tuning import DIVERGED, global_value
 
 NOISE = "noise=1&sigma_x=16&sigma_y=4&dataset_size=2000&batch_size=32"
 
@@ -25,6 +28,15 @@ def open_tool(page, live_server, query):
     tool = parse_qs(query)["tool"][0]
     page.wait_for_selector(f"#tool-{tool}[data-status=ready]")
     page.wait_for_selector("#app[data-status=ready]")
+
+
+def link_fields(href):
+    """The query fields of a link to the landscape page (each field once)."""
+    parts = urlsplit(href)
+    assert parts.path == "/", href
+    fields = parse_qs(parts.query, keep_blank_values=True)
+    assert all(len(v) == 1 for v in fields.values()), fields
+    return {k: v[0] for k, v in fields.items()}
 
 
 def playground_state(page):
@@ -60,7 +72,9 @@ def test_the_range_test_suggests_a_rate_and_opens_the_playground_with_it(page, w
     result = page.evaluate("tools.results.range.data")
     lr = result["suggested_lr"]
     assert 0.01 < lr < 0.2 and lr < result["lr"][result["divergence"]]  # GD's limit here is 2/κ = 0.2
-    assert page.locator("#range-verdict").inner_text().count("η = ") == 1
+    verdict = page.locator("#range-verdict").inner_text()
+    assert verdict.count("η = ") == 2  # the rate, and the next one, which diverges
+    assert page.locator("#use-rate").inner_text() == "Use this rate on the Landscapes page →"
     page.click("#use-rate")
     page.wait_for_url(f"{live_server}/?*")
     state = playground_state(page)
@@ -88,13 +102,72 @@ def test_clicking_a_map_cell_replays_that_run_in_the_playground(page, watch, liv
     assert d["y_name"] == "gamma"
     i, j = 5, 7  # a cell inside the map, picked by its indices and clicked by its coordinates
     y = -math.log10(1 - d["y"][i])  # the γ axis is laid out as −log10(1 − γ)
-    click_cell(page, "map-plot", math.log10(d["lr"][j]), y)
+    with page.expect_request(lambda req: req.resource_type == "document") as opened:
+        click_cell(page, "map-plot", math.log10(d["lr"][j]), y)
     page.wait_for_url(f"{live_server}/?*")
     state = playground_state(page)
     (racer,) = state["racers"]
     assert racer["optimizer"] == "momentum"
     assert racer["hyper"]["lr"] == d["lr"][j] and racer["hyper"]["gamma"] == d["y"][i]
     assert state["steps"] == r["body"]["steps"] == 300 and state["start"] == [-1, 2.75]
+    fields = link_fields(opened.value.url)  # as it was opened: the landscape page may rewrite its link
+    assert float(fields["target"]) == d["target"] and fields["back"].startswith("/tools?")
+    assert watch.errors == []
+
+
+def test_a_map_replay_link_carries_the_maps_target_and_a_link_back_to_the_same_map(page, watch, live_server):
+    query = "tool=map&landscape=mccormick&racers=momentum&m_nx=14&m_ny=9&m_lo=0.001&m_hi=0.5&steps=250"
+    query += "&m_color=loss"
+    open_tool(page, live_server, query)
+    first = page.evaluate("tools.results.map")
+    d = first["data"]
+    href = page.get_attribute("#fastest", "href")
+    fields = link_fields(href)
+    # the target: exact, and the map's own criterion (f* + the tolerance, first step at or below it)
+    assert float(fields["target"]) == d["target"]
+    assert d["target"] > global_value(get_landscape("mccormick"))
+    cells = [(i, j) for i in range(len(d["y"])) for j in range(len(d["lr"]))]
+    at = lambda name, i, j: d[name][i][j]  # noqa: E731
+    left = [c for c in cells if at("escaped_at", *c) >= 0]
+    kept = [c for c in cells if at("escaped_at", *c) < 0 and at("diverged_at", *c) == 0]
+    # cells that reach the target on their way out of the domain are no success: the fastest is another
+    fastest = min(at("steps_to_target", *c) for c in kept if at("steps_to_target", *c) >= 0)
+    assert min(at("steps_to_target", *c) for c in left if at("steps_to_target", *c) >= 0) < fastest
+    assert f"in {fastest} steps" in page.locator("#map-verdict").inner_text()
+    share = round(100 * len(left) / len(cells))
+    assert f"left the domain (f fell below f*): {share}%" in page.locator("#map-legend").inner_text()
+    # back: this page as it was, which asks for the very same map again
+    back = fields["back"]
+    assert back.startswith("/tools?") and parse_qs(urlsplit(back).query)["tool"] == ["map"]
+    page.goto("about:blank")
+    page.goto(f"{live_server}{back}")
+    page.wait_for_selector("#tool-map[data-status=ready]")
+    again = page.evaluate("tools.results.map")
+    assert again["body"] == first["body"] and again["data"] == d
+    assert page.locator("#map-color").input_value() == "loss"
+    assert watch.errors == []
+
+
+def test_using_the_rate_keeps_the_whole_race_and_changes_only_the_tuned_racers_rate(page, watch, live_server):
+    racers = "sgd:lr:0.01;adam:lr:0.05;momentum:lr:0.02,gamma:0.8;rmsprop"
+    open_tool(page, live_server, f"tool=range&landscape=quadratic&racers={racers}&steps=200")
+    # the tools page's own link keeps every racer (a reload keeps the race)
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('racers')?.split(';').length === 4"
+    )
+    kept = parse_qs(urlsplit(page.url).query)["racers"][0].split(";")
+    assert kept[1:] == ["adam:lr:0.05,b1:0.9,b2:0.999,eps:1e-8", "momentum:lr:0.02,gamma:0.8", kept[3]]
+    assert kept[3].startswith("rmsprop:")
+    lr = page.evaluate("tools.results.range.data.suggested_lr")
+    target = page.evaluate("tools.results.range.data.target")
+    href = page.get_attribute("#use-rate", "href")
+    assert float(link_fields(href)["target"]) == target
+    page.click("#use-rate")
+    page.wait_for_url(f"{live_server}/?*")
+    state = playground_state(page)
+    got = [(r["optimizer"], r["hyper"]["lr"]) for r in state["racers"]]
+    assert got == [("sgd", lr), ("adam", 0.05), ("momentum", 0.02), ("rmsprop", got[3][1])]
+    assert state["racers"][2]["hyper"]["gamma"] == 0.8
     assert watch.errors == []
 
 
@@ -127,4 +200,141 @@ def test_the_landscape_page_opens_the_tools_with_its_first_racer(page, watch, li
     assert (state["landscape"], state["optimizer"], state["hyper"]["lr"]) == ("booth", "adam", 0.05)
     assert state["start"] == [-5, 4] and state["steps"] == 300
     assert page.locator("#optimizer").input_value() == "adam"
+    assert watch.errors == []
+
+
+MOMENTUM_NOISE = "racers=momentum:lr:0.01,gamma:0.9&" + NOISE
+LEFT_COLOR = "#8c564b"
+
+
+def test_seeds_that_leave_the_domain_are_counted_out_and_drawn_as_such(page, watch, live_server):
+    # momentum on McCormick with noise: 3 of 40 seeds slide out along x = y, where f falls below f*
+    open_tool(page, live_server, f"tool=seeds&landscape=mccormick&{MOMENTUM_NOISE}&steps=300&b_n=40&t_n=2")
+    page.wait_for_function("() => window.tools.results.tradeoff && window.tools.results.seeds")
+    d = page.evaluate("tools.results.seeds.data")
+    left = [j for j, k in enumerate(d["escaped_at"]) if k >= 0]
+    assert len(left) == 3
+    assert "3 of 40 seeds left the domain" in page.locator("#seeds-left").inner_text()
+    assert page.locator("#seeds-stats .big").inner_text() == f"{round(100 * d['success'])}%" == "38%"
+    # the band drawn is the server's statistics over the seeds still in, as f − f*: none lies below
+    # f* − tol, so nothing is lifted from below f* to the floor; the hover gives each exact value
+    f_star = global_value(get_landscape("mccormick"))
+    floor = (d["target"] - f_star) * 1e-3
+    drawn = page.evaluate("document.getElementById('band-plot').data.map((t) => [t.y, t.customdata])")
+    for (y, hover), name in zip(drawn, ("low", "high", "median", "mean"), strict=False):
+        assert y == [max(v - f_star, floor) for v in d[name]]
+        assert min(d[name]) > f_star - (d["target"] - f_star)
+        assert len(hover) == len(d[name])
+    # each escaped seed's path is drawn in the colour of its own, named in the key
+    colours = page.evaluate(
+        "document.getElementById('fan-plot').data"
+        ".filter((t) => t.meta !== undefined).map((t) => [t.meta, t.line.color])"
+    )
+    assert sorted(seed for seed, colour in colours if colour == LEFT_COLOR) == [d["seeds"][j] for j in left]
+    assert "left the domain" in page.locator("#seeds-stats .note").inner_text()
+    assert watch.errors == []
+
+
+# The tick labels of every axis of a figure, with their boxes on screen.
+TICKS = """(id) => [...document.getElementById(id).querySelectorAll('g[class$="tick"] text')]
+  .filter((t) => t.textContent && t.getBBox().width > 0)
+  .map((t) => {
+    const r = t.getBoundingClientRect();
+    const box = [r.left, r.top, r.right, r.bottom];
+    return { axis: t.parentNode.getAttribute('class'), text: t.textContent, box };
+  })"""
+POWER = "(1|10|10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
+LOG_LABEL = re.compile(rf"^({POWER}|[25]·{POWER})$")
+
+
+@pytest.mark.parametrize(
+    ("query", "figure", "log_axes"),
+    [
+        ("tool=range&landscape=rosenbrock&racers=sgd", "range-plot", {"ytick", "x2tick"}),
+        (f"tool=seeds&landscape=mccormick&{MOMENTUM_NOISE}&steps=300&b_n=40&t_n=2", "band-plot", {"ytick"}),
+    ],
+    ids=["range", "band"],
+)
+def test_log_axes_label_decades_only_and_no_labels_collide(page, watch, live_server, query, figure, log_axes):
+    open_tool(page, live_server, query)
+    ticks = page.evaluate(TICKS, figure)
+    for axis in log_axes:
+        labels = [t for t in ticks if t["axis"].split()[0] == axis]
+        assert len(labels) >= 2, (axis, ticks)
+        assert all(LOG_LABEL.match(t["text"]) for t in labels), [t["text"] for t in labels]
+    for k, a in enumerate(ticks):  # no two labels overlap, on any axis
+        for b in ticks[k + 1 :]:
+            (l1, t1, r1, b1), (l2, t2, r2, b2) = a["box"], b["box"]
+            assert r1 <= l2 or r2 <= l1 or b1 <= t2 or b2 <= t1, (a, b)
+    assert watch.errors == []
+
+
+# Everything that overflows its box on the tools page: a scrolled-off text, a field whose value is cut,
+# an element outside its panel (sideways; downwards too unless the panel scrolls), or a figure's titles
+# and tick labels outside the figure.
+OVERFLOWS = """() => {
+  const out = [];
+  const name = (el) => {
+    const text = (el.textContent || el.value || '').trim().slice(0, 40);
+    return `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} "${text}"`;
+  };
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+  };
+  const beyond = (r, o, down = true) => r.left < o.left - 1 || r.right > o.right + 1
+    || (down && (r.top < o.top - 1 || r.bottom > o.bottom + 1));
+  if (document.documentElement.scrollWidth > innerWidth + 1) out.push('the page scrolls sideways');
+  const tool = '#app .tool:not([hidden])';
+  const boxes = document.querySelectorAll(`#app .controls, #app .tabs, ${tool} .toolbar, ${tool} .panel`);
+  for (const box of boxes) {
+    if (!shown(box)) continue;
+    const outer = box.getBoundingClientRect();
+    const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowY);
+    if (box.scrollWidth > box.clientWidth + 1) out.push(`${name(box)} scrolls sideways`);
+    for (const el of box.querySelectorAll('*')) {
+      if (el.closest('.plot') || !shown(el)) continue;
+      const cs = getComputedStyle(el);
+      const clips = ['hidden', 'auto', 'scroll', 'clip'].includes(cs.overflowX)
+        || ['INPUT', 'SELECT'].includes(el.tagName);
+      if (clips && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)} cut: ${el.scrollWidth} px`);
+      if (beyond(el.getBoundingClientRect(), outer, !scrolls)) out.push(`${name(el)} outside ${name(box)}`);
+    }
+  }
+  const texts = ['.g-xtitle', '.g-ytitle', '.g-x2title', '.g-y2title', '.g-gtitle', 'g[class$="tick"]']
+    .map((c) => `${c} text`).join(', ') + ', .annotation-text';
+  for (const plot of document.querySelectorAll(`${tool} .plot`)) {
+    const outer = plot.getBoundingClientRect();
+    for (const t of plot.querySelectorAll(texts)) {
+      const r = t.getBoundingClientRect();
+      if (r.width > 0 && beyond(r, outer)) out.push(`${plot.id}: "${t.textContent}" outside the figure`);
+    }
+  }
+  return out;
+}"""
+
+LAYOUT = {
+    "range": "tool=range&landscape=rosenbrock&racers=sgd",
+    "map": "tool=map&landscape=mccormick&racers=momentum&m_nx=30&m_ny=20",
+    "starts": "tool=starts&landscape=himmelblau&racers=sgd&s_n=20",
+    "seeds": f"tool=seeds&landscape=mccormick&{MOMENTUM_NOISE}&steps=300&b_n=40&t_n=4",
+}
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)], ids=["1280x720", "1440x900"])
+@pytest.mark.parametrize("tool", list(LAYOUT))
+def test_nothing_overflows_its_box(page, watch, live_server, tool, size, tmp_path):
+    before = page.viewport_size
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    try:
+        open_tool(page, live_server, LAYOUT[tool])
+        if tool == "seeds":
+            page.wait_for_function("() => window.tools.results.tradeoff && window.tools.results.seeds")
+        if tool == "starts":
+            page.wait_for_selector("#tool-starts[data-table=done]")
+        page.wait_for_timeout(300)  # the figures take their containers' final size
+        page.screenshot(path=tmp_path / f"tools-{tool}-{size[0]}x{size[1]}.png")
+        assert page.evaluate(OVERFLOWS) == []
+    finally:
+        page.set_viewport_size(before)
     assert watch.errors == []
