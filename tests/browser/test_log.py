@@ -3,12 +3,15 @@ overlay their curves (and paths on the contour map), reopen links restore the ru
 
 import json
 import random
+from dataclasses import asdict
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import numpy as np
 import pytest
 
 from core import runlog
+from core.training import TrainConfig
 
 
 def foreign(watch, live_server):
@@ -58,9 +61,11 @@ def test_two_runs_overlay_their_loss_curves_and_paths(page, watch, live_server, 
     row(page, ids["momentum"]).locator("input[type=checkbox]").check()
     expected = f"{ids['adam']},{ids['momentum']}"
     page.wait_for_function(f"() => document.getElementById('app').dataset.compared === '{expected}'")
-    curves = page.evaluate("document.getElementById('loss-plot').data.map((t) => t.name)")
+    curves = page.evaluate(
+        "document.getElementById('loss-plot').data.filter((t) => t.meta !== 'raw').map((t) => t.name)"
+    )
     assert len(curves) == 2 and curves[0].startswith(f"#{ids['adam']} adam")
-    assert page.locator("#loss-plot .scatterlayer .trace").count() == 2
+    assert page.locator("#loss-plot .scatterlayer .trace").count() == 4, "each raw (faint) and smoothed"
     traces = page.evaluate("document.getElementById('second-plot').data.map((t) => [t.type, t.mode, t.name])")
     assert traces[0][0] == "contour"
     paths = [t for t in traces if t[1] == "lines"]
@@ -115,4 +120,52 @@ def test_a_reopen_link_restores_a_training_run_in_the_playground(page, watch, li
         body["seed"],
     )
     assert s["hidden"] == [{"width": 6, "activation": "tanh"}] and s["epochs"] == 2
+    # the logged run's curves, as the log has them
+    entry = runlog.default().get(logged["id"])
+    page.wait_for_function(f"() => descent.main.logged === {logged['id']}")
+    batch = "document.getElementById('loss-plot').data.find((t) => t.name === 'batch (raw)')"
+    page.wait_for_function(f"() => {batch}?.y.length > 0")
+    assert page.evaluate(f"{batch}.y") == entry["curves"]["loss"]["value"]
+    accuracy = "document.getElementById('accuracy-plot').data.find((t) => t.name === 'test')"
+    shown = page.evaluate(f"{accuracy}.y")
+    assert shown == pytest.approx([100 * v for v in entry["curves"]["accuracy"]["value"]])
+    assert f"log={logged['id']}" in page.url
+    assert page.locator("#epoch").inner_text().startswith(f"logged run #{logged['id']}")
     assert watch.errors == [] and foreign(watch, live_server) == set()
+
+
+def spiky_runs():
+    """Two logged training runs: one with a single 3×10⁵ spike among its 400 losses."""
+    seed = random.randrange(1, 10**6)
+    config = asdict(TrainConfig(dataset="moons", hidden=((4, "relu"),), epochs=1, seed=seed))
+    steps = list(range(1, 401))
+    ids = []
+    for spike in (True, False):
+        loss = [0.5 + 0.5 / s for s in steps]
+        if spike:
+            loss[200] = 3e5
+        ending = {"type": "summary", "status": "done", "steps": 400, "epochs": 1, "train_loss": loss[-1]}
+        ids.append(runlog.record_training({**config, "seed": seed + spike}, steps, loss, [], ending))
+    return ids
+
+
+def test_one_spike_does_not_flatten_the_other_curves(page, watch, live_server):
+    ids = spiky_runs()
+    page.goto(f"{live_server}/log?sel={ids[0]},{ids[1]}&smooth=0&logy=0")
+    page.wait_for_function(f"() => document.getElementById('app').dataset.compared === '{ids[0]},{ids[1]}'")
+    shown = [v for i in ids for v in runlog.default().get(i)["curves"]["loss"]["value"]]
+    low, high = np.percentile(shown, [1, 99])
+    pad = 0.05 * (high - low)
+    y = page.evaluate("document.getElementById('loss-plot').layout.yaxis.range")
+    assert y == pytest.approx([low - pad, high + pad]), "the 1st–99th percentile of the values, padded"
+    page.locator("[aria-label='Loss all values']").check()
+    page.wait_for_function("() => document.getElementById('loss-plot').layout.yaxis.range[1] > 3e5")
+    assert "all=1" in page.url
+    page.locator("[aria-label='Loss log scale']").check()
+    page.wait_for_function("() => document.getElementById('loss-plot').layout.yaxis.type === 'log'")
+    axis = page.evaluate("document.getElementById('loss-plot').layout.yaxis")
+    assert axis["ticktext"] and all(
+        t in ("1", "10", "100", "1000", "10⁴", "10⁵", "10⁶") for t in axis["ticktext"]
+    )
+    assert len(axis["ticktext"]) <= 5, "decades only, never crowded"
+    assert watch.errors == []

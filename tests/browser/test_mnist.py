@@ -104,6 +104,12 @@ def test_a_saved_model_loads_paused_and_a_broken_file_says_why(
                   && descent.main.data.evals.length > 0"""  # it evaluates the loaded weights, then waits
     )
     expect(page.locator("#start")).to_have_text(re.compile("Resume"))
+    # what it is, not "epoch 1 / 1 · step 0": the file says how far its weights trained
+    expect(page.locator("#progress-text")).to_have_text("loaded model: trained 125 steps · paused")
+    draw_seven(page)
+    expect(page.locator("#draw-note")).to_have_text(
+        "Probabilities from the loaded model (trained 125 steps)."
+    )
     loaded = page.evaluate("descent.main.data.evals.at(-1).test_accuracy")
     assert loaded > 0.8, "the loaded weights are the trained ones"
     assert page.evaluate("descent.state.hidden") == [{"width": 600, "activation": "relu"}]
@@ -129,4 +135,26 @@ def test_without_the_data_the_page_says_how_to_get_it(page, watch, live_server, 
     expect(missing).to_contain_text(str(tmp_path / "mnist"))
     expect(page.locator("#start")).to_be_hidden()
     expect(page.locator("#no-data")).to_be_visible()
+    assert watch.errors == []
+
+
+def test_the_subset_is_named_and_the_full_recipe_is_one_click_away(page, watch, live_server, with_mnist):
+    page.goto(live_server + "/mnist?ds=mnist")
+    note = page.locator("#subset-note")
+    expect(note).to_contain_text("10,000 training / 2,000 test images: a subset, for speed")
+    expect(note).to_contain_text("the seed's 98 % test accuracy needs all 60,000 for 25 epochs")
+    page.click("#full-recipe")
+    expect(note).to_have_text(
+        "60,000 training / 10,000 test images: all of them, as the seed's recipe trains."
+    )
+    s = page.evaluate("descent.state")
+    assert (s["data"]["train_size"], s["data"]["test_size"], s["epochs"]) == (60000, 10000, 25)
+    assert (s["hidden"], s["optimizer"], s["hyper"]["lr"], s["batch_size"], s["l2"]) == (
+        [{"width": 600, "activation": "relu"}],
+        "sgd",
+        0.02,
+        16,
+        2e-4,
+    )
+    assert "train_size:60000" in page.url and "epochs=25" in page.url
     assert watch.errors == []
