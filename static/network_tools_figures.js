@@ -2,6 +2,7 @@
 // the rate, the hyperparameter map, the seed bands. Each returns {data, layout}.
 
 import { PALETTE, fmt } from "./common.js";
+import { decadeAxis } from "./charts.js";
 import { axis, pct, smallLayout } from "./runs.js";
 
 const GOOD = "#009E73";
@@ -46,7 +47,7 @@ export function rangeFigure(result) {
     { type: "scatter", mode: "lines", x: result.lr, y: result.smoothed, name: "smoothed", line: { color: PALETTE[0], width: 2.2 }, hovertemplate: "η %{x:.3g}: %{y:.4g} (smoothed)<extra></extra>" },
   ];
   const layout = smallLayout({
-    xaxis: axis("learning rate η (log scale)", { type: "log", exponentformat: "power" }),
+    xaxis: axis("learning rate η (log scale)", result.lr.length ? decadeAxis(result.lr[0], result.lr.at(-1), { maxLabels: 8 }) : { type: "log" }),
     yaxis: axis("training loss", { range: [bottom * 0.95, top] }),
     shapes: marks.map((m) => m.shape),
     annotations: marks.map((m) => m.annotation),

@@ -34,6 +34,8 @@ def test_the_lr_range_test_draws_and_its_suggestion_carries_the_rate(page, watch
     assert traces == ["mini-batch loss", "smoothed"]
     marks = page.evaluate("document.getElementById('range-plot').layout.annotations.map((a) => a.text)")
     assert any(m.startswith("steepest descent") for m in marks)
+    ticks = page.evaluate("document.getElementById('range-plot').layout.xaxis.ticktext")
+    assert ticks == ["10⁻⁴", "10⁻³", "0.01", "0.1", "1", "10"], "each decade once, nothing between"
     link = page.locator("#use-in-playground")
     href = link.get_attribute("href")
     query = parse_qs(urlsplit(href).query)
