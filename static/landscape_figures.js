@@ -5,6 +5,7 @@
 // or heatmap) changes only with the landscape, while the paths change every animation frame; in
 // one figure every path update would recompute the contours too (three times the cost).
 
+import { valueAxis } from "./charts.js";
 import { fmt } from "./common.js";
 
 export const MARGIN = { l: 46, r: 78, t: 8, b: 36, pad: 0, autoexpand: false };
@@ -123,8 +124,24 @@ function axes(domain, { labels }) {
   };
 }
 
-/** Background figure: the surface as contour or heatmap with the −∇f field. */
-export function surfaceFigure(surface, { view, arrows, ranges, uirevision }) {
+/** The region where f ≤ `target` (a replay's target loss), outlined and lightly filled. */
+function targetRegion(surface, target) {
+  return {
+    type: "contour",
+    x: surface.x,
+    y: surface.y,
+    z: surface.z,
+    contours: { type: "constraint", operation: ">", value: target }, // Plotly fills what the constraint leaves out: f ≤ target
+    fillcolor: "rgba(0, 158, 115, 0.16)",
+    line: { color: "#047857", width: 1.6, dash: "dash" },
+    hoverinfo: "skip",
+    showscale: false,
+    showlegend: false,
+  };
+}
+
+/** Background figure: the surface as contour or heatmap with the −∇f field (and a replay's target). */
+export function surfaceFigure(surface, { view, arrows, ranges, uirevision, target = null }) {
   const heat = view === "heatmap";
   const map = {
     type: heat ? "heatmap" : "contour",
@@ -141,7 +158,7 @@ export function surfaceFigure(surface, { view, arrows, ranges, uirevision }) {
       : { ncontours: 26, contours: { coloring: "fill", showlines: true }, line: { color: "rgba(31,41,55,0.22)", width: 0.6 } }),
   };
   return {
-    data: [map, ...quiver(surface, arrows)],
+    data: [map, ...(target === null ? [] : [targetRegion(surface, target)]), ...quiver(surface, arrows)],
     layout: {
       margin: MARGIN,
       font: FONT,
@@ -364,20 +381,26 @@ const SIDE_ROWS = [
   { key: "lr", title: "η", help: "learning rate" },
 ];
 
-/** Loss, distance to the nearest minimum and learning rate against the step, one row each. */
-export function sideFigure({ racers, steps, cursor, uirevision }) {
+/**
+ * Loss, distance to the nearest minimum and learning rate against the step, one row each: raw
+ * values, or with `smoothing` the smoothed curve over the faint raw one; log or linear y. On a log
+ * axis a value ≤ 0 is left out (f − f* ≤ 0: outside the domain, shaded instead). `target`: a replay's
+ * target loss, drawn as a line on the f − f* row.
+ */
+export function sideFigure({ racers, steps, cursor, uirevision, log = true, smoothing = 0, target = null }) {
   const empty = racers.every((r) => r.series.gap.x.length === 0);
+  const shown = (v) => (log && !(v > 0) ? null : v);
   const data = [];
-  const shapes = [cursorShape(cursor)];
+  const plotted = SIDE_ROWS.map(() => []);
   SIDE_ROWS.forEach((row, i) => {
     for (const r of racers) {
-      const { x } = r.series[row.key];
-      const y = r.series[row.key].y.map((v) => (v > 0 ? v : null)); // a log axis has no place for v ≤ 0
-      data.push({
+      const { x, y: raw, smooth } = r.series[row.key];
+      const y = raw.map(shown);
+      for (const v of y) plotted[i].push(v);
+      const trace = {
         type: "scatter",
         mode: y.length === 1 ? "markers" : "lines",
         x,
-        y,
         xaxis: "x",
         yaxis: i ? `y${i + 1}` : "y",
         line: { color: r.color, width: 1.6 },
@@ -386,9 +409,18 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
         name: r.label,
         hovertemplate: `${r.label}<br>step %{x}<br>${row.title} = %{y:.4g}<extra></extra>`,
         showlegend: false,
-      });
+      };
+      // raw first (the trace the racer's index finds), then its smoothed curve over it
+      if (smooth) {
+        data.push({ ...trace, y, opacity: 0.25 * trace.opacity, line: { color: r.color, width: 1 }, hoverinfo: "skip", hovertemplate: undefined, meta: "raw" });
+        data.push({ ...trace, y: smooth.map(shown), name: `${r.label} (smoothed)`, meta: "smoothed" });
+      } else {
+        data.push({ ...trace, y });
+      }
     }
   });
+  const shapes = [cursorShape(cursor)];
+  const annotations = [];
   // where f − f* ≤ 0 (a path outside the domain, below every minimum): shaded, not drawn as a tiny value
   const below = racers.filter((r) => r.series.below.length);
   for (const r of below) {
@@ -396,20 +428,36 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
       shapes.push({ type: "rect", xref: "x", yref: "y domain", x0: a - 0.5, x1: b + 0.5, y0: 0, y1: 1, fillcolor: r.color, opacity: 0.18, line: { width: 0 }, layer: "below" });
     }
   }
+  if (below.length) {
+    const who = below.map((r) => r.label).join(", ");
+    annotations.push({ text: `shaded: f < f* (${who}, outside the domain)`, xref: "x domain", yref: "y domain", x: 1, y: 0, xanchor: "right", yanchor: "bottom", showarrow: false, font: { size: 10, color: "#92400e" }, bgcolor: "rgba(255,255,255,0.8)" });
+  }
+  const fstar = racers.find((r) => r.series.fstar !== undefined)?.series.fstar;
+  const targetGap = target !== null && fstar !== undefined ? target - fstar : null;
+  if (targetGap !== null && (targetGap > 0 || !log)) {
+    shapes.push({ type: "line", xref: "x domain", yref: "y", x0: 0, x1: 1, y0: targetGap, y1: targetGap, line: { color: INK, width: 1, dash: "dash" } });
+    annotations.push({ text: "target", xref: "x domain", yref: "y", x: 1, y: log ? Math.log10(targetGap) : targetGap, xanchor: "right", yanchor: "bottom", showarrow: false, font: { size: 10, color: INK } });
+    plotted[0].push(targetGap);
+  }
   const gap = 0.07;
   const h = (1 - 2 * gap) / 3;
+  // a log axis spans at least a decade: a constant rate reads "0.01", not five labels 0.0005 apart
+  const span = (values) => {
+    if (!log) return values;
+    const shown = values.filter((v) => v > 0);
+    const [lo, hi] = [Math.min(...shown), Math.max(...shown)];
+    return hi / lo < 10 ? [...shown, Math.sqrt(lo * hi) / 3.2, Math.sqrt(lo * hi) * 3.2] : shown;
+  };
   const yaxis = (i) => ({
-    type: "log",
-    ...(SIDE_ROWS[i].key === "lr" ? { dtick: 1 } : {}), // decades only: rates are often constant
+    ...valueAxis(span(plotted[i]), { log, robust: false, maxLabels: 4 }),
     domain: [1 - (i + 1) * h - i * gap, 1 - i * h - i * gap],
-    exponentformat: "power",
     tickfont: { size: 10 },
     gridcolor: "#eef0f3",
-    zeroline: false,
+    zeroline: !log,
     automargin: true,
     anchor: "x",
-    nticks: 4,
   });
+  const scale = log ? "log" : "linear";
   return {
     data,
     layout: {
@@ -430,20 +478,18 @@ export function sideFigure({ racers, steps, cursor, uirevision }) {
       yaxis3: yaxis(2),
       annotations: [
         ...(empty ? [{ text: "The racers' curves appear here as their paths stream in.", xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { color: MUTED } }] : []),
-        ...(below.length
-          ? [{ text: `shaded: f < f* (${below.map((r) => r.label).join(", ")} outside the domain)`, xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, font: { size: 10, color: "#92400e" } }]
-          : []),
         ...SIDE_ROWS.map((row, i) => ({
-        text: `<b>${row.title}</b> <span style="color:${MUTED}">${row.help} (log)</span>`,
-        xref: "paper",
-        yref: "paper",
-        x: 0,
-        y: 1 - i * (h + gap),
-        xanchor: "left",
-        yanchor: "bottom",
-        showarrow: false,
-        font: { size: 11 },
+          text: `<b>${row.title}</b> <span style="color:${MUTED}">${row.help} (${scale}${smoothing ? `, smoothed ${smoothing}` : ""})</span>`,
+          xref: "paper",
+          yref: "paper",
+          x: 0,
+          y: 1 - i * (h + gap),
+          xanchor: "left",
+          yanchor: "bottom",
+          showarrow: false,
+          font: { size: 11 },
         })),
+        ...annotations,
       ],
       shapes,
       showlegend: false,

@@ -1,5 +1,6 @@
 // The landscape page's numbers: the readout table at the cursor, and the side plots' curves.
 
+import { smooth } from "./charts.js";
 import { fmt, h } from "./common.js";
 
 const pair = (a, b) => `(${fmt(a, 3)}, ${fmt(b, 3)})`;
@@ -22,6 +23,14 @@ export function renderTable(table, views, k) {
     if (cell.textContent !== text) cell.textContent = text;
     if (cell.title !== title) cell.title = title;
   };
+  // tall enough for every row, the most state buffers included: set when racers change, not per frame
+  const streamed = views.filter((v) => v.rows.x.length);
+  if (streamed.length) {
+    const lines = Math.max(1, ...streamed.map((v) => Object.keys(v.rows.state).reduce((n, name) => n + (name.length > 5 ? 2 : 1), 0)));
+    const height = `${44 + 17 * (5 + lines) + 12}px`;
+    const box = table.parentElement;
+    if (box.style.getPropertyValue("--readout-height") !== height) box.style.setProperty("--readout-height", height);
+  }
   views.forEach((v, i) => {
     const d = v.rows;
     const j = v.j;
@@ -55,29 +64,28 @@ const SIDE_POINTS = 400;
 /**
  * At most SIDE_POINTS points of a curve for the side plots: each bucket of steps keeps its lowest and
  * its highest point, so spikes and the envelope survive (a 10,000-step curve draws as fast as 400).
+ * With `smoothing` > 0, `smooth` holds the smoothed curve (over every step) at the same points.
  */
-export function decimate(xs, ys) {
+export function thin(xs, ys, smoothing = 0) {
   const n = xs.length;
-  if (n <= SIDE_POINTS) return { x: xs.slice(), y: ys.slice() };
-  const size = Math.ceil(n / (SIDE_POINTS / 2));
-  const x = [];
-  const y = [];
-  for (let start = 0; start < n; start += size) {
-    const end = Math.min(n, start + size);
-    let lo = start;
-    let hi = start;
-    for (let i = start + 1; i < end; i++) {
-      if (ys[i] < ys[lo]) lo = i;
-      if (ys[i] > ys[hi]) hi = i;
+  let keep = null; // indices kept; null: all
+  if (n > SIDE_POINTS) {
+    keep = [];
+    const size = Math.ceil(n / (SIDE_POINTS / 2));
+    for (let start = 0; start < n; start += size) {
+      const end = Math.min(n, start + size);
+      let lo = start;
+      let hi = start;
+      for (let i = start + 1; i < end; i++) {
+        if (ys[i] < ys[lo]) lo = i;
+        if (ys[i] > ys[hi]) hi = i;
+      }
+      for (const i of lo === hi ? [lo] : [Math.min(lo, hi), Math.max(lo, hi)]) keep.push(i);
     }
-    for (const i of lo === hi ? [lo] : [Math.min(lo, hi), Math.max(lo, hi)]) {
-      x.push(xs[i]);
-      y.push(ys[i]);
-    }
+    if (keep.at(-1) !== n - 1) keep.push(n - 1);
   }
-  if (x.at(-1) !== xs[n - 1]) {
-    x.push(xs[n - 1]);
-    y.push(ys[n - 1]);
-  }
-  return { x, y };
+  const pick = (values) => (keep ? keep.map((i) => values[i]) : values.slice());
+  const out = { x: pick(xs), y: pick(ys) };
+  if (smoothing > 0) out.smooth = pick(smooth(ys, smoothing));
+  return out;
 }

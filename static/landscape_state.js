@@ -38,7 +38,15 @@ export const FIELDS = new UrlState([
   { name: "view", key: "view", type: T.string },
   { name: "arrows", key: "arrows", type: T.bool },
   { name: "vectors", key: "vectors", type: T.bool },
+  { name: "smoothing", key: "smooth", type: T.number, when: (s) => s.smoothing > 0 },
+  { name: "logy", key: "logy", type: T.bool, when: (s) => !s.logy },
+  // a replay from the tools: the loss its target is, and the link back to the tool's view
+  { name: "target", key: "target", type: T.number, when: (s) => s.target !== null },
+  { name: "back", key: "back", type: T.string, when: (s) => s.back !== null },
 ]);
+
+/** A link back to the tools page, or null: anything else (another site, a script) is not followed. */
+const toolsLink = (s) => (typeof s === "string" && /^\/tools(\?|$)/.test(s) ? s : null);
 
 const clampParam = (p, v) => (Number.isFinite(v) ? clamp(p.integer ? Math.round(v) : v, p.low, p.high) : p.default);
 
@@ -80,6 +88,10 @@ export function normalize(raw) {
     view: VIEWS.includes(raw.view) ? raw.view : "contour",
     arrows: raw.arrows ?? true,
     vectors: raw.vectors ?? true,
+    smoothing: clamp(raw.smoothing ?? 0, 0, 0.99),
+    logy: raw.logy ?? true,
+    target: Number.isFinite(raw.target) ? raw.target : null,
+    back: toolsLink(raw.back),
   };
   Object.assign(s, settings(NOISE, raw));
   s.batch_size = Math.min(s.batch_size, s.dataset_size);

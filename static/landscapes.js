@@ -5,8 +5,9 @@
 // at most once per animation frame, and a playback cursor over the steps.
 
 import { HttpError, PALETTE, clamp, copyText, debounce, fmt, h, paramControl, postJSON, saveBlob, select, streamSSE } from "./common.js";
+import { curveControls } from "./charts.js";
 import { MARGIN, cursorShape, pathsFigure, sideFigure, surface3dFigure, surfaceFigure } from "./landscape_figures.js";
-import { decimate, renderTable } from "./landscape_readout.js";
+import { thin, renderTable } from "./landscape_readout.js";
 import {
   FIELDS,
   LANDSCAPES,
@@ -110,6 +111,7 @@ function buildCard(r) {
   for (const p of rest) r.controls[p.name] = paramControl(p, r.hyper[p.name], onParam(p.name), { onReject });
   r.stability = h("p.stability-note", { hidden: true });
   r.status = h("p.racer-status", { role: "status" });
+  r.target = h("p.racer-target", { hidden: true });
   r.error = h("div.field-error", { role: "status" });
   const remove = h("button.icon", { type: "button", title: "Remove this racer", "aria-label": "Remove racer" }, "✕");
   remove.addEventListener("click", () => removeRacer(r));
@@ -122,11 +124,12 @@ function buildCard(r) {
     "article.racer",
     { dataset: { id: r.id, optimizer: r.optimizer } },
     h("div.racer-head", {}, h("span.swatch"), choose, remove),
-    h("p.rule", { title: spec.reference }, spec.rule),
+    h("p.rule", { title: `${spec.rule}\n${spec.reference}` }, spec.rule),
     r.controls.lr.el,
     r.stability,
     more,
     r.status,
+    r.target,
     r.error,
   );
   card.style.setProperty("--racer", r.color);
@@ -259,6 +262,7 @@ $("landscape").addEventListener("change", () => {
   const ls = LANDSCAPES[$("landscape").value];
   state.landscape = ls.name;
   state.lparams = settings(ls.params);
+  state.target = null; // a replay's target is a loss on the landscape it came from
   state.start = [...ls.start];
   state.steps = ls.steps;
   stepsControl.set(state.steps);
@@ -346,6 +350,26 @@ $("show-arrows").addEventListener("change", () => {
   invalidate("bg");
   saveUrl();
 });
+// the side plots: smoothing and log y, kept in the link
+const sideControls = curveControls({
+  smoothing: state.smoothing,
+  log: state.logy,
+  label: "side plots",
+  onChange({ smoothing, log }) {
+    state.smoothing = smoothing;
+    state.logy = log;
+    invalidate("side");
+    saveUrl();
+  },
+});
+$("side-controls").replaceChildren(sideControls);
+
+// a replay from the tools: the way back to the view it came from
+if (state.back) {
+  $("back-link").href = state.back;
+  $("back-link").hidden = false;
+}
+
 $("show-vectors").checked = state.vectors;
 $("show-vectors").addEventListener("change", () => {
   state.vectors = $("show-vectors").checked;
@@ -551,6 +575,22 @@ function verdict(outcome, data) {
 function showOutcome(r) {
   r.card.dataset.outcome = r.outcome?.status ?? "";
   r.status.textContent = r.outcome ? verdict(r.outcome, r.data) : "";
+  showTarget(r);
+}
+
+/** A replay's target, by the tools' rule: reached at the first step whose loss is at most it. */
+function showTarget(r) {
+  const target = state.target;
+  r.target.hidden = target === null || !r.outcome;
+  if (r.target.hidden) return;
+  const d = r.data;
+  const i = d.loss.findIndex((f) => f <= target);
+  const what = `target f ≤ ${fmt(target, 4)}`;
+  r.target.dataset.reached = String(i >= 0);
+  r.target.textContent =
+    i >= 0
+      ? `◎ ${what} reached at step ${d.step[i]}`
+      : `◎ ${what} not reached${r.outcome.status === "done" ? ` in ${d.step.at(-1)} steps` : ` before the path stopped at step ${r.outcome.step}`}`;
 }
 
 function clearErrors() {
@@ -696,6 +736,7 @@ function updateStabilityMarks() {
       const over = r.hyper.lr > lrLimit;
       r.stability.classList.toggle("over", over);
       r.stability.textContent = `▲ 2/λmax = ${fmt(lrLimit, 3)} at the start: above this, GD oscillates or diverges here.${over ? " η is above it." : ""}`;
+      r.stability.title = r.stability.textContent;
     }
   }
 }
@@ -774,7 +815,7 @@ async function render() {
       const ls = landscape();
       const common = { landscape: ls, start: state.start, racers: views, uirevision };
       if (!is3d && parts.has("bg")) {
-        const figure = surfaceFigure(surface, { view: state.view, arrows: state.arrows, ranges: zoom, uirevision });
+        const figure = surfaceFigure(surface, { view: state.view, arrows: state.arrows, ranges: zoom, uirevision, target: state.target });
         work.push(draw("bg", figure));
       }
       if (!is3d && parts.has("fg")) {
@@ -787,13 +828,17 @@ async function render() {
       sideDeferred = true;
     } else if (parts.has("side")) {
       sideDeferred = false;
-      work.push(draw("side", sideFigure({ racers: views, steps: lastStep(), cursor: cursorStep(), uirevision }), SIDE_CONFIG));
+      const look = { log: state.logy, smoothing: state.smoothing, target: state.target };
+      work.push(draw("side", sideFigure({ racers: views, steps: lastStep(), cursor: cursorStep(), uirevision, ...look }), SIDE_CONFIG));
       sideDrawn = true;
     } else if (parts.has("cursor") && created.has("side")) {
       const c = cursorShape(cursorStep());
       work.push(Plotly.relayout(figs.side, { "shapes[0].x0": c.x0, "shapes[0].x1": c.x1, "shapes[0].visible": c.visible }));
     }
-    if (parts.has("table") || parts.has("fg")) renderTable($("readout"), views, cursor.follow ? lastStep() : cursor.k);
+    if (parts.has("table") || parts.has("fg")) {
+      renderTable($("readout"), views, cursor.follow ? lastStep() : cursor.k);
+      cueOverflow();
+    }
     syncScrubber();
     await Promise.all(work);
   } catch (err) {
@@ -823,17 +868,29 @@ function derived(d, key, compute) {
   return value;
 }
 
-// Side-plot series: f − f*, distance to the nearest minimum, η. A value a log axis cannot show
+/** The readout's columns past its right edge (8 racers do not fit): a shadow there says so. */
+const readoutBox = document.querySelector(".readout");
+function cueOverflow() {
+  const more = readoutBox.scrollLeft + readoutBox.clientWidth < readoutBox.scrollWidth - 1;
+  readoutBox.classList.toggle("more-right", more);
+  readoutBox.title = more ? "Scroll sideways for the other racers" : "";
+}
+readoutBox.addEventListener("scroll", cueOverflow, { passive: true });
+
+// Side-plot series: f − f*, distance to the nearest minimum, η, each thinned for drawing (with its
+// smoothed values, when smoothing is on, taken over every step). A value a log axis cannot show
 // (f − f* ≤ 0: the path is outside the domain, below every minimum) is kept as it is; the figure
 // leaves it out of a log curve and marks where it happened.
 const series = (r) =>
-  derived(r.data, "series", () => {
+  derived(r.data, `series:${state.smoothing}`, () => {
     const d = r.data;
     const ms = LANDSCAPES[d.landscape].minima;
     const fstar = Math.min(...ms.map((m) => m.value));
     const gap = d.loss.map((f) => f - fstar);
     const dist = d.x.map((x, i) => Math.min(...ms.map((m) => Math.hypot(x - m.x, d.y[i] - m.y))));
-    return { gap: decimate(d.step, gap), dist: decimate(d.step, dist), lr: decimate(d.step, d.lr), below: belowRuns(d.step, gap) };
+    const out = { below: belowRuns(d.step, gap), fstar };
+    for (const [key, ys] of Object.entries({ gap, dist, lr: d.lr })) out[key] = thin(d.step, ys, state.smoothing);
+    return out;
   });
 
 /** [first, last] step of each run of steps where f − f* ≤ 0. */

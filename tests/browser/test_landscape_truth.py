@@ -41,7 +41,7 @@ SCREEN = """() => {
     head: [...document.querySelectorAll('#readout thead th')].slice(1).map((th) => th.textContent),
     cells: [...document.querySelectorAll('#readout tbody tr')].map((tr) => [...tr.cells].slice(1).map((td) => td.textContent)),
     map: s.view === '3d' ? null : (fig('paths').data ?? []).map(plain),
-    side: (fig('side').data ?? []).map(plain),
+    side: (fig('side').data ?? []).filter((t) => t.meta !== 'smoothed').map(plain),
     shapes: (fig('side').layout?.shapes ?? []).filter((sh) => sh.type === 'rect').map((sh) => [sh.x0, sh.x1, sh.fillcolor]),
     d3: s.view === '3d' ? (fig('surface3d').data ?? []).filter((t) => t.type === 'scatter3d' && t.mode === 'lines').map(plain) : null,
   };
@@ -247,3 +247,76 @@ def test_a_rejected_rate_clears_the_verdict_it_no_longer_describes(calm_page, li
     assert "a number in [" in card.locator(".field-error").first.inner_text()
     assert card.locator(".racer-status").inner_text() == ""
     assert page.evaluate("document.querySelector('#readout thead th:nth-child(2)').textContent").endswith("\n ")
+
+
+def link_says(page, holds, timeout=2.0):
+    """The page's link (saved at most every 200 ms) comes to satisfy `holds`."""
+    end = time.monotonic() + timeout
+    while not holds(page.evaluate("location.search")):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def first_step_at_or_below(steps, target):
+    hit = np.flatnonzero(steps.loss <= target)
+    return int(steps.step[hit[0]]) if len(hit) else None
+
+
+def test_a_replay_draws_its_target_says_when_it_was_reached_and_links_back(calm_page, live_server):
+    page = calm_page
+    back = "/tools?tool=map&lr_min=0.001"
+    page.goto(f"{live_server}/?racers=sgd:lr:0.01;adam:lr:0.01&steps=600&target=3&back={back.replace('&', '%26')}")
+    screen, found = settle(page)
+    assert found == []
+    runs = expected_race(screen["body"])
+    texts = page.locator("#racers .racer .racer-target").all_inner_texts()
+    for (steps, _), text in zip(runs, texts, strict=True):
+        k = first_step_at_or_below(steps, 3.0)
+        assert k is not None and text == f"◎ target f ≤ 3 reached at step {k}"
+    region = page.evaluate("document.getElementById('surface').data.find((t) => t.contours?.type === 'constraint').contours")
+    assert region["value"] == 3
+    fstar = min(m.value for m in LANDSCAPES["mccormick"].minima)
+    lines = page.evaluate("document.getElementById('side').layout.shapes.filter((s) => s.type === 'line' && s.yref === 'y')")
+    assert [s["y0"] for s in lines] == [pytest.approx(3 - fstar)]
+    link = page.locator("#back-link")
+    assert link.is_visible() and link.get_attribute("href") == back
+    # another landscape: the target was a loss on this one, so it goes
+    choose(page, "#landscape", "rosenbrock")
+    settle(page)
+    assert page.locator(".racer-target:visible").count() == 0
+    assert link_says(page, lambda q: "target=" not in q)
+
+
+def test_a_link_back_leads_only_to_the_tools_page(calm_page, live_server):
+    page = calm_page
+    page.goto(f"{live_server}/?back=https://example.org/tools&target=1")
+    settle(page)
+    assert page.locator("#back-link").is_hidden()
+
+
+def test_the_side_plots_show_negative_gaps_on_a_linear_axis_and_smooth_on_request(calm_page, live_server):
+    page = calm_page
+    page.goto(f"{live_server}/?noise=1&seed=0&racers=momentum:lr:0.01")
+    screen, found = settle(page)
+    assert found == []
+    (steps, outcome), = expected_race(screen["body"])
+    assert outcome.status == "left"
+    fstar = min(m.value for m in LANDSCAPES["mccormick"].minima)
+    gap = steps.loss - fstar
+    page.locator("#side-controls input.cc-log").uncheck()
+    page.wait_for_function("() => document.getElementById('side').layout.yaxis.type === 'linear'")
+    trace = page.evaluate("document.getElementById('side').data[0]")
+    assert min(trace["y"]) < 0  # drawn as it is: below f*
+    assert all(v == pytest.approx(gap[k], rel=1e-12) for k, v in zip(trace["x"], trace["y"], strict=True))
+    page.locator("#side-controls input[type=range]").fill("0.5")
+    page.wait_for_function("() => document.getElementById('side').data.some((t) => t.meta === 'smoothed')")
+    raw, smoothed = page.evaluate("document.getElementById('side').data.slice(0, 2)")
+    assert (raw["meta"], smoothed["meta"]) == ("raw", "smoothed") and raw["x"] == smoothed["x"]
+    ema, last = np.empty_like(gap), 0.0
+    for i, v in enumerate(gap):  # TensorBoard's debiased moving average, over every step
+        last = 0.5 * last + 0.5 * v
+        ema[i] = last / (1 - 0.5 ** (i + 1))
+    assert smoothed["y"] == pytest.approx([ema[k] for k in smoothed["x"]], rel=1e-9)
+    assert link_says(page, lambda q: "smooth=0.5" in q and "logy=0" in q)
