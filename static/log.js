@@ -274,7 +274,7 @@ function curveFigure(runs, key, view, { yTitle, percent = false }) {
     xaxis: axis("step"),
     yaxis: axis(yTitle, valueAxis(shown, { log: logY, robust: view.robust, maxLabels: 5 })),
     margin: { l: 52, r: 10, t: 8, b: 34 },
-    legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top", font: { size: 10 } },
+    legend: { orientation: "h", x: 0, y: 1.01, yanchor: "bottom", font: { size: 10 } },
     shapes: marks.flatMap((m) => m.shapes),
     annotations: marks.flatMap((m) => m.annotations),
     uirevision: state.selected.join(",") + logY + view.robust,
@@ -287,7 +287,7 @@ function drawLoss(runs) {
   const view = { smoothing: state.smoothing, log: state.logY, robust: !state.allValues };
   const { traces, layout, positive } = curveFigure(runs, "loss", view, { yTitle: training ? "loss (mini-batch)" : "loss" });
   lossView.setLogAllowed(positive, "a loss at or below 0 cannot go on a log scale");
-  layout.margin.b = 34 + 16 * Math.ceil(runs.length / 2);
+  layout.margin.t = 8 + 18 * runs.length; // the legend above the plot, a run a line
   Plotly.react(lossPlot, traces, layout, CONFIG);
 }
 
