@@ -88,7 +88,7 @@ def click_cell(page, figure, x, y):
     box = page.evaluate(
         """([id, x, y]) => {
           const gd = document.getElementById(id), L = gd._fullLayout, r = gd.getBoundingClientRect();
-          return [r.left + L._size.l + L.xaxis.l2p(x), r.top + L._size.t + L.yaxis.l2p(y)];
+          return [r.left + L.xaxis._offset + L.xaxis.l2p(x), r.top + L.yaxis._offset + L.yaxis.l2p(y)];
         }""",
         [figure, x, y],
     )
@@ -187,6 +187,23 @@ def test_the_himmelblau_start_map_shows_four_basins(page, watch, live_server):
     row = page.locator("#starts-table tr[data-optimizer=sgd]")
     assert row.locator("td.global").inner_text() == "100%"
     assert "…" not in page.locator("#starts-table").inner_text()
+    assert watch.errors == []
+
+
+def test_a_start_replays_with_the_target_of_the_minimum_it_reached(page, watch, live_server):
+    open_tool(page, live_server, "tool=starts&landscape=mccormick&racers=momentum&s_n=16&steps=400")
+    d = page.evaluate("tools.results.starts.data")
+    ls = get_landscape("mccormick")
+    local = next(k for k, m in enumerate(ls.minima) if not m.is_global)
+    inside = range(1, 15)  # a start inside the grid, where a click cannot miss the map
+    i, j = next((i, j) for i in inside for j in inside if d["minimum"][i][j] == local)
+    assert d["targets"][local] == ls.minima[local].value + d["tolerance"] > min(d["targets"])
+    with page.expect_request(lambda req: req.resource_type == "document") as opened:
+        click_cell(page, "starts-plot", d["x"][j], d["y"][i])
+    fields = link_fields(opened.value.url)
+    assert float(fields["target"]) == d["targets"][local]
+    assert fields["start"] == f"{d['x'][j]!r},{d['y'][i]!r}".replace(".0,", ",").removesuffix(".0")
+    assert parse_qs(urlsplit(fields["back"]).query)["tool"] == ["starts"]
     assert watch.errors == []
 
 
