@@ -176,15 +176,53 @@ export function surfaceFigure(surface, { view, arrows, ranges, uirevision, targe
 // --- paths ---------------------------------------------------------------------------------------
 
 /**
- * Foreground traces: minima and start; per racer its path up to the cursor and the step vectors at
- * the cursor (update, −g, −state); then every racer's head in one trace, and the ✕ of every diverged
- * path in another. Only racers that exist get traces: each trace costs a few ms per redraw.
- * `racers`: [{label, color, stale, rows, j, outcome}] with rows = the path's columns, j = the row shown.
+ * What is drawn of each racer on the map, in data coordinates: its path up to the row shown, the
+ * step vectors there (update, −g, −state buffers, as segment lists with null breaks), its head and,
+ * once a diverged path is shown whole, the step that left: from the last point towards where it
+ * went, cut at the visible rectangle `view`, ending in an arrow head at `end` (angle clockwise from
+ * up). One geometry for the live canvas (landscape_trails.js) and the exported figure.
+ * `racers`: [{label, color, stale, rows, j, outcome}], rows = the path's columns, j = the row shown.
  */
-export function pathsFigure({ landscape, start, racers, vectors, domain, ranges, uirevision }) {
-  const data = [];
-  const minima = landscape.minima;
-  const minTrace = (global) => {
+export function racerMarks(racers, { vectors, view }) {
+  const [[vx0, vx1], [vy0, vy1]] = view;
+  const vecLen = 0.09 * Math.min(Math.abs(vx1 - vx0), Math.abs(vy1 - vy0));
+  return racers.map((r) => {
+    const { rows, j } = r;
+    const has = Boolean(rows && rows.x.length > 0 && j >= 0);
+    const mark = { label: r.label, color: r.color, opacity: r.stale ? 0.35 : 1, path: { x: [], y: [] }, vectors: null, head: null, escape: null };
+    if (!has) return mark;
+    mark.path = { x: rows.x.slice(0, j + 1), y: rows.y.slice(0, j + 1) };
+    mark.head = { x: rows.x[j], y: rows.y[j], text: `${r.label}<br>step ${j}<br>(${fmt(rows.x[j])}, ${fmt(rows.y[j])})` };
+    if (vectors && j >= 1) {
+      const vec = [0, 1, 2].map(() => ({ x: [], y: [] }));
+      const x0 = rows.x[j - 1];
+      const y0 = rows.y[j - 1];
+      arrow(vec[0].x, vec[0].y, x0, y0, rows.x[j] - x0, rows.y[j] - y0, vecLen);
+      arrow(vec[1].x, vec[1].y, x0, y0, -rows.gx[j], -rows.gy[j], vecLen);
+      for (const buffer of Object.values(rows.state)) arrow(vec[2].x, vec[2].y, x0, y0, -buffer[j][0], -buffer[j][1], 0.8 * vecLen);
+      mark.vectors = vec;
+    }
+    if (r.outcome?.status === "diverged" && j === rows.x.length - 1) {
+      const { heading, escape } = r.outcome;
+      const [x0, y0] = [rows.x[j], rows.y[j]];
+      const far = 4 * Math.hypot(vx1 - vx0, vy1 - vy0) + Math.hypot(x0 - vx0, y0 - vy0);
+      const to = escape ?? [x0 + far * heading[0], y0 + far * heading[1]];
+      const cut = clipSegment(x0, y0, to[0], to[1], view);
+      const [ex, ey] = cut ? [cut[2], cut[3]] : onMap(x0, y0, view);
+      const where = escape ? `(${fmt(escape[0])}, ${fmt(escape[1])})` : "a point too far to represent";
+      mark.escape = {
+        segment: cut ? { x: [cut[0], cut[2]], y: [cut[1], cut[3]] } : null,
+        end: { x: ex, y: ey, angle: (Math.atan2(heading[0], heading[1]) * 180) / Math.PI },
+        text: `${r.label}<br>${r.outcome.message}<br>step ${r.outcome.step} went from (${fmt(x0)}, ${fmt(y0)}) to ${where}`,
+      };
+    }
+    return mark;
+  });
+}
+
+/** Markers of the landscape's minima (global: stars, local: diamonds), two traces. */
+function minimaTraces(minima) {
+  return [true, false].map((global) => {
     const ms = minima.filter((m) => m.is_global === global);
     return {
       type: "scatter",
@@ -199,123 +237,17 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
       ),
       showlegend: false,
     };
-  };
-  data.push(minTrace(true), minTrace(false));
-  data.push({
-    type: "scatter",
-    mode: "markers+text",
-    x: [start[0]],
-    y: [start[1]],
-    text: ["start"],
-    textposition: "top right",
-    textfont: { size: 11, color: INK },
-    marker: { symbol: "circle-open", size: 14, color: INK, line: { width: 2.5 } },
-    hovertemplate: `start<br>(${fmt(start[0])}, ${fmt(start[1])})<extra></extra>`,
-    cliponaxis: false,
-    showlegend: false,
   });
+}
 
-  const view = ranges ?? domain;
-  const [[vx0, vx1], [vy0, vy1]] = view;
-  const vecLen = 0.09 * Math.min(Math.abs(vx1 - vx0), Math.abs(vy1 - vy0));
-  const heads = { x: [], y: [], color: [], text: [], opacity: [] };
-  const escapes = { x: [], y: [] }; // the steps that left, as segments
-  const ends = { x: [], y: [], color: [], text: [], angle: [] };
-  for (const r of racers) {
-    const { rows, j } = r;
-    const n = j + 1;
-    const opacity = r.stale ? 0.35 : 1;
-    const has = rows && rows.x.length > 0 && j >= 0;
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      x: has ? rows.x.slice(0, n) : [],
-      y: has ? rows.y.slice(0, n) : [],
-      line: { color: r.color, width: 2.2 },
-      opacity,
-      name: r.label,
-      hovertemplate: `${r.label}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
-      showlegend: false,
-    });
-    const vec = [0, 1, 2].map(() => ({ x: [], y: [] }));
-    if (vectors && has && j >= 1) {
-      const x0 = rows.x[j - 1];
-      const y0 = rows.y[j - 1];
-      arrow(vec[0].x, vec[0].y, x0, y0, rows.x[j] - x0, rows.y[j] - y0, vecLen);
-      arrow(vec[1].x, vec[1].y, x0, y0, -rows.gx[j], -rows.gy[j], vecLen);
-      for (const buffer of Object.values(rows.state)) {
-        arrow(vec[2].x, vec[2].y, x0, y0, -buffer[j][0], -buffer[j][1], 0.8 * vecLen);
-      }
-    }
-    const dash = ["solid", "dash", "dot"];
-    const width = [2.6, 1.8, 1.8];
-    for (let v = 0; v < 3; v++) {
-      data.push({
-        type: "scatter",
-        mode: "lines",
-        x: vec[v].x,
-        y: vec[v].y,
-        line: { color: r.color, width: width[v], dash: dash[v] },
-        opacity,
-        hoverinfo: "skip",
-        showlegend: false,
-      });
-    }
-    if (!has) continue;
-    heads.x.push(rows.x[j]);
-    heads.y.push(rows.y[j]);
-    heads.color.push(r.color);
-    heads.opacity.push(opacity);
-    heads.text.push(`${r.label}<br>step ${j}<br>(${fmt(rows.x[j])}, ${fmt(rows.y[j])})`);
-    if (r.outcome?.status === "diverged" && j === rows.x.length - 1) {
-      // the step that left: from the last point to where it went, cut at the map's edge, an arrow head there
-      const { heading, escape } = r.outcome;
-      const [x0, y0] = [rows.x[j], rows.y[j]];
-      const far = 4 * Math.hypot(vx1 - vx0, vy1 - vy0) + Math.hypot(x0 - vx0, y0 - vy0);
-      const to = escape ?? [x0 + far * heading[0], y0 + far * heading[1]];
-      const cut = clipSegment(x0, y0, to[0], to[1], view);
-      const [ex, ey] = cut ? [cut[2], cut[3]] : onMap(x0, y0, view);
-      if (cut) escapes.x.push(cut[0], cut[2], null), escapes.y.push(cut[1], cut[3], null);
-      ends.x.push(ex);
-      ends.y.push(ey);
-      ends.color.push(r.color);
-      ends.angle.push((Math.atan2(heading[0], heading[1]) * 180) / Math.PI); // clockwise from up
-      const where = escape ? `(${fmt(escape[0])}, ${fmt(escape[1])})` : "a point too far to represent";
-      ends.text.push(`${r.label}<br>${r.outcome.message}<br>step ${r.outcome.step} went from (${fmt(x0)}, ${fmt(y0)}) to ${where}`);
-    }
-  }
-  data.push({
-    type: "scatter",
-    mode: "markers",
-    x: heads.x,
-    y: heads.y,
-    marker: { size: 10, color: heads.color, opacity: heads.opacity, line: { color: "#fff", width: 1.5 } },
-    hovertext: heads.text,
-    hovertemplate: "%{hovertext}<extra></extra>",
-    showlegend: false,
-  });
-  data.push({
-    type: "scatter",
-    mode: "lines",
-    x: escapes.x,
-    y: escapes.y,
-    line: { color: INK, width: 1.6, dash: "dot" },
-    hoverinfo: "skip",
-    showlegend: false,
-  });
-  data.push({
-    type: "scatter",
-    mode: "markers",
-    x: ends.x,
-    y: ends.y,
-    marker: { symbol: "arrow", angle: ends.angle, size: 16, color: ends.color, line: { color: "#ffffff", width: 1 } },
-    hovertext: ends.text,
-    hovertemplate: "%{hovertext}<extra></extra>",
-    cliponaxis: false,
-    showlegend: false,
-  });
+/**
+ * The live map's foreground figure: the minima, over a transparent plot that takes the mouse (zoom,
+ * clicks, hover). The racers and the start are drawn on a canvas beneath it (landscape_trails.js):
+ * this figure changes only with the landscape and the zoom.
+ */
+export function markersFigure({ landscape, view, uirevision }) {
   return {
-    data,
+    data: minimaTraces(landscape.minima),
     layout: {
       margin: MARGIN,
       font: FONT,
@@ -331,6 +263,43 @@ export function pathsFigure({ landscape, start, racers, vectors, domain, ranges,
       uirevision,
     },
   };
+}
+
+/**
+ * The whole map's foreground as Plotly traces (for the exported image): minima, start, and each
+ * racer's marks from `racerMarks`, with a legend of the racers.
+ */
+export function pathsFigure({ landscape, start, racers, vectors, view }) {
+  const marks = racerMarks(racers, { vectors, view });
+  const data = [...minimaTraces(landscape.minima)];
+  data.push({
+    type: "scatter",
+    mode: "markers+text",
+    x: [start[0]],
+    y: [start[1]],
+    text: ["start"],
+    textposition: "top right",
+    textfont: { size: 11, color: INK },
+    marker: { symbol: "circle-open", size: 14, color: INK, line: { width: 2.5 } },
+    hovertemplate: `start<br>(${fmt(start[0])}, ${fmt(start[1])})<extra></extra>`,
+    cliponaxis: false,
+    showlegend: false,
+  });
+  const dash = ["solid", "dash", "dot"];
+  const width = [2.6, 1.8, 1.8];
+  for (const m of marks) {
+    data.push({ type: "scatter", mode: "lines", ...m.path, line: { color: m.color, width: 2.2 }, opacity: m.opacity, name: m.label, showlegend: true });
+    if (m.vectors) {
+      m.vectors.forEach((v, i) => data.push({ type: "scatter", mode: "lines", ...v, line: { color: m.color, width: width[i], dash: dash[i] }, opacity: m.opacity, hoverinfo: "skip", showlegend: false }));
+    }
+    if (m.head) data.push({ type: "scatter", mode: "markers", x: [m.head.x], y: [m.head.y], marker: { size: 10, color: m.color, opacity: m.opacity, line: { color: "#fff", width: 1.5 } }, showlegend: false });
+    if (m.escape) {
+      if (m.escape.segment) data.push({ type: "scatter", mode: "lines", ...m.escape.segment, line: { color: INK, width: 1.6, dash: "dot" }, showlegend: false });
+      const e = m.escape.end;
+      data.push({ type: "scatter", mode: "markers", x: [e.x], y: [e.y], marker: { symbol: "arrow", angle: e.angle, size: 16, color: m.color, line: { color: "#fff", width: 1 } }, cliponaxis: false, showlegend: false });
+    }
+  }
+  return { data, marks };
 }
 
 /**
@@ -517,7 +486,7 @@ export function cursorShape(k) {
 
 /** The surface in 3D (height f, or log10(f − min + δ) where colours are log-scaled) with the paths
  * drawn on it: `height(x, y)` is the drawn surface's height there, racers carry theirs in `heights`. */
-export function surface3dFigure({ surface, landscape, start, racers, height, uirevision }) {
+export function surface3dFigure({ surface, landscape, start, racers, height, uirevision, caption = "" }) {
   const [lo, hi] = surface.range3d;
   const lift = 0.015 * (hi - lo);
   const [[x0, x1], [y0, y1]] = surface.domain;
@@ -574,7 +543,7 @@ export function surface3dFigure({ surface, landscape, start, racers, height, uir
       name: r.label,
       customdata: has ? r.rows.loss.slice(0, n) : [],
       hovertemplate: `${r.label}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<br>f = %{customdata:.4g}<extra></extra>`,
-      showlegend: false,
+      showlegend: true,
     });
     const diverged = has && r.outcome?.status === "diverged" && r.j === r.rows.x.length - 1;
     data.push({
@@ -605,7 +574,11 @@ export function surface3dFigure({ surface, landscape, start, racers, height, uir
         aspectratio: { x: (x1 - x0) / span, y: (y1 - y0) / span, z: 0.6 },
         camera: { eye: { x: -1.05, y: -1.25, z: 0.85 } },
       },
-      showlegend: false,
+      showlegend: true,
+      legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(255,255,255,0.85)", font: { size: 11 } },
+      annotations: caption
+        ? [{ text: caption, xref: "paper", yref: "paper", x: 0, y: 1, xanchor: "left", yanchor: "top", align: "left", showarrow: false, bgcolor: "rgba(255,255,255,0.85)", font: { size: 10, color: "#374151" } }]
+        : [],
       uirevision,
     },
   };

@@ -6,7 +6,8 @@
 
 import { HttpError, PALETTE, clamp, copyText, debounce, fmt, h, paramControl, postJSON, saveBlob, select, streamSSE } from "./common.js";
 import { curveControls } from "./charts.js";
-import { MARGIN, cursorShape, pathsFigure, sideFigure, surface3dFigure, surfaceFigure } from "./landscape_figures.js";
+import { MARGIN, cursorShape, markersFigure, pathsFigure, racerMarks, sideFigure, surface3dFigure, surfaceFigure } from "./landscape_figures.js";
+import { drawTrails, nearestPoint, plotFrame } from "./landscape_trails.js";
 import { thin, renderTable } from "./landscape_readout.js";
 import {
   FIELDS,
@@ -397,33 +398,35 @@ function changed({ racers: ids = [], all = false, surface = false, start = false
   if (start) invalidate("fg", "d3");
   for (const id of ids) pendingIds.add(id);
   pendingAll ||= all;
+  supersede ||= surface;
   restreamSoon();
   saveUrl();
 }
 
 // A change starts its stream at once (after the current task, so changes made together go out
-// together); while a slider is dragged, streams start at most every 40 ms, the last change always.
-const GAP = 40;
-let lastStart = -Infinity;
+// together). While a racer's stream is in flight, a new change to it waits for that stream to end
+// and then goes out with every change made meanwhile: a dragged slider or start point gets one
+// stream in flight at a time, each drawn as it ends, instead of streams cut off before they show
+// anything. A new landscape does not wait: the paths in flight are of the old one.
 let flushQueued = false;
-let trailing = null;
+let waiting = false; // changes wait for a stream in flight
+let supersede = false;
 
 function restreamSoon() {
-  if (flushQueued || trailing) return;
-  const wait = lastStart + GAP - performance.now();
-  if (wait <= 0) {
-    flushQueued = true;
-    queueMicrotask(flush);
-  } else {
-    trailing = setTimeout(flush, wait);
-  }
+  if (flushQueued) return;
+  flushQueued = true;
+  queueMicrotask(flush);
 }
 
 function flush() {
   flushQueued = false;
-  trailing = null;
-  lastStart = performance.now();
   const ids = pendingAll ? racers.map((r) => r.id) : [...pendingIds];
+  if (!supersede && [...jobs].some((job) => ids.some((id) => job.ids.has(id)))) {
+    waiting = true; // finish() flushes again
+    return;
+  }
+  waiting = false;
+  supersede = false;
   pendingIds = new Set();
   pendingAll = false;
   restream(ids);
@@ -469,6 +472,7 @@ function restream(ids) {
     order: list.map((r) => r.id),
     list,
     landscape: state.landscape,
+    input: lastInput, // the user's action this stream answers
     fresh: new Set(), // racers whose new path has begun to arrive
   };
   jobs.add(job);
@@ -526,9 +530,11 @@ function finish(job) {
   }
   clearTimeout(streamTimer);
   streamTimer = null;
+  unmeasured.push(job.input);
   invalidate("fg", "side", "table", "d3");
   awaitingDrawn = true;
   setStatus();
+  if (waiting) restreamSoon();
 }
 
 function append(data, chunk) {
@@ -744,6 +750,7 @@ function updateStabilityMarks() {
 // --- figures and the render loop ---------------------------------------------------------------------
 
 const figs = { bg: $("surface"), fg: $("paths"), side: $("side"), d3: $("surface3d") };
+const trails = $("trails"); // the racers and the start, on a canvas between bg and fg
 const CONFIG = { responsive: false, displaylogo: false, showTips: false, doubleClick: "reset", modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"] };
 const created = new Set();
 let dirty = new Set();
@@ -790,13 +797,26 @@ function racerViews() {
 }
 
 let sideDeferred = false;
+let markersKey = ""; // what the markers figure shows: redrawn only when it changes
+let marks = []; // the racers as the canvas last drew them (racerMarks)
+const unmeasured = []; // when the user acted, for each stream that ended and is not yet drawn
 const SIDE_CONFIG = { ...CONFIG, responsive: true, doubleClick: "autosize" };
 const CONFIG_3D = { ...CONFIG, responsive: true, modeBarButtonsToRemove: ["toImage"] };
 
+/** The racers and the start on the canvas, through the markers figure's axes. */
+function drawMap(views) {
+  const t0 = performance.now();
+  const view = zoom ?? surface.domain;
+  marks = racerMarks(views, { vectors: state.vectors, view });
+  drawTrails(trails, { frame: plotFrame(figs.fg), width: figs.fg.clientWidth, height: figs.fg.clientHeight, marks, start: state.start });
+  timings.trails = performance.now() - t0;
+}
+
 /**
- * Draw what is dirty, once per animation frame. When the map and the side plots both need a redraw
- * while paths still stream or play, the map goes first and the side plots follow a frame later: the
- * race is on screen sooner. The final draw of a finished race does both in one frame.
+ * Draw what is dirty, once per animation frame. When the map and the side plots both need a redraw,
+ * the map goes first and the side plots follow a frame later: the race is on screen sooner. A user's
+ * action is measured ("descent:redraw") to the frame that draws its paths on the map; "ready" waits
+ * for the side plots too.
  */
 async function render() {
   frame = null;
@@ -819,11 +839,17 @@ async function render() {
         work.push(draw("bg", figure));
       }
       if (!is3d && parts.has("fg")) {
-        work.push(draw("fg", pathsFigure({ ...common, vectors: state.vectors, domain: surface.domain, ranges: zoom })));
+        const view = zoom ?? surface.domain;
+        const key = JSON.stringify([ls.name, view, uirevision]);
+        if (key !== markersKey || !created.has("fg")) {
+          markersKey = key;
+          await draw("fg", markersFigure({ landscape: ls, view, uirevision }));
+        }
+        drawMap(views);
       }
-      if (is3d && map) work.push(draw("d3", surface3dFigure({ ...common, surface, height: height3d }), CONFIG_3D));
+      if (is3d && map) work.push(draw("d3", surface3dFigure({ ...common, surface, height: height3d, caption: caption() }), CONFIG_3D));
     }
-    if (parts.has("side") && map && !sideDeferred && !completes) {
+    if (parts.has("side") && map && !sideDeferred) {
       dirty.add("side"); // next frame (once: during playback the map is redrawn every frame)
       sideDeferred = true;
     } else if (parts.has("side")) {
@@ -845,15 +871,16 @@ async function render() {
     banner(`Drawing failed: ${err.message}`);
   } finally {
     rendering = false;
-    if (completes && awaitingDrawn && !jobs.size && !surfaceJob) {
-      // every stream has ended and its paths are drawn (the side plots too, once sideDrawn)
-      if (sideDrawn) {
-        awaitingDrawn = false;
-        performance.mark("descent:drawn");
-        performance.measure("descent:redraw", { start: lastInput, end: performance.now() });
-        app.dataset.draws = String(Number(app.dataset.draws ?? 0) + 1);
-        settle();
-      }
+    const now = performance.now();
+    if (map && surface) {
+      for (const input of unmeasured.splice(0)) performance.measure("descent:redraw", { start: input, end: now });
+    }
+    if (completes && awaitingDrawn && !jobs.size && !surfaceJob && sideDrawn && !dirty.has("side")) {
+      // every stream has ended and everything it brought is drawn, the side plots included
+      awaitingDrawn = false;
+      performance.measure("descent:drawn", { start: lastInput, end: now });
+      app.dataset.draws = String(Number(app.dataset.draws ?? 0) + 1);
+      settle();
     }
     if (dirty.size) frame = requestAnimationFrame(render);
   }
@@ -904,28 +931,93 @@ function belowRuns(steps, gap) {
   return runs;
 }
 
+/** A point of the map, rounded to a thousandth of the domain's width (a start a link can hold). */
+function mapPoint(x, y) {
+  const [[x0, x1], [y0, y1]] = landscape().domain;
+  const digits = (w) => Math.max(0, 3 - Math.floor(Math.log10(w)));
+  return [Number(x.toFixed(digits(x1 - x0))), Number(y.toFixed(digits(y1 - y0)))];
+}
+
 function hookFigure(name, gd) {
   if (name === "fg") {
     gd.on("plotly_click", (ev) => {
       const x = ev.xvals?.[0] ?? ev.points?.[0]?.x;
       const y = ev.yvals?.[0] ?? ev.points?.[0]?.y;
       if (!Number.isFinite(x) || !Number.isFinite(y)) return;
-      const [[x0, x1], [y0, y1]] = landscape().domain;
-      const digits = (w) => Math.max(0, 3 - Math.floor(Math.log10(w)));
-      moveStart([Number(x.toFixed(digits(x1 - x0))), Number(y.toFixed(digits(y1 - y0)))]);
+      lastInput = performance.now();
+      moveStart(mapPoint(x, y));
     });
     gd.on("plotly_hover", (ev) => {
       const x = ev.xvals?.[0];
       const y = ev.yvals?.[0];
       if (!Number.isFinite(x) || !Number.isFinite(y)) return;
-      const f = interpolate(x, y);
       $("cursor-readout").hidden = false;
-      $("cursor-readout").textContent = `x ${fmt(x, 3)}   y ${fmt(y, 3)}   f ≈ ${f === null ? "–" : fmt(f, 4)}   · click to start here`;
+      $("cursor-readout").textContent = hoverText(x, y, ev.event);
     });
     gd.on("plotly_unhover", () => ($("cursor-readout").hidden = true));
     gd.addEventListener("mouseleave", () => ($("cursor-readout").hidden = true));
     gd.on("plotly_relayout", (ev) => syncZoom(ev));
   }
+}
+
+/** The map's read-out under the mouse: the racer point there if any (the paths are on a canvas), else f. */
+function hoverText(x, y, event) {
+  const frame = plotFrame(figs.fg);
+  const box = figs.fg.getBoundingClientRect();
+  const near = frame && event ? nearestPoint(marks, frame, event.clientX - box.left, event.clientY - box.top) : null;
+  if (near) {
+    const { mark, i } = near;
+    const r = racers.find((q) => labelOf(q) === mark.label);
+    const f = r?.data.loss[i];
+    return `${mark.label}   step ${i}   (${fmt(mark.path.x[i], 4)}, ${fmt(mark.path.y[i], 4)})   f = ${f === undefined ? "–" : fmt(f, 4)}`;
+  }
+  const f = interpolate(x, y);
+  return `x ${fmt(x, 3)}   y ${fmt(y, 3)}   f ≈ ${f === null ? "–" : fmt(f, 4)}   · click to start here`;
+}
+
+// Dragging the start: the paths follow while it moves (one stream in flight, each drawn as it ends).
+// The press is taken before Plotly sees it, so a drag that begins on the start does not zoom.
+let dragging = false;
+function nearStart(event) {
+  const frame = plotFrame(figs.fg);
+  if (!frame || state.view === "3d") return false;
+  const box = figs.fg.getBoundingClientRect();
+  const dx = frame.px(state.start[0]) - (event.clientX - box.left);
+  const dy = frame.py(state.start[1]) - (event.clientY - box.top);
+  return dx * dx + dy * dy <= 12 * 12;
+}
+function dragTo(event) {
+  const frame = plotFrame(figs.fg);
+  const box = figs.fg.getBoundingClientRect();
+  const [x, y] = mapPoint(frame.x(event.clientX - box.left), frame.y(event.clientY - box.top));
+  if (x === state.start[0] && y === state.start[1]) return;
+  lastInput = performance.now();
+  moveStart([x, y]);
+}
+figs.fg.addEventListener(
+  "pointerdown",
+  (event) => {
+    if (event.button !== 0 || !nearStart(event)) return;
+    event.preventDefault(); // no mousedown follows: Plotly starts no zoom box
+    event.stopPropagation();
+    dragging = true;
+    figs.fg.classList.add("dragging");
+    figs.fg.setPointerCapture(event.pointerId);
+  },
+  { capture: true },
+);
+figs.fg.addEventListener("pointermove", (event) => {
+  if (dragging) dragTo(event);
+  else figs.fg.classList.toggle("over-start", nearStart(event));
+});
+for (const type of ["pointerup", "pointercancel"]) {
+  figs.fg.addEventListener(type, (event) => {
+    if (!dragging) return;
+    dragging = false;
+    figs.fg.classList.remove("dragging");
+    figs.fg.releasePointerCapture(event.pointerId);
+    if (type === "pointerup") dragTo(event);
+  });
 }
 
 // A grid value between grid points (bilinear): f for the hover read-out anywhere on the map, and
@@ -988,12 +1080,12 @@ function fitMap() {
   const key = `${W}x${H}:${width}:${created.size}`;
   if (key === fitted) return; // a resize replots both figures: only when the size changed
   fitted = key;
-  for (const name of ["bg", "fg"]) {
-    const gd = figs[name];
+  for (const gd of [figs.bg, figs.fg, trails]) {
     gd.style.width = `${width}px`;
     gd.style.left = `${Math.floor((W - width) / 2)}px`;
-    if (created.has(name)) Plotly.Plots.resize(gd);
   }
+  const resized = ["bg", "fg"].filter((name) => created.has(name)).map((name) => Plotly.Plots.resize(figs[name]));
+  Promise.all(resized).then(() => invalidate("fg")); // the canvas follows the figure's new size
 }
 new ResizeObserver(() => fitMap()).observe($("map-stack"));
 
@@ -1001,8 +1093,10 @@ function showView() {
   const is3d = state.view === "3d";
   figs.bg.hidden = is3d;
   figs.fg.hidden = is3d;
+  trails.hidden = is3d;
   figs.d3.hidden = !is3d;
   $("map-hint").hidden = is3d; // in 3D a drag turns the view
+  $("map-key").hidden = is3d; // the 3D view has a legend of its own
   $("show-arrows").disabled = is3d;
   $("show-vectors").disabled = is3d;
   for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;
@@ -1142,26 +1236,58 @@ $("download-png").addEventListener("click", async () => {
   const filename = `descent-${state.landscape}`;
   try {
     if (state.view === "3d") {
-      await Plotly.downloadImage(figs.d3, { format: "png", filename, scale: 2 });
+      await Plotly.downloadImage(figs.d3, { format: "png", filename, scale: 2 }); // legend and caption included
     } else {
-      // the map is two stacked figures: one image of both, at the current zoom
+      // one figure of the surface and everything drawn over it, at the current zoom, with a legend
+      // of the racers and the settings as a caption below
       const { width, height } = figs.fg.getBoundingClientRect();
       const full = figs.fg._fullLayout;
+      const view = [full.xaxis.range.slice(), full.yaxis.range.slice()];
       const base = figs.bg.layout;
+      const paths = pathsFigure({ landscape: landscape(), start: state.start, racers: racerViews(), vectors: state.vectors, view });
+      const below = 64;
       const layout = {
         ...base,
-        xaxis: { ...base.xaxis, range: full.xaxis.range.slice() },
-        yaxis: { ...base.yaxis, range: full.yaxis.range.slice() },
+        xaxis: { ...base.xaxis, range: view[0] },
+        yaxis: { ...base.yaxis, range: view[1] },
         width,
-        height,
+        height: height + below,
+        margin: { ...base.margin, b: base.margin.b + below },
+        showlegend: true,
+        legend: { orientation: "h", x: 0, y: 0, yref: "container", yanchor: "bottom", font: { size: 11 } },
+        annotations: [captionAnnotation(-(base.margin.b + 4) / (height - base.margin.t - base.margin.b))],
       };
-      const figure = { data: [...figs.bg.data, ...figs.fg.data], layout };
-      await Plotly.downloadImage(figure, { format: "png", filename, width, height, scale: 2 });
+      const figure = { data: [...figs.bg.data, ...paths.data], layout };
+      await Plotly.downloadImage(figure, { format: "png", filename, width, height: height + below, scale: 2 });
     }
     note(`Saved ${filename}.png`);
   } catch (err) {
     note(`PNG failed: ${err.message}`);
   }
+});
+
+/** Everything that decides the paths, in two lines: for the exported image and the 3D view. */
+function caption() {
+  const ls = landscape();
+  const noise = state.noise
+    ? `noisy gradients: σ = (${state.sigma_x}, ${state.sigma_y}), batch ${state.batch_size} of ${state.dataset_size}, seed ${state.seed}`
+    : "exact gradients";
+  const schedule = state.schedule === "constant" ? "" : `; schedule ${SCHEDULES[state.schedule].label}`;
+  const who = racers.map((r) => `${labelOf(r)} ${Object.entries(r.hyper).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  return `${ls.label} from (${state.start.join(", ")}), ${state.steps} steps, ${noise}${schedule}<br>${who.join(" · ")}`;
+}
+
+const captionAnnotation = (y) => ({
+  text: caption(),
+  xref: "paper",
+  yref: "paper",
+  x: 0,
+  y,
+  xanchor: "left",
+  yanchor: "top",
+  align: "left",
+  showarrow: false,
+  font: { size: 10, color: "#374151" },
 });
 
 // --- start -------------------------------------------------------------------------------------------
@@ -1183,4 +1309,4 @@ restream(racers.map((r) => r.id));
 if (!matchMedia("(prefers-reduced-motion: reduce)").matches) play();
 
 // For tests and benchmarks: the page's own view of what it drew.
-window.descent = { state, racers, cursor, timings, get surface() { return surface; } };
+window.descent = { state, racers, cursor, timings, get surface() { return surface; }, get marks() { return marks; } };

@@ -16,7 +16,6 @@ from app.schemas import RaceIn
 from core.landscapes import LANDSCAPES
 from core.paths import Outcome, Steps, race
 
-FIXED, PER_RACER = 3, 4  # the map's fixed traces, then each racer's (path, three vectors)
 SIDE_ROWS = 3  # f − f*, distance, η
 
 # What the page holds and what it drew, in one read.
@@ -40,7 +39,7 @@ SCREEN = """() => {
     cards: [...document.querySelectorAll('#racers .racer .racer-status')].map((p) => p.textContent),
     head: [...document.querySelectorAll('#readout thead th')].slice(1).map((th) => th.textContent),
     cells: [...document.querySelectorAll('#readout tbody tr')].map((tr) => [...tr.cells].slice(1).map((td) => td.textContent)),
-    map: s.view === '3d' ? null : (fig('paths').data ?? []).map(plain),
+    map: s.view === '3d' ? null : descent.marks.map((m) => ({name: m.label, x: m.path.x, y: m.path.y})),
     side: (fig('side').data ?? []).filter((t) => t.meta !== 'smoothed').map(plain),
     shapes: (fig('side').layout?.shapes ?? []).filter((sh) => sh.type === 'rect').map((sh) => [sh.x0, sh.x1, sh.fillcolor]),
     d3: s.view === '3d' ? (fig('surface3d').data ?? []).filter((t) => t.type === 'scatter3d' && t.mode === 'lines').map(plain) : null,
@@ -76,13 +75,13 @@ def mismatches(screen):
     if screen["select"] != body["landscape"]:
         found.append(f"landscape select shows {screen['select']}, the page ran {body['landscape']}")
     for s, ((steps, outcome), racer) in enumerate(zip(runs, body["racers"], strict=True)):
-        label = (screen["map"][FIXED + PER_RACER * s] if screen["map"] is not None else screen["d3"][s])["name"]
+        label = (screen["map"][s] if screen["map"] is not None else screen["d3"][s])["name"]
         who = f"racer {s} ({racer['optimizer']}, η={racer['hyper']['lr']})"
         if float(screen["lrBoxes"][s]) != racer["hyper"]["lr"]:
             found.append(f"{who}: η box says {screen['lrBoxes'][s]}")
         xs, ys = steps.x.tolist(), steps.y.tolist()
         if screen["map"] is not None:
-            path = screen["map"][FIXED + PER_RACER * s]
+            path = screen["map"][s]
             if path["x"] != xs or path["y"] != ys:
                 found.append(f"{who}: map path has {len(path['x'])} points, the run {len(xs)}")
         else:

@@ -4,23 +4,24 @@ from urllib.parse import urlsplit
 
 import pytest
 
-# Foreground traces of the map: three fixed (global minima, local minima, start), then four per racer
-# (path, update, −g and state vectors), then every racer's head in one trace and every ✕ in the last.
-FIXED, PER_RACER = 3, 4
-
-# Every racer's path as drawn: the x and y of its trace in the map's Plotly figure.
-DRAWN = f"""() => {{
-  const data = document.getElementById('paths').data;
-  const path = (r, s) => data[{FIXED} + {PER_RACER} * s];
-  return descent.racers.map((r, s) => ({{x: path(r, s).x, y: path(r, s).y}}));
-}}"""
+# Every racer's path as the map's canvas last drew it (descent.marks: what drawTrails was given).
+DRAWN = """() => descent.marks.map((m) => ({x: m.path.x, y: m.path.y}))"""
 
 # Idle, and every path drawn whole.
-AT_END = f"""() => {{
-  const data = document.getElementById('paths').data;
-  const whole = (r, s) => r.data.x.length > 0 && data[{FIXED} + {PER_RACER} * s].x.length === r.data.x.length;
-  return document.getElementById('app').dataset.status === 'ready' && data && descent.racers.every(whole);
-}}"""
+AT_END = """() => {
+  const marks = descent.marks;
+  const whole = (r, s) => r.data.x.length > 0 && marks[s]?.path.x.length === r.data.x.length;
+  return document.getElementById('app').dataset.status === 'ready' && descent.racers.every(whole);
+}"""
+
+# How many pixels of the map's canvas are not transparent.
+INKED = """() => {
+  const c = document.getElementById('trails');
+  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < px.length; i += 4) n += px[i] > 0;
+  return n;
+}"""
 
 TRACE = """([id, i]) => {
   const t = document.getElementById(id).data.at(i);
@@ -65,7 +66,7 @@ def test_the_page_draws_the_race_offline_without_errors(page, watch, live_server
     paths = drawn(page)
     assert len(paths) == 4 and all(len(p["x"]) > 50 for p in paths)
     assert all((p["x"][0], p["y"][0]) == (-1, 2.75) for p in paths)
-    assert page.locator("#paths .scatterlayer .js-line").count() >= 4
+    assert page.evaluate(INKED) > 2000  # the paths are on the canvas
     side = page.evaluate("document.getElementById('side').data.filter(t => t.y.length > 50).length")
     assert side == 3 * 4  # loss, distance and learning rate of each racer
     assert page.locator("#racers .racer").count() == 4
@@ -101,8 +102,6 @@ def test_a_click_on_the_map_moves_the_start(page, watch, live_server):
     x, y = page.evaluate("descent.state.start")
     assert x == pytest.approx(x0 + 0.75 * (x1 - x0), abs=0.02 * (x1 - x0))
     assert y == pytest.approx(y1 - 0.25 * (y1 - y0), abs=0.02 * (y1 - y0))
-    marker = trace(page, "paths", 2)
-    assert (marker["x"], marker["y"]) == ([x], [y])
     assert all((p["x"][0], p["y"][0]) == (x, y) for p in drawn(page))
     in_link(page, f"start={x!r},{y!r}")
     assert watch.errors == []
@@ -139,9 +138,8 @@ def test_a_copied_link_draws_the_same_paths(page, watch, live_server):
 def test_a_diverging_learning_rate_ends_with_a_cross_and_a_message(page, watch, live_server):
     page.goto(f"{live_server}/?landscape=rosenbrock&steps=500&racers=sgd:lr:0.01;adam:lr:0.01")
     ready(page)
-    crosses = trace(page, "paths", -1)
-    assert len(crosses["x"]) == 1 and crosses["marker"]["symbol"] == "arrow"
-    assert crosses["marker"]["color"] == [page.evaluate("descent.racers[0].color")]
+    escapes = page.evaluate("descent.marks.map((m) => m.escape && {color: m.color, end: m.escape.end})")
+    assert escapes[1] is None and escapes[0]["color"] == page.evaluate("descent.racers[0].color")
     status = page.locator(".racer[data-outcome=diverged] .racer-status")
     assert status.count() == 1
     assert "diverged at step" in status.inner_text()
@@ -193,4 +191,54 @@ def test_the_api_docs_render_offline(page, watch, live_server):
     operations = page.locator(".opblock .opblock-summary-path").all_inner_texts()
     assert "/api/paths" in operations and "/api/surface" in operations and "/api/stability" in operations
     assert foreign(watch, live_server) == set()
+    assert watch.errors == []
+
+
+START_PX = """() => {
+  const gd = document.getElementById('paths');
+  const full = gd._fullLayout, box = gd.getBoundingClientRect();
+  const [x0, x1] = full.xaxis.range, [y0, y1] = full.yaxis.range;
+  const [x, y] = descent.state.start;
+  return [box.left + full.xaxis._offset + (x - x0) / (x1 - x0) * full.xaxis._length,
+          box.top + full.yaxis._offset + (y1 - y) / (y1 - y0) * full.yaxis._length];
+}"""
+
+
+def test_dragging_the_start_redraws_the_paths_while_it_moves(page, watch, live_server):
+    page.goto(f"{live_server}/?steps=300")
+    ready(page)
+    ranges = page.evaluate("[document.getElementById('paths')._fullLayout.xaxis.range.slice()]")
+    sx, sy = page.evaluate(START_PX)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    starts = set()
+    for i in range(1, 13):
+        page.mouse.move(sx + 12 * i, sy + 9 * i)
+        page.wait_for_timeout(60)
+        starts.add(tuple(page.evaluate("descent.marks[0].path.x.length ? [descent.marks[0].path.x[0], descent.marks[0].path.y[0]] : null") or ()))
+    page.mouse.up()
+    ready(page)
+    x, y = page.evaluate("descent.state.start")
+    assert (x, y) != (-1, 2.75) and x > -1 and y < 2.75
+    assert len(starts - {()}) >= 4, "the paths were redrawn from new starts during the drag"
+    assert all((p["x"][0], p["y"][0]) == (x, y) for p in drawn(page))
+    assert page.evaluate("[document.getElementById('paths')._fullLayout.xaxis.range.slice()]") == ranges  # no zoom
+    in_link(page, f"start={x!r},{y!r}")
+    assert watch.errors == []
+
+
+def test_the_exported_image_and_the_3d_view_carry_a_legend_and_the_settings(page, watch, live_server):
+    page.goto(f"{live_server}/?landscape=rosenbrock&racers=sgd:lr:0.001;adam:lr:0.02&noise=1&seed=5")
+    ready(page)
+    page.evaluate("window.Plotly.downloadImage = async (figure) => { window.exported = figure; }")
+    page.click("#download-png")
+    page.wait_for_function("() => window.exported !== undefined")
+    figure = page.evaluate("({legend: exported.layout.showlegend, names: exported.data.filter((t) => t.showlegend).map((t) => t.name), caption: exported.layout.annotations.map((a) => a.text).join(' ')})")
+    assert figure["legend"] and figure["names"] == ["SGD", "Adam"]
+    for text in ("Rosenbrock", "from (-1.5, 2.5)", "seed 5", "SGD lr=0.001", "Adam lr=0.02"):
+        assert text in figure["caption"]
+    page.click("label:has(input[name=view][value='3d'])")
+    page.wait_for_function("() => document.getElementById('surface3d').layout?.annotations?.length > 0")
+    view = page.evaluate("({legend: document.getElementById('surface3d').layout.showlegend, caption: document.getElementById('surface3d').layout.annotations[0].text})")
+    assert view["legend"] and "Adam lr=0.02" in view["caption"] and "Rosenbrock" in view["caption"]
     assert watch.errors == []
