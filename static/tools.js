@@ -26,6 +26,7 @@ import {
   DIVERGED_COLOR,
   GONE_COLOR,
   LEFT_COLOR,
+  LEFT_FILL,
   MIN_COLORS,
   NONE_COLOR,
   ORANGE,
@@ -391,7 +392,7 @@ function mapInfo(d, body, result) {
   $("map-legend").replaceChildren(
     h("li", {}, swatch("linear-gradient(90deg,#440154,#21918c,#fde725)"), `reached the target: ${pct(count.reached)}`),
     h("li", {}, swatch(NONE_COLOR), `not within ${body.steps} steps: ${pct(count.none)}`),
-    ...(count.left ? [h("li", {}, swatch(LEFT_COLOR), `left the domain (f fell below f*): ${pct(count.left)}`)] : []),
+    ...(count.left ? [h("li", {}, swatch(LEFT_FILL), `left the domain (f fell below f*): ${pct(count.left)}`)] : []),
     h("li", {}, swatch(DIVERGED_COLOR), `diverged: ${pct(count.diverged)}`),
   );
   $("map-batch-note").hidden = d.y_name !== BATCH;

@@ -18,6 +18,7 @@ export const NONE_COLOR = "#e5e7eb"; // a run that reached nothing
 export const DIVERGED_COLOR = "#f3c4c4"; // a diverged cell of a map
 export const GONE_COLOR = "#4b5563"; // a diverged start
 export const LEFT_COLOR = "#8c564b"; // a run that left the domain: its f fell below f*
+export const LEFT_FILL = "#dccbbf"; // a map cell whose run left the domain (LEFT_COLOR, paler)
 
 /** How run j ended: "left" the domain (f below f*) or "diverged", whichever came first; else
  * "reached" the target or "none". `at(name)` reads run j's entry of d[name]. */
@@ -235,7 +236,7 @@ export function mapFigure(d, { fStar, steps, yParam, colorBy, current }) {
   const colorbar = { title: { text: bySteps ? "steps to target" : "log₁₀|f − f*| at the end", side: "right", font: { size: 12 } }, thickness: 12, len: 1, outlinewidth: 0, tickfont: { size: 11 } };
   const data = [
     heat(cells(is("diverged"), () => 1), flat(DIVERGED_COLOR)),
-    heat(cells(is("left"), () => 1), flat(LEFT_COLOR)),
+    heat(cells(is("left"), () => 1), flat(LEFT_FILL)),
     heat(cells((i, j) => bySteps && is("none")(i, j), () => 1), flat(NONE_COLOR)),
     heat(values, { colorscale: bySteps ? "Viridis" : "Cividis", colorbar }),
     { type: "scatter", mode: "markers", x: [Math.log10(current.lr)], y: [ya.to(current.y)], marker: { symbol: "circle-open", size: 16, color: "#fff", line: { width: 3 } }, hovertemplate: "the optimizer's current settings<extra></extra>" },
