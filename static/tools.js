@@ -532,7 +532,7 @@ async function drawSeeds(d, body) {
   const gone = outcomes.filter((o) => o === "diverged").length;
   const left = outcomes.filter((o) => o === "left").length;
   const mean = hits.length ? hits.reduce((a, b) => a + b, 0) / hits.length : null;
-  const key = (color, text) => h("span.key", { style: `color:${color}` }, text);
+  const key = (color, text) => h("span.outcome-key", { style: `color:${color}` }, text);
   const n = d.seeds.length;
   $("seeds-stats").replaceChildren(
     h("p.big", {}, `${Math.round(100 * d.success)}%`),
