@@ -584,19 +584,26 @@ function showOutcome(r) {
   showTarget(r);
 }
 
-/** A replay's target, by the tools' rule: reached at the first step whose loss is at most it. */
+/**
+ * A replay's target, by the tools' rule: reached at the first step whose loss is at most it; a
+ * success only if the path never falls below f* − (target − f*) (it left the domain) nor diverges.
+ */
 function showTarget(r) {
   const target = state.target;
   r.target.hidden = target === null || !r.outcome;
   if (r.target.hidden) return;
   const d = r.data;
+  const fstar = Math.min(...LANDSCAPES[d.landscape].minima.map((m) => m.value));
   const i = d.loss.findIndex((f) => f <= target);
+  const out = d.loss.findIndex((f) => f < 2 * fstar - target);
   const what = `target f ≤ ${fmt(target, 4)}`;
-  r.target.dataset.reached = String(i >= 0);
-  r.target.textContent =
-    i >= 0
-      ? `◎ ${what} reached at step ${d.step[i]}`
-      : `◎ ${what} not reached${r.outcome.status === "done" ? ` in ${d.step.at(-1)} steps` : ` before the path stopped at step ${r.outcome.step}`}`;
+  const reached = i >= 0 ? `reached at step ${d.step[i]}` : "not reached";
+  let text = `◎ ${what} ${reached}`;
+  if (out >= 0) text += `, but the path fell below f* at step ${d.step[out]} (it left the domain): no success`;
+  else if (r.outcome.status === "diverged") text += `, but the path diverged at step ${r.outcome.step}: no success`;
+  else if (i < 0) text += r.outcome.status === "converged" ? ` before the path stopped at step ${r.outcome.step}` : ` in ${d.step.at(-1)} steps`;
+  r.target.dataset.reached = String(i >= 0 && out < 0 && r.outcome.status !== "diverged");
+  r.target.textContent = text;
 }
 
 function clearErrors() {

@@ -319,3 +319,18 @@ def test_the_side_plots_show_negative_gaps_on_a_linear_axis_and_smooth_on_reques
         ema[i] = last / (1 - 0.5 ** (i + 1))
     assert smoothed["y"] == pytest.approx([ema[k] for k in smoothed["x"]], rel=1e-9)
     assert link_says(page, lambda q: "smooth=0.5" in q and "logy=0" in q)
+
+
+def test_a_replay_that_passes_its_target_on_the_way_out_of_the_domain_is_no_success(calm_page, live_server):
+    page = calm_page
+    fstar = min(m.value for m in LANDSCAPES["mccormick"].minima)
+    target = fstar + 0.5
+    page.goto(f"{live_server}/?noise=1&seed=0&racers=momentum:lr:0.01&target={target!r}")
+    screen, _ = settle(page)
+    (steps, _), = expected_race(screen["body"])
+    k = first_step_at_or_below(steps, target)
+    out = int(steps.step[np.flatnonzero(steps.loss < 2 * fstar - target)[0]])
+    text = page.locator(".racer-target").inner_text()
+    assert text.startswith(f"◎ target f ≤ {target:.4g} reached at step {k}")
+    assert f"fell below f* at step {out}" in text and "no success" in text
+    assert page.locator(".racer-target").get_attribute("data-reached") == "false"
