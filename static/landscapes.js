@@ -797,13 +797,18 @@ function racerViews() {
       rows: r.data,
       j,
       outcome: r.outcome,
-      series: series(r),
+      get series() {
+        return series(r); // only when the side plots are drawn
+      },
       heights: is3d ? heights(r) : null,
     };
   });
 }
 
 let sideDeferred = false;
+const SIDE_EVERY = 200; // ms between side-plot redraws while streams are in flight
+let sideDrawnAt = -Infinity;
+let sideTimer = null;
 let markersKey = ""; // what the markers figure shows: redrawn only when it changes
 let marks = []; // the racers as the canvas last drew them (racerMarks)
 const unmeasured = []; // when the user acted, for each stream that ended and is not yet drawn
@@ -859,8 +864,17 @@ async function render() {
     if (parts.has("side") && map && !sideDeferred) {
       dirty.add("side"); // next frame (once: during playback the map is redrawn every frame)
       sideDeferred = true;
+    } else if (parts.has("side") && (jobs.size || waiting) && performance.now() < sideDrawnAt + SIDE_EVERY) {
+      // while streams follow a drag, the side plots (a Plotly redraw, 20–40 ms) keep to a few frames
+      // a second, leaving the main thread to the map; the last stream's end draws them at once
+      sideDeferred = false;
+      sideTimer ??= setTimeout(() => {
+        sideTimer = null;
+        invalidate("side");
+      }, sideDrawnAt + SIDE_EVERY - performance.now());
     } else if (parts.has("side")) {
       sideDeferred = false;
+      sideDrawnAt = performance.now();
       const look = { log: state.logy, smoothing: state.smoothing, target: state.target };
       work.push(draw("side", sideFigure({ racers: views, steps: lastStep(), cursor: cursorStep(), uirevision, ...look }), SIDE_CONFIG));
       sideDrawn = true;
