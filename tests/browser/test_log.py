@@ -169,3 +169,31 @@ def test_one_spike_does_not_flatten_the_other_curves(page, watch, live_server):
     )
     assert len(axis["ticktext"]) <= 5, "decades only, never crowded"
     assert watch.errors == []
+
+
+# Cells of the "settings that differ" table whose one word is set on more than one line.
+BROKEN_WORDS = """() => [...document.querySelectorAll('#diff td, #diff th')].filter((cell) => {
+  const text = cell.textContent.trim();
+  if (!text || /\\s/.test(text)) return false;
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+}).map((cell) => cell.textContent)"""
+
+
+def test_settings_that_differ_never_break_a_word_at_1280_pixels(page, watch, live_server):
+    names = ["nesterov", "rmsprop", "momentum", "adam"]  # four columns: the most the log compares
+    ids = race(live_server, [{"optimizer": o, "hyper": {"lr": 0.05}} for o in names], random.randrange(1, 2**31))
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        page.goto(f"{live_server}/log?kind=path&sel={','.join(str(ids[o]) for o in names)}")
+        page.wait_for_function("() => document.getElementById('diff').querySelector('table') !== null")
+        assert "momentum" in page.locator("#diff").inner_text()
+        assert page.evaluate(BROKEN_WORDS) == []
+        # a long-used log's ids (#8977) take more room: the table then scrolls, no word is split
+        page.evaluate("document.getElementById('diff').style.maxWidth = '240px'")
+        assert page.evaluate(BROKEN_WORDS) == []
+        assert page.evaluate("(d => d.scrollWidth > d.clientWidth)(document.getElementById('diff'))")
+    finally:
+        page.set_viewport_size({"width": 1366, "height": 768})
+    assert watch.errors == []
