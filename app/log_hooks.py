@@ -24,7 +24,8 @@ def _record(config: TrainConfig, history, event: dict) -> int:
     evals = [orjson.loads(text) for text in history.records["evals"]]
     settings = [orjson.loads(text) for text in history.records["controls"]]
     # each live change with the step it took effect at: the log's curves mark it there
-    changed = [{"step": c.get("step"), "values": c.get("values")} for c in settings if c.get("action") == "set"]
+    sets = [c for c in settings if c.get("action") == "set"]
+    changed = [{"step": c.get("step"), "values": c.get("values")} for c in sets]
     ending = {**event, **({"changed_while_training": changed} if changed else {})}
     return runlog.record_training(asdict(config), step, loss, evals, ending)
 
