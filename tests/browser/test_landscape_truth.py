@@ -22,27 +22,37 @@ SIDE_ROWS = 3  # f − f*, distance, η
 SCREEN = """() => {
   const s = descent.state;
   const fig = (id) => document.getElementById(id);
-  const plain = (t) => t && ({name: t.name, type: t.type, x: t.x && [...t.x], y: t.y && [...t.y], marker: t.marker});
+  const plain = (t) => t && ({
+    name: t.name, type: t.type, x: t.x && [...t.x], y: t.y && [...t.y], marker: t.marker,
+  });
+  const all = (selector) => [...document.querySelectorAll(selector)];
+  const texts = (selector, from = 0) => all(selector).slice(from).map((e) => e.textContent);
   return {
     status: document.getElementById('app').dataset.status,
     body: {
       landscape: s.landscape, landscape_params: {...s.lparams}, start: [...s.start], steps: s.steps,
       racers: descent.racers.map((r) => ({optimizer: r.optimizer, hyper: {...r.hyper}})),
-      noise: s.noise ? {sigma_x: s.sigma_x, sigma_y: s.sigma_y, dataset_size: s.dataset_size, batch_size: s.batch_size} : null,
+      noise: s.noise
+        ? {sigma_x: s.sigma_x, sigma_y: s.sigma_y, dataset_size: s.dataset_size, batch_size: s.batch_size}
+        : null,
       schedule: s.schedule, schedule_params: {...s.sparams}, seed: s.seed,
     },
     view: s.view,
     follow: descent.cursor.follow,
     colors: descent.racers.map((r) => r.color),
     select: document.getElementById('landscape').value,
-    lrBoxes: [...document.querySelectorAll('#racers .racer')].map((c) => c.querySelector('.param[data-name=lr] input.num').value),
-    cards: [...document.querySelectorAll('#racers .racer .racer-status')].map((p) => p.textContent),
-    head: [...document.querySelectorAll('#readout thead th')].slice(1).map((th) => th.textContent),
-    cells: [...document.querySelectorAll('#readout tbody tr')].map((tr) => [...tr.cells].slice(1).map((td) => td.textContent)),
+    lrBoxes: all('#racers .racer .param[data-name=lr] input.num').map((i) => i.value),
+    cards: texts('#racers .racer .racer-status'),
+    head: texts('#readout thead th', 1),
+    cells: [...document.querySelectorAll('#readout tbody tr')]
+      .map((tr) => [...tr.cells].slice(1).map((td) => td.textContent)),
     map: s.view === '3d' ? null : descent.marks.map((m) => ({name: m.label, x: m.path.x, y: m.path.y})),
     side: (fig('side').data ?? []).filter((t) => t.meta !== 'smoothed').map(plain),
-    shapes: (fig('side').layout?.shapes ?? []).filter((sh) => sh.type === 'rect').map((sh) => [sh.x0, sh.x1, sh.fillcolor]),
-    d3: s.view === '3d' ? (fig('surface3d').data ?? []).filter((t) => t.type === 'scatter3d' && t.mode === 'lines').map(plain) : null,
+    shapes: (fig('side').layout?.shapes ?? [])
+      .filter((sh) => sh.type === 'rect').map((sh) => [sh.x0, sh.x1, sh.fillcolor]),
+    d3: s.view === '3d'
+      ? (fig('surface3d').data ?? []).filter((t) => t.type === 'scatter3d' && t.mode === 'lines').map(plain)
+      : null,
   };
 }"""
 
@@ -92,10 +102,15 @@ def mismatches(screen):
         gap = steps.loss - fstar
         mins = np.array([[m.x, m.y] for m in ls.minima])
         dist = np.hypot(steps.x[:, None] - mins[:, 0], steps.y[:, None] - mins[:, 1]).min(axis=1)
-        for row, (name, values, rtol) in enumerate((("f − f*", gap, 1e-12), ("distance", dist, 1e-12), ("η", steps.lr, 1e-6))):
+        for row, (name, values, rtol) in enumerate(
+            (("f − f*", gap, 1e-12), ("distance", dist, 1e-12), ("η", steps.lr, 1e-6))
+        ):
             trace = screen["side"][row * n + s]
             if not trace["x"] or trace["x"][-1] != steps.step[-1]:
-                found.append(f"{who}: {name} curve ends at step {trace['x'][-1] if trace['x'] else None}, the run at {steps.step[-1]}")
+                found.append(
+                    f"{who}: {name} curve ends at step {trace['x'][-1] if trace['x'] else None},"
+                    f" the run at {steps.step[-1]}"
+                )
                 continue
             for k, v in zip(trace["x"], trace["y"], strict=True):
                 truth = values[k]
@@ -245,7 +260,9 @@ def test_a_rejected_rate_clears_the_verdict_it_no_longer_describes(calm_page, li
     type_into(page, card.locator(".param[data-name=lr] input.num"), 1000)
     assert "a number in [" in card.locator(".field-error").first.inner_text()
     assert card.locator(".racer-status").inner_text() == ""
-    assert page.evaluate("document.querySelector('#readout thead th:nth-child(2)').textContent").endswith("\n ")
+    assert page.evaluate("document.querySelector('#readout thead th:nth-child(2)').textContent").endswith(
+        "\n "
+    )
 
 
 def link_says(page, holds, timeout=2.0):
@@ -266,7 +283,9 @@ def first_step_at_or_below(steps, target):
 def test_a_replay_draws_its_target_says_when_it_was_reached_and_links_back(calm_page, live_server):
     page = calm_page
     back = "/tools?tool=map&lr_min=0.001"
-    page.goto(f"{live_server}/?racers=sgd:lr:0.01;adam:lr:0.01&steps=600&target=3&back={back.replace('&', '%26')}")
+    page.goto(
+        f"{live_server}/?racers=sgd:lr:0.01;adam:lr:0.01&steps=600&target=3&back={back.replace('&', '%26')}"
+    )
     screen, found = settle(page)
     assert found == []
     runs = expected_race(screen["body"])
@@ -274,10 +293,14 @@ def test_a_replay_draws_its_target_says_when_it_was_reached_and_links_back(calm_
     for (steps, _), text in zip(runs, texts, strict=True):
         k = first_step_at_or_below(steps, 3.0)
         assert k is not None and text == f"◎ target f ≤ 3 reached at step {k}"
-    region = page.evaluate("document.getElementById('surface').data.find((t) => t.contours?.type === 'constraint').contours")
+    region = page.evaluate(
+        "document.getElementById('surface').data.find((t) => t.contours?.type === 'constraint').contours"
+    )
     assert region["value"] == 3
     fstar = min(m.value for m in LANDSCAPES["mccormick"].minima)
-    lines = page.evaluate("document.getElementById('side').layout.shapes.filter((s) => s.type === 'line' && s.yref === 'y')")
+    lines = page.evaluate(
+        "document.getElementById('side').layout.shapes.filter((s) => s.type === 'line' && s.yref === 'y')"
+    )
     assert [s["y0"] for s in lines] == [pytest.approx(3 - fstar)]
     link = page.locator("#back-link")
     assert link.is_visible() and link.get_attribute("href") == back
@@ -300,7 +323,7 @@ def test_the_side_plots_show_negative_gaps_on_a_linear_axis_and_smooth_on_reques
     page.goto(f"{live_server}/?noise=1&seed=0&racers=momentum:lr:0.01")
     screen, found = settle(page)
     assert found == []
-    (steps, outcome), = expected_race(screen["body"])
+    ((steps, outcome),) = expected_race(screen["body"])
     assert outcome.status == "left"
     fstar = min(m.value for m in LANDSCAPES["mccormick"].minima)
     gap = steps.loss - fstar
@@ -327,7 +350,7 @@ def test_a_replay_that_passes_its_target_on_the_way_out_of_the_domain_is_no_succ
     target = fstar + 0.5
     page.goto(f"{live_server}/?noise=1&seed=0&racers=momentum:lr:0.01&target={target!r}")
     screen, _ = settle(page)
-    (steps, _), = expected_race(screen["body"])
+    ((steps, _),) = expected_race(screen["body"])
     k = first_step_at_or_below(steps, target)
     out = int(steps.step[np.flatnonzero(steps.loss < 2 * fstar - target)[0]])
     text = page.locator(".racer-target").inner_text()

@@ -204,10 +204,14 @@ START_PX = """() => {
 }"""
 
 
+FIRST_POINT = "(m => m.path.x.length ? [m.path.x[0], m.path.y[0]] : null)(descent.marks[0])"
+RANGES = "[document.getElementById('paths')._fullLayout.xaxis.range.slice()]"
+
+
 def test_dragging_the_start_redraws_the_paths_while_it_moves(page, watch, live_server):
     page.goto(f"{live_server}/?steps=300")
     ready(page)
-    ranges = page.evaluate("[document.getElementById('paths')._fullLayout.xaxis.range.slice()]")
+    ranges = page.evaluate(RANGES)
     sx, sy = page.evaluate(START_PX)
     page.mouse.move(sx, sy)
     page.mouse.down()
@@ -215,14 +219,14 @@ def test_dragging_the_start_redraws_the_paths_while_it_moves(page, watch, live_s
     for i in range(1, 13):
         page.mouse.move(sx + 12 * i, sy + 9 * i)
         page.wait_for_timeout(60)
-        starts.add(tuple(page.evaluate("descent.marks[0].path.x.length ? [descent.marks[0].path.x[0], descent.marks[0].path.y[0]] : null") or ()))
+        starts.add(tuple(page.evaluate(FIRST_POINT) or ()))
     page.mouse.up()
     ready(page)
     x, y = page.evaluate("descent.state.start")
     assert (x, y) != (-1, 2.75) and x > -1 and y < 2.75
     assert len(starts - {()}) >= 4, "the paths were redrawn from new starts during the drag"
     assert all((p["x"][0], p["y"][0]) == (x, y) for p in drawn(page))
-    assert page.evaluate("[document.getElementById('paths')._fullLayout.xaxis.range.slice()]") == ranges  # no zoom
+    assert page.evaluate(RANGES) == ranges  # no zoom
     in_link(page, f"start={x!r},{y!r}")
     assert watch.errors == []
 
@@ -233,12 +237,17 @@ def test_the_exported_image_and_the_3d_view_carry_a_legend_and_the_settings(page
     page.evaluate("window.Plotly.downloadImage = async (figure) => { window.exported = figure; }")
     page.click("#download-png")
     page.wait_for_function("() => window.exported !== undefined")
-    figure = page.evaluate("({legend: exported.layout.showlegend, names: exported.data.filter((t) => t.showlegend).map((t) => t.name), caption: exported.layout.annotations.map((a) => a.text).join(' ')})")
+    figure = page.evaluate("""({
+      legend: exported.layout.showlegend,
+      names: exported.data.filter((t) => t.showlegend).map((t) => t.name),
+      caption: exported.layout.annotations.map((a) => a.text).join(' '),
+    })""")
     assert figure["legend"] and figure["names"] == ["SGD", "Adam"]
     for text in ("Rosenbrock", "from (-1.5, 2.5)", "seed 5", "SGD lr=0.001", "Adam lr=0.02"):
         assert text in figure["caption"]
     page.click("label:has(input[name=view][value='3d'])")
     page.wait_for_function("() => document.getElementById('surface3d').layout?.annotations?.length > 0")
-    view = page.evaluate("({legend: document.getElementById('surface3d').layout.showlegend, caption: document.getElementById('surface3d').layout.annotations[0].text})")
+    view = page.evaluate("""(({layout}) => ({legend: layout.showlegend, caption: layout.annotations[0].text}))
+      (document.getElementById('surface3d'))""")
     assert view["legend"] and "Adam lr=0.02" in view["caption"] and "Rosenbrock" in view["caption"]
     assert watch.errors == []

@@ -183,7 +183,9 @@ BROKEN_WORDS = """() => [...document.querySelectorAll('#diff td, #diff th')].fil
 
 def test_settings_that_differ_never_break_a_word_at_1280_pixels(page, watch, live_server):
     names = ["nesterov", "rmsprop", "momentum", "adam"]  # four columns: the most the log compares
-    ids = race(live_server, [{"optimizer": o, "hyper": {"lr": 0.05}} for o in names], random.randrange(1, 2**31))
+    ids = race(
+        live_server, [{"optimizer": o, "hyper": {"lr": 0.05}} for o in names], random.randrange(1, 2**31)
+    )
     page.set_viewport_size({"width": 1280, "height": 720})
     try:
         page.goto(f"{live_server}/log?kind=path&sel={','.join(str(ids[o]) for o in names)}")

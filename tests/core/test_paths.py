@@ -78,7 +78,13 @@ def test_absurd_learning_rates_never_leak_a_non_finite_number(landscape, name):
     text = orjson.dumps(events[:-1], option=orjson.OPT_SERIALIZE_NUMPY)  # orjson writes NaN as null
     assert b"null" not in text and b"NaN" not in text and b"Infinity" not in text
     sent = orjson.loads(orjson.dumps(outcome))
-    absent = {"heading", "escape"} if outcome.status != "diverged" else {"escape"} if outcome.escape is None else set()
+    absent = (
+        {"heading", "escape"}
+        if outcome.status != "diverged"
+        else {"escape"}
+        if outcome.escape is None
+        else set()
+    )
     assert {k for k, v in sent.items() if v is None} == absent
     for column in ("x", "y", "loss", "lr", "gx", "gy", "grad_norm"):
         assert np.isfinite(getattr(steps, column)).all()
@@ -125,12 +131,18 @@ def test_a_path_that_ends_outside_the_domain_has_left_it_since_its_last_exit():
     ls = get_landscape("mccormick")
     spec = get_optimizer("momentum")
     noise = GradientNoise(16.0, 4.0, 2000, 4)
-    steps, outcome = _split(list(path(ls, spec, spec.hyperparameters(lr=0.01), ls.start, 2000, noise, seed=0)))
+    steps, outcome = _split(
+        list(path(ls, spec, spec.hyperparameters(lr=0.01), ls.start, 2000, noise, seed=0))
+    )
     (x0, x1), (y0, y1) = ls.domain
     inside = (steps.x >= x0) & (steps.x <= x1) & (steps.y >= y0) & (steps.y <= y1)
     exit_step = steps.step[np.flatnonzero(inside)[-1] + 1]
     assert not inside[-1]
-    assert (outcome.status, outcome.step, outcome.message) == ("left", exit_step, f"left the domain at step {exit_step}")
+    assert (outcome.status, outcome.step, outcome.message) == (
+        "left",
+        exit_step,
+        f"left the domain at step {exit_step}",
+    )
     assert steps.loss[-1] < min(m.value for m in ls.minima)  # below f*: a loss no minimum has
 
 
