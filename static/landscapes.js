@@ -574,7 +574,10 @@ function verdict(outcome, data) {
     case "left":
       return `⚠ ${outcome.message}; f = ${fmt(f, 4)} at its end${f < fstar ? ", below every minimum: the landscape falls away outside its domain" : ""}`;
     default:
-      return `${outcome.message}; ${fmt(outcome.distance, 3)} from ${which}`;
+      // Rastrigin and Ackley list their global minimum only: a path may rest in one of many others
+      return ls.many_minima
+        ? `${outcome.message}; ${fmt(outcome.distance, 3)} from the global minimum (one of many local minima may hold it)`
+        : `${outcome.message}; ${fmt(outcome.distance, 3)} from ${which}`;
   }
 }
 

@@ -1,5 +1,6 @@
 """The landscape playground in a real Chromium: it draws, reacts, shares and stays offline."""
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -250,4 +251,51 @@ def test_the_exported_image_and_the_3d_view_carry_a_legend_and_the_settings(page
     view = page.evaluate("""(({layout}) => ({legend: layout.showlegend, caption: layout.annotations[0].text}))
       (document.getElementById('surface3d'))""")
     assert view["legend"] and "Adam lr=0.02" in view["caption"] and "Rosenbrock" in view["caption"]
+    assert watch.errors == []
+
+
+EIGHT = "/?racers=sgd;momentum;adam;rmsprop;amsgrad;nadam;adagrad;adamw"
+FIND_OVERFLOW = "\n".join(
+    line
+    for line in (Path(__file__).parent / "overflow.js").read_text().splitlines()
+    if not line.startswith("//")
+)
+CONTROLS = "button, input:not([type=hidden]), select, a, output, label, [role=status], .key"
+
+# The readout, the racers panel and the map's key, as laid out.
+LAYOUT = """() => {
+  const box = (el) => el.getBoundingClientRect();
+  const readout = document.querySelector('.readout');
+  const panel = box(document.querySelector('.racers-panel'));
+  const whole = [...document.querySelectorAll('#racers .racer')]
+    .filter((c) => box(c).top >= panel.top - 1 && box(c).bottom <= panel.bottom + 1).length;
+  const key = box(document.getElementById('map-key')), map = box(document.getElementById('map-stack'));
+  return {
+    rowsCut: readout.scrollHeight > readout.clientHeight + 1,
+    columnsHidden: readout.scrollWidth > readout.clientWidth + 1,
+    scrolls: getComputedStyle(readout).overflowX,
+    cue: readout.classList.contains('more-right'),
+    wholeCards: whole,
+    keyShown: key.width > 0 && key.left >= map.left && key.right <= map.right && key.bottom <= map.bottom,
+  };
+}"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_eight_racers_fit_a_laptop_screen(page, watch, live_server, size, tmp_path):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    try:
+        page.goto(live_server + EIGHT)
+        ready(page)
+        page.wait_for_timeout(300)  # a resize observer's redraw
+        page.screenshot(path=tmp_path / f"landscapes-{size[0]}x{size[1]}.png")
+        problems = page.evaluate(FIND_OVERFLOW, CONTROLS)
+        layout = page.evaluate(LAYOUT)
+    finally:
+        page.set_viewport_size({"width": 1366, "height": 768})
+    assert problems == [], "\n".join(problems)
+    assert not layout["rowsCut"], "every readout row shows, AMSGrad's v_max included"
+    # eight columns do not fit: the readout scrolls sideways and its edge says there is more
+    assert not layout["columnsHidden"] or (layout["scrolls"] == "auto" and layout["cue"])
+    assert layout["wholeCards"] >= 2 and layout["keyShown"]
     assert watch.errors == []
