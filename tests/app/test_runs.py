@@ -15,8 +15,9 @@ from app.runs import Limits
 from tests.conftest import serve
 
 SMALL = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 3, "surface": 8, "throttle": 0}
-ENDLESS = {
+ENDLESS = {  # far more steps than any test waits for (500 epochs of 400 moons take under a second)
     "dataset": "moons",
+    "data": {"samples": 20_000},
     "hidden": [{"width": 8}],
     "epochs": 500,
     "optimizer": "sgd",
@@ -147,7 +148,7 @@ def test_an_unwatched_run_is_stopped_after_the_idle_timeout(client):
 
 def test_closing_the_last_stream_stops_the_runs_cpu_use():
     with serve(create_app(Limits(idle_seconds=0.5))) as url, httpx.Client(base_url=url, timeout=10) as http:
-        run_id = http.post("/api/runs", json=ENDLESS | {"data": {"samples": 20_000}}).json()["id"]
+        run_id = http.post("/api/runs", json=ENDLESS).json()["id"]
         (worker,) = [t for t in threading.enumerate() if t.name == f"descent-run-{run_id[:6]}"]
         with http.stream("GET", f"/api/runs/{run_id}/events") as r:
             next(r.iter_lines())

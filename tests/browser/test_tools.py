@@ -205,6 +205,8 @@ def test_a_start_replays_with_the_target_of_the_minimum_it_reached(page, watch, 
     assert float(fields["target"]) == d["targets"][local]
     assert fields["start"] == f"{d['x'][j]!r},{d['y'][i]!r}".replace(".0,", ",").removesuffix(".0")
     assert parse_qs(urlsplit(fields["back"]).query)["tool"] == ["starts"]
+    page.wait_for_url(f"{live_server}/?*")  # the replay opens before the next test's page
+    page.wait_for_selector("#app[data-status=ready]")
     assert watch.errors == []
 
 
