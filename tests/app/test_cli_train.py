@@ -88,6 +88,9 @@ def test_ctrl_c_while_training_is_one_line_and_status_130():
         "10000",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # as from a terminal: a shell's background job (a CI script run with &) ignores Ctrl-C, and so
+        # would its children
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         first = proc.stdout.readline()  # training has begun
