@@ -3,6 +3,7 @@
 // drawing them as they come. The configuration and every tool setting live in the URL.
 
 import { T, UrlState, fmt, h, paramControl, select } from "./common.js";
+import { curveControls } from "./charts.js";
 import { JobRunner } from "./jobs.js";
 import { grid, mapFigure, meanStd, rangeFigure, seedFigures } from "./network_tools_figures.js";
 import { CONFIG, CONFIG_FIELDS, ConfigForm, keepSized, normalizeConfig, pct, readPage, settings, trainBody } from "./runs.js";
@@ -243,7 +244,7 @@ function drawSeeds(runner) {
   const results = (runner?.results ?? []).filter((r) => r.result).map((r) => r.result);
   $("seeds-empty").hidden = Boolean(runner);
   if (results.length) {
-    const { loss, accuracy } = seedFigures(results, seedsTarget ?? state.target);
+    const { loss, accuracy } = seedFigures(results, seedsTarget ?? state.target, seedsView.value);
     Plotly.react(plots.seedsLoss, loss.data, loss.layout, CONFIG);
     Plotly.react(plots.seedsAcc, accuracy.data, accuracy.layout, CONFIG);
   } else {
@@ -252,6 +253,10 @@ function drawSeeds(runner) {
   }
   showResult("seeds", runner);
 }
+
+// the seed band's loss: its mean smoothed on request, log or linear
+const seedsView = curveControls({ smoothing: 0, log: false, label: "Seed band loss", onChange: () => drawSeeds(runners.seeds) });
+plots.seedsLoss.before(seedsView);
 
 const DRAW = { range: drawRange, map: drawMap, seeds: drawSeeds };
 

@@ -2,7 +2,7 @@
 // the rate, the hyperparameter map, the seed bands. Each returns {data, layout}.
 
 import { PALETTE, fmt } from "./common.js";
-import { decadeAxis } from "./charts.js";
+import { decadeAxis, smooth, valueAxis } from "./charts.js";
 import { axis, pct, smallLayout } from "./runs.js";
 
 const GOOD = "#009E73";
@@ -161,26 +161,39 @@ export function columns(curves) {
   return { steps, stats: meanStd(steps.map((s) => byStep.get(s))) };
 }
 
-function bandTraces(curves, color, name, hover) {
+function bandTraces(curves, color, name, hover, smoothing = 0) {
   const { steps, stats } = columns(curves);
+  const mean = stats.map((s) => s.mean);
   return [
     ...curves.map((c, k) => ({ type: "scatter", mode: "lines", x: c.step, y: c.value, line: { color: "rgba(107,114,128,0.35)", width: 0.8 }, hoverinfo: "skip", showlegend: k === 0, name: "each seed" })),
     { type: "scatter", mode: "lines", x: steps, y: stats.map((s) => s.mean + s.sd), line: { width: 0 }, hoverinfo: "skip", showlegend: false },
     { type: "scatter", mode: "lines", x: steps, y: stats.map((s) => s.mean - s.sd), line: { width: 0 }, fill: "tonexty", fillcolor: `${color}33`, name: "± 1 standard deviation", hoverinfo: "skip" },
-    { type: "scatter", mode: "lines", x: steps, y: stats.map((s) => s.mean), line: { color, width: 2.2 }, name, customdata: stats.map((s) => [s.sd, s.n]), hovertemplate: hover },
+    { type: "scatter", mode: "lines", x: steps, y: mean, line: { color, width: 2.2 }, name, customdata: stats.map((s) => [s.sd, s.n]), hovertemplate: hover },
+    // smoothed, the mean above stays as it is (TensorBoard: the raw curve kept, the smooth one over it)
+    ...(smoothing ? [{ type: "scatter", mode: "lines", x: steps, y: smooth(mean, smoothing), line: { color: "#111827", width: 1.6, dash: "dot" }, name: `${name}, smoothed ${smoothing}`, hoverinfo: "skip", meta: "smoothed" }] : []),
   ];
 }
 
-/** {loss, accuracy} figures of the seeds' results: each seed faint, the mean with a ±1 sd band. */
-export function seedFigures(results, target) {
+/**
+ * {loss, accuracy} figures of the seeds' results: each seed faint, the mean with a ±1 sd band; the
+ * loss's mean smoothed on request (`smoothing`), its y axis log or linear (`log`).
+ */
+export function seedFigures(results, target, { smoothing = 0, log = false } = {}) {
   const loss = results.map((r) => r.curve);
   const { stats } = columns(loss);
   const settled = stats.slice(Math.floor(stats.length / 20)); // the first steps' loss would flatten the rest
   const top = Math.max(...settled.map((x) => x.mean + x.sd)) * 1.15;
   return {
     loss: {
-      data: bandTraces(loss, PALETTE[0], "mean loss", "step %{x}: %{y:.4g} ± %{customdata[0]:.2g} (%{customdata[1]} seeds)<extra></extra>"),
-      layout: smallLayout({ xaxis: axis("step"), yaxis: axis("mini-batch loss", { range: [0, Number.isFinite(top) ? top : undefined] }), margin: { l: 52, r: 10, t: 26, b: 34 }, hovermode: "closest" }),
+      data: bandTraces(loss, PALETTE[0], "mean loss", "step %{x}: %{y:.4g} ± %{customdata[0]:.2g} (%{customdata[1]} seeds)<extra></extra>", smoothing),
+      layout: smallLayout({
+        xaxis: axis("step"),
+        yaxis: log
+          ? axis("mini-batch loss (log)", valueAxis(loss.flatMap((c) => c.value), { log: true, robust: false, maxLabels: 4 }))
+          : axis("mini-batch loss", { range: [0, Number.isFinite(top) ? top : undefined] }),
+        margin: { l: 52, r: 10, t: 26, b: 34 },
+        hovermode: "closest",
+      }),
     },
     accuracy: {
       data: bandTraces(results.map((r) => r.accuracy_curve), PALETTE[2], "mean test accuracy", "step %{x}: %{y:.1%} ± %{customdata[0]:.1%}<extra></extra>"),

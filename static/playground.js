@@ -734,6 +734,10 @@ const accuracyView = curveControls({
   },
 });
 $("loss-plot").before(lossView);
+const gradView = curveControls({ smoothing: 0, log: true, label: "Gradient norm", onChange: () => renderDiagnostics() });
+const deadView = curveControls({ smoothing: 0, log: false, label: "Dead ReLUs", onChange: () => renderDiagnostics() });
+$("grad-plot").before(gradView);
+$("dead-plot").before(deadView);
 $("accuracy-plot").before(accuracyView);
 
 // --- diagnostics ---------------------------------------------------------------------------------------
@@ -766,8 +770,10 @@ function renderDiagnostics() {
         s.y.push(key === "grad_norm" ? (layer[key] > 0 ? layer[key] : null) : 100 * layer[key]);
       }
     }
-    return [...series.entries()].map(([name, s], i) => ({ type: "scatter", mode: "lines", x: s.x, y: s.y, name: layerLabel(name, hidden), line: { color: PALETTE[i % PALETTE.length], width: 1.6 } }));
+    return [...series.entries()].map(([name, s], i) => ({ x: s.x, y: s.y, trace: { name: layerLabel(name, hidden), line: { color: PALETTE[i % PALETTE.length], width: 1.6 } } }));
   };
+  // each layer's curve, smoothed over its faint raw curve when the plot's smoothing is on
+  const curves = (series, view) => series.flatMap(({ x, y, trace }) => smoothedPair(x, y, view.smoothing, trace));
   const layout = (title, yaxis, xtitle = "epoch") =>
     smallLayout({
       title: { text: title, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top", font: { size: 12 } },
@@ -776,11 +782,15 @@ function renderDiagnostics() {
       yaxis,
       legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 9 } },
     });
-  const grads = byLayer("grad_norm");
-  const gradY = valueAxis(grads.flatMap((t) => t.y), { log: true, robust: false, maxLabels: 4 });
-  Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis("‖∇W‖ (log)", gradY)), CONFIG);
-  const dead = byLayer("dead_fraction");
-  const deadLayout = layout("Dead ReLUs", axis("dead units (%)", { range: [0, 100] }));
+  const gradSeries = byLayer("grad_norm");
+  const gradLog = gradView.value.log;
+  const gradY = valueAxis(gradSeries.flatMap((t) => t.y), { log: gradLog, robust: false, maxLabels: 4 });
+  const grads = curves(gradSeries, gradView.value);
+  Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis(gradLog ? "‖∇W‖ (log)" : "‖∇W‖", gradY)), CONFIG);
+  const deadSeries = byLayer("dead_fraction");
+  const dead = curves(deadSeries, deadView.value);
+  const deadY = deadView.value.log ? valueAxis(deadSeries.flatMap((t) => t.y), { log: true, robust: false, maxLabels: 4 }) : { range: [0, 100] };
+  const deadLayout = layout("Dead ReLUs", axis(deadView.value.log ? "dead units (%, log)" : "dead units (%)", deadY));
   if (!dead.length) {
     deadLayout.annotations = [{ text: "no ReLU layer", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }];
     deadLayout.xaxis.visible = false;

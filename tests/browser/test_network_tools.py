@@ -74,3 +74,24 @@ def test_a_seed_band_draws_the_mean_and_the_share_reaching_the_target(page, watc
     assert names.count("each seed") == 3 and "mean loss" in names and "± 1 standard deviation" in names
     assert "of 3" in page.inner_text("#tool-result")
     assert watch.errors == [] and foreign(watch, live_server) == set()
+
+
+def test_the_seed_bands_loss_smooths_its_mean_and_switches_to_a_log_axis(page, watch, live_server):
+    run_tool(page, live_server, "seeds", "seeds=3&target=0.8")
+    mean = "document.getElementById('seeds-loss-plot').data.find((t) => t.name === 'mean loss').y"
+    page.locator("[aria-label='Seed band loss smoothing']").fill("0.5")
+    page.wait_for_function(
+        "() => document.getElementById('seeds-loss-plot').data.some((t) => t.meta === 'smoothed')"
+    )
+    raw = page.evaluate(mean)
+    smoothed = page.evaluate(
+        "document.getElementById('seeds-loss-plot').data.find((t) => t.meta === 'smoothed').y"
+    )
+    last, expected = 0.0, []
+    for i, v in enumerate(raw):  # TensorBoard's debiased moving average of the mean
+        last = 0.5 * last + 0.5 * v
+        expected.append(last / (1 - 0.5 ** (i + 1)))
+    assert smoothed == pytest.approx(expected, rel=1e-9)
+    page.locator("[aria-label='Seed band loss log scale']").check()
+    page.wait_for_function("() => document.getElementById('seeds-loss-plot').layout.yaxis.type === 'log'")
+    assert watch.errors == []

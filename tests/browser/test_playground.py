@@ -288,3 +288,23 @@ def test_the_loss_plot_smooths_and_switches_to_a_linear_axis(page, watch, live_s
     page.wait_for_function(f"() => {batch}.length === 1")
     assert "smooth=0" in page.url
     assert watch.errors == []
+
+
+def test_the_diagnostics_curves_smooth_and_switch_axes(page, watch, live_server):
+    page.goto(live_server + "/playground?epochs=20")
+    page.click("#play")
+    wait_status(page, "done")
+    page.click("#tab-diagnostics")
+    grad = "document.getElementById('grad-plot')"
+    page.wait_for_function(f"() => {grad}.data?.length > 0 && {grad}.layout.yaxis.type === 'log'")
+    page.locator("[aria-label='Gradient norm smoothing']").fill("0.5")
+    page.wait_for_function(f"() => {grad}.data.some((t) => t.meta === 'smoothed')")
+    raw, smoothed = page.evaluate(f"{grad}.data.slice(0, 2).map((t) => [t.meta, t.y])")
+    assert (raw[0], smoothed[0]) == ("raw", "smoothed")
+    first = next(i for i, v in enumerate(raw[1]) if v is not None)  # gaps stay gaps
+    assert smoothed[1][:first] == raw[1][:first] and smoothed[1][first] == pytest.approx(raw[1][first])
+    page.locator("[aria-label='Gradient norm log scale']").uncheck()
+    page.wait_for_function(f"() => {grad}.layout.yaxis.type === 'linear'")
+    page.locator("[aria-label='Dead ReLUs log scale']").check()
+    page.wait_for_function("() => document.getElementById('dead-plot').layout.yaxis.type === 'log'")
+    assert watch.errors == []
