@@ -158,3 +158,19 @@ def test_the_subset_is_named_and_the_full_recipe_is_one_click_away(page, watch, 
     )
     assert "train_size:60000" in page.url and "epochs=25" in page.url
     assert watch.errors == []
+
+
+def test_the_progress_of_a_running_run_is_read_whole_at_1280_pixels(page, watch, live_server, with_mnist):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        page.goto(live_server + SMALL.replace("epochs=2", "epochs=10"))
+        page.click("#start")
+        page.wait_for_function("() => /s left/.test(document.getElementById('progress-text').textContent)")
+        cut = page.evaluate(
+            "(e => e.scrollWidth > e.clientWidth + 1)(document.getElementById('progress-text'))"
+        )
+        text = page.inner_text("#progress-text")
+    finally:
+        page.set_viewport_size({"width": 1366, "height": 768})
+    assert not cut, f"the progress reads {text!r}, cut off"
+    assert watch.errors == []
