@@ -5,6 +5,7 @@
 // ride along, so a link back keeps the whole race. Every run drawn links to its replay on the landscape
 // page, with the target the tool measured (`target`) and a link back to this very view (`back`).
 
+import { curveControls } from "./charts.js";
 import { HttpError, PALETTE, T, UrlState, clamp, debounce, exact, fmt, h, paramControl, postJSON } from "./common.js";
 import {
   FIELDS as PLAYGROUND,
@@ -524,9 +525,20 @@ function runSeeds() {
   ]);
 }
 
+// the band's curves: the mean smoothed on request, log or linear f − f*
+let lastBand = null;
+const bandView = curveControls({
+  smoothing: 0,
+  log: true,
+  label: "Seed band",
+  onChange: (v) => lastBand && plot("band-plot", bandFigure(lastBand[0], { fStar: fStar(), steps: lastBand[1].steps, ...v })),
+});
+document.getElementById("band-plot").before(bandView);
+
 async function drawSeeds(d, body) {
   await plot("fan-plot", fanFigure(d, { landscape: landscape(), start: body.start, surface }));
-  await plot("band-plot", bandFigure(d, { fStar: fStar(), steps: body.steps }));
+  lastBand = [d, body];
+  await plot("band-plot", bandFigure(d, { fStar: fStar(), steps: body.steps, ...bandView.value }));
   const outcomes = d.seeds.map((_, j) => seedOutcome(d, j));
   const hits = d.steps_to_target.filter((_, j) => outcomes[j] === "reached");
   const gone = outcomes.filter((o) => o === "diverged").length;

@@ -2,6 +2,7 @@
 // {landscape, fStar, steps, ...}: each returns {data, layout}. Axes that carry learning rates, batch
 // sizes or decay rates are laid out in log units (see axisOf), so heatmap cells are evenly sized.
 
+import { smooth } from "./charts.js";
 import { PALETTE, exact, fmt } from "./common.js";
 
 export const BATCH = "batch_size";
@@ -315,14 +316,15 @@ export function fanFigure(d, { landscape, start, surface }) {
  * below f*). Values under a thousandth of the tolerance (rounding, inside the target band) are drawn
  * at that floor; every hover gives the exact value.
  */
-export function bandFigure(d, { fStar, steps }) {
-  const floor = (d.target - fStar) * 1e-3;
+export function bandFigure(d, { fStar, steps, smoothing = 0, log = true }) {
+  const floor = (d.target - fStar) * 1e-3; // on a log axis only: rounding-size gaps drawn at the floor
   const k = d.mean.map((_, i) => i);
+  const shownGap = (v) => (log ? Math.max(v - fStar, floor) : v - fStar);
   const line = (list, name, extra) => ({
     type: "scatter",
     mode: "lines",
     x: k,
-    y: list.map((v) => Math.max(v - fStar, floor)),
+    y: list.map(shownGap),
     customdata: list.map((v) => fmt(v - fStar, 3)),
     hovertemplate: `step %{x}: ${name} f − f* = %{customdata}<extra></extra>`,
     ...extra,
@@ -331,7 +333,12 @@ export function bandFigure(d, { fStar, steps }) {
     line(d.low, "10%", { line: { width: 0 } }),
     line(d.high, "90%", { fill: "tonexty", fillcolor: "rgba(0,114,178,0.18)", line: { width: 0 } }),
     line(d.median, "median", { line: { color: PALETTE[0], width: 1, dash: "dot" } }),
-    line(d.mean, "mean", { line: { color: PALETTE[0], width: 2 } }),
+    ...(smoothing
+      ? [
+          line(d.mean, "mean", { line: { color: PALETTE[0], width: 1 }, opacity: 0.35, meta: "raw" }),
+          line(smooth(d.mean, smoothing), `mean smoothed ${smoothing}`, { line: { color: PALETTE[0], width: 2 }, meta: "smoothed" }),
+        ]
+      : [line(d.mean, "mean", { line: { color: PALETTE[0], width: 2 } })]),
     { type: "scatter", mode: "lines", x: [0, steps], y: [d.target - fStar, d.target - fStar], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
   ];
   const shown = data.flatMap((t) => t.y);
@@ -339,7 +346,7 @@ export function bandFigure(d, { fStar, steps }) {
     margin: { l: 56, r: 10, t: 24, b: 36 },
     title: { text: "f − f* over the seeds still in: mean (solid), median (dotted), 10–90% (band)", font: { size: 12 }, x: 0.02, y: 0.98 },
     xaxis: axis("step", { range: [0, steps] }),
-    yaxis: axis("f − f*", { type: "log", ...decadeTicks(shown, 5) }),
+    yaxis: log ? axis("f − f*", { type: "log", ...decadeTicks(shown, 5) }) : axis("f − f*", { type: "linear" }),
   });
   return { data, layout };
 }

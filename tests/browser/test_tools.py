@@ -358,3 +358,25 @@ def test_nothing_overflows_its_box(page, watch, live_server, tool, size, tmp_pat
     finally:
         page.set_viewport_size(before)
     assert watch.errors == []
+
+
+def test_the_seed_band_smooths_its_mean_and_switches_to_a_linear_axis(page, watch, live_server):
+    open_tool(page, live_server, f"tool=seeds&landscape=mccormick&{MOMENTUM_NOISE}&steps=300&b_n=20&t_n=2")
+    page.wait_for_function("() => window.tools.results.seeds")
+    d = page.evaluate("tools.results.seeds.data")
+    f_star = min(m.value for m in get_landscape("mccormick").minima)
+    page.locator("[aria-label='Seed band log scale']").uncheck()
+    page.wait_for_function("() => document.getElementById('band-plot').layout.yaxis.type === 'linear'")
+    mean = page.evaluate("document.getElementById('band-plot').data[3].y")
+    assert mean == pytest.approx([v - f_star for v in d["mean"]], rel=1e-12, abs=1e-12)  # unclipped
+    page.locator("[aria-label='Seed band smoothing']").fill("0.5")
+    page.wait_for_function(
+        "() => document.getElementById('band-plot').data.some((t) => t.meta === 'smoothed')"
+    )
+    smoothed = page.evaluate("document.getElementById('band-plot').data.find((t) => t.meta === 'smoothed').y")
+    last, expected = 0.0, []
+    for i, v in enumerate(d["mean"]):
+        last = 0.5 * last + 0.5 * v
+        expected.append(last / (1 - 0.5 ** (i + 1)) - f_star)
+    assert smoothed == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert watch.errors == []
