@@ -7,6 +7,7 @@
 //   smoothedPair(x, y, options)    the raw curve (faint) and its smoothed curve, as two Plotly traces
 //   changeMarks(controls, toX)     a vertical line + label where a live setting changed ("η → 0.3")
 //   curveControls(options)         a smoothing slider and a log-y toggle (and "all values"), labelled
+//   lossAndAccuracyControls(...)   the two curve plots of a training page, the loss's kept in its link
 //
 // Pure functions first (tested in the browser against hand-computed values), then the DOM pieces.
 
@@ -208,4 +209,25 @@ export function curveControls({ smoothing = 0.6, log = true, robust, onChange, l
   Object.defineProperty(el, "value", { get: () => ({ ...value }) });
   show();
   return el;
+}
+
+/**
+ * The controls of a page's loss and accuracy plots: the loss's smoothing and log y kept in `state`
+ * (`smoothing`, `logY`: the page's link, saved by `saveUrl`), the accuracy's for the view only.
+ * redraw("loss" | "accuracy") after each change. Returns {loss, accuracy} elements.
+ */
+export function lossAndAccuracyControls(state, saveUrl, redraw) {
+  const loss = curveControls({
+    smoothing: state.smoothing,
+    log: state.logY,
+    label: "Loss",
+    onChange: (v) => {
+      state.smoothing = v.smoothing;
+      state.logY = v.log;
+      saveUrl();
+      redraw("loss");
+    },
+  });
+  const accuracy = curveControls({ smoothing: 0, log: false, label: "Accuracy", onChange: () => redraw("accuracy") });
+  return { loss, accuracy };
 }

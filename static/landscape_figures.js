@@ -299,7 +299,7 @@ export function pathsFigure({ landscape, start, racers, vectors, view }) {
       data.push({ type: "scatter", mode: "markers", x: [e.x], y: [e.y], marker: { symbol: "arrow", angle: e.angle, size: 16, color: m.color, line: { color: "#fff", width: 1 } }, cliponaxis: false, showlegend: false });
     }
   }
-  return { data, marks };
+  return { data };
 }
 
 /**

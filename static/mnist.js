@@ -31,7 +31,7 @@ import {
   trainBody,
   trainSize,
 } from "./runs.js";
-import { changeMarks, curveControls, smooth, smoothedPair, valueAxis } from "./charts.js";
+import { changeMarks, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -455,26 +455,9 @@ function renderAccuracy() {
   $("accuracy-now").title = last ? `at epoch ${last.epoch.toFixed(2)} (train: ${state.eval_train_size ? count(state.eval_train_size) : "all"} examples scored)` : "";
 }
 
-const lossView = curveControls({
-  smoothing: state.smoothing,
-  log: state.logY,
-  label: "Loss",
-  onChange: (v) => {
-    state.smoothing = v.smoothing;
-    state.logY = v.log;
-    saveUrl();
-    dirty.loss = true;
-    render();
-  },
-});
-const accuracyView = curveControls({
-  smoothing: 0,
-  log: false,
-  label: "Accuracy",
-  onChange: () => {
-    dirty.accuracy = true;
-    render();
-  },
+const { loss: lossView, accuracy: accuracyView } = lossAndAccuracyControls(state, saveUrl, (plot) => {
+  dirty[plot] = true;
+  render();
 });
 $("loss-card").querySelector(".plot-box").before(lossView);
 $("accuracy-card").querySelector(".plot-box").before(accuracyView);

@@ -29,7 +29,7 @@ import {
   trainBody,
   trainSize,
 } from "./runs.js";
-import { changeMarks, curveControls, smooth, smoothedPair, valueAxis } from "./charts.js";
+import { changeMarks, curveControls, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -712,26 +712,9 @@ function renderCurves() {
   Plotly.react($("accuracy-plot"), accuracy, smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", accuracyY), shapes, annotations, title: curveTitle("Accuracy"), margin }), CONFIG);
 }
 
-const lossView = curveControls({
-  smoothing: state.smoothing,
-  log: state.logY,
-  label: "Loss",
-  onChange: (v) => {
-    state.smoothing = v.smoothing;
-    state.logY = v.log;
-    saveUrl();
-    dirty.curves = true;
-    render();
-  },
-});
-const accuracyView = curveControls({
-  smoothing: 0,
-  log: false,
-  label: "Accuracy",
-  onChange: () => {
-    dirty.curves = true;
-    render();
-  },
+const { loss: lossView, accuracy: accuracyView } = lossAndAccuracyControls(state, saveUrl, () => {
+  dirty.curves = true;
+  render();
 });
 $("loss-plot").before(lossView);
 const gradView = curveControls({ smoothing: 0, log: true, label: "Gradient norm", onChange: () => renderDiagnostics() });
