@@ -217,6 +217,8 @@ def test_the_comparison_gives_back_the_users_settings_and_run(page, watch, live_
     assert server_run(app, mine, "paused").status == "paused", "the user's run waits, paused"
     page.click("#compare")  # back
     page.wait_for_function(f"() => descent.main.id === '{mine}' && descent.main.data.status === 'running'")
+    # the link (state.run, run2) is saved once the run is back: wait for it, then all must match
+    page.wait_for_function(f"() => descent.state.run === '{mine}' && descent.state.run2 === null")
     assert page.evaluate("JSON.stringify(descent.state)") == before
     assert page.url == url
     assert page.locator("#optimizer").input_value() == "momentum"
