@@ -1,6 +1,6 @@
 """Request and response models of /api/blocks: strict, closed and bounded, names from the core registries.
 
-A normalization's request is one model per entry of core.blocks.NORM_DEMOS, told apart by `norm`:
+A normalization's request is one model per entry of core.nn.blocks.NORM_DEMOS, told apart by `norm`:
 batch and layer norm take an (N, C) matrix, instance and group norm an (N, H, W, C) batch, and only
 group norm has `groups`. Each model is generated from its registry entry.
 """
@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 
 from app.schemas import Finite, ParamOut, Strict
-from core.blocks import ELEMENTWISE, NORM_DEMOS, SWEEPS, VANISHING, norm_layer, tensor_shape
-from core.norms import EPS
+from core.nn.blocks import ELEMENTWISE, NORM_DEMOS, SWEEPS, VANISHING, norm_layer, tensor_shape
+from core.nn.norms import EPS
 from core.params import Param
 
 # Inputs stay small: each is typed in by hand or drawn on a page.

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.paths import Steps
+from core.landscape.paths import Steps
 
 COLUMNS = ("step", "x", "y", "loss", "lr", "grad_norm", "gx", "gy")
 

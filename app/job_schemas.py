@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from app.schemas import LayerIn, Strict, TrainIn
-from core.datasets import DATASETS, get_dataset
-from core.mnist import get_image_set
+from core.data.datasets import DATASETS, get_dataset
+from core.data.mnist import get_image_set
 from core.optimizers import get_optimizer
 from core.params import resolve
 
@@ -83,7 +83,7 @@ class SweepConfigIn(TrainIn):
         return self
 
     def fields(self) -> dict:
-        """core.training.TrainConfig's fields, for core.sweeps."""
+        """core.nn.training.TrainConfig's fields, for core.nn.sweeps."""
         return asdict(self.config())
 
 
@@ -148,7 +148,7 @@ class JobsIn(Strict):
 class JobResultOut(BaseModel):
     index: int = Field(description="the spec's position in the submitted list")
     result: dict[str, Any] | None = Field(
-        description="what core.sweeps returns for the spec; null if it failed"
+        description="what core.nn.sweeps returns for the spec; null if it failed"
     )
     error: str | None
 

@@ -1,4 +1,4 @@
-"""Batches of independent jobs (core/sweeps.py specs) on a pool of worker processes: submit a list of
+"""Batches of independent jobs (core/nn/sweeps.py specs) on a pool of worker processes: submit a list of
 specs, poll for progress and results, cancel. In memory only.
 
 The pool is any `concurrent.futures.Executor`, made by `executor_factory` on first use: by default a
@@ -36,7 +36,7 @@ from queue import Empty, SimpleQueue
 from threadpoolctl import threadpool_limits
 
 from app import settings
-from core.sweeps import run_job
+from core.nn.sweeps import run_job
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What the run log needs from a training run that has ended, read from what the run manager keeps.
 
 app/runs.py calls `training_ended` once per run, from the thread that records its last event (never
-the event loop); the race streams log through core.runlog.logged_race. Neither ever raises.
+the event loop); the race streams log through app.runlog.logged_race. Neither ever raises.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import asdict
 
 import orjson
 
-from core import runlog
-from core.training import TrainConfig
+from app import runlog
+from core.nn.training import TrainConfig
 
 
 def _column(fragments: list[str]) -> list:

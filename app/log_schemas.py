@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.runlog import HEADLINE, KINDS, MAX_POINTS
+from app.runlog import HEADLINE, KINDS, MAX_POINTS
 
 Kind = Literal[KINDS]
 SortColumn = Literal[HEADLINE]
@@ -63,7 +63,7 @@ class RunOut(RunHeadOut):
 
     config: dict[str, Any] = Field(
         description="a path: the race request with this racer alone in `racers` (all of them in "
-        "`race_racers`); training: core.training.TrainConfig's fields"
+        "`race_racers`); training: core.nn.training.TrainConfig's fields"
     )
     results: dict[str, Any] = Field(
         description="a path: outcome message, distance to the nearest minimum; training: the summary event"

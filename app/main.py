@@ -21,12 +21,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
-from app import server, settings
+from app import runlog, server, settings
 from app.jobs import JobLimits, JobManager
 from app.routers import blocks, landscapes, log, network_tools, networks, pages, paths, registry, runs, tools
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SameOrigin, SecurityHeaders, content_security_policy
-from core import runlog
 
 STATIC = pages.ASSETS / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -20,8 +20,8 @@ import numpy as np
 import orjson
 from threadpoolctl import threadpool_limits
 
-from core.network import Network
-from core.training import Controls, TrainConfig, load_data, network_for, train
+from core.nn.network import Network
+from core.nn.training import Controls, TrainConfig, load_data, network_for, train
 
 WEIGHTS = b"W"  # marks the final-weights message on the events pipe (events start with "{")
 

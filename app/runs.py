@@ -35,10 +35,10 @@ import orjson
 
 from app import log_hooks, run_process, settings
 from app.streaming import next_or_ping
-from core.datasets import Split
-from core.mnist import data_dir
-from core.network import Network
-from core.training import TrainConfig, load_data, network_for
+from core.data.datasets import Split
+from core.data.mnist import data_dir
+from core.nn.network import Network
+from core.nn.training import TrainConfig, load_data, network_for
 
 # Runs start from a fork server: a clean, single-threaded process with the modules already loaded.
 _PROCESSES = multiprocessing.get_context("forkserver")

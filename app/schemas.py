@@ -15,17 +15,17 @@ from pydantic import (
     model_validator,
 )
 
-from core.activations import ACTIVATIONS
-from core.datasets import DATASETS, get_dataset
-from core.inits import INITS
-from core.landscapes import LANDSCAPES, Landscape, get_landscape
-from core.losses import LOSSES
-from core.mnist import IMAGE_SETS
-from core.noise import NOISE_PARAMS, GradientNoise
+from core.data.datasets import DATASETS, get_dataset
+from core.data.mnist import IMAGE_SETS
+from core.landscape.landscapes import LANDSCAPES, Landscape, get_landscape
+from core.landscape.noise import NOISE_PARAMS, GradientNoise
+from core.nn.activations import ACTIVATIONS
+from core.nn.inits import INITS
+from core.nn.losses import LOSSES
+from core.nn.training import TrainConfig, check_data
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.params import Param, resolve
 from core.schedules import SCHEDULES, get_schedule
-from core.training import TrainConfig, check_data
 
 MAX_STEPS = 10_000
 MAX_RACERS = 8
@@ -47,7 +47,7 @@ def _bounded(p: Param):
     return Annotated[int if p.integer else float, Field(ge=p.low, le=p.high, description=p.label)], p.default
 
 
-# Simulated gradient noise: one field per core.noise.NOISE_PARAMS entry, bounds included.
+# Simulated gradient noise: one field per core.landscape.noise.NOISE_PARAMS entry, bounds included.
 NoiseIn = create_model("NoiseIn", __base__=Strict, **{p.name: _bounded(p) for p in NOISE_PARAMS})
 
 
@@ -105,7 +105,7 @@ class RaceIn(LandscapeIn):
         return get_schedule(self.schedule, self.steps, **self.schedule_params)
 
     def core_args(self) -> dict:
-        """Keyword arguments for core.paths.race."""
+        """Keyword arguments for core.landscape.paths.race."""
         landscape = self.bound_landscape()
         return {
             "landscape": landscape,
@@ -254,7 +254,7 @@ class LayerIn(Strict):
 
 
 class TrainIn(Strict):
-    """A training run: the fields of core.training.TrainConfig, bounded for a shared server."""
+    """A training run: the fields of core.nn.training.TrainConfig, bounded for a shared server."""
 
     dataset: DatasetName = "moons"
     data: Settings = Field(default={}, description="the dataset's parameters (see /api/datasets)")

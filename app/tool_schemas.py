@@ -1,6 +1,6 @@
 """Request and response models of /api/tools: strict, closed, bounded, and cheap at their caps.
 
-Every request runs `core.paths.run_many` once or a few times. What a call costs grows with steps ×
+Every request runs `core.landscape.paths.run_many` once or a few times. What a call costs grows with steps ×
 paths, plus a fixed overhead per `run_many` call and step (Python, not numpy), so each model declares
 its grid first and `steps` last: the check on `steps` sees the grid and refuses work over MAX_WORK,
 about half a second on one core. The 100 × 100 map at 500 steps fits.
@@ -14,11 +14,11 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from app.schemas import Finite, LandscapeIn, NoiseIn, OptimizerName, Point, Settings, _noise
-from core.landscapes import Landscape, get_landscape
-from core.noise import GradientNoise
+from core.landscape.landscapes import Landscape, get_landscape
+from core.landscape.noise import GradientNoise
+from core.landscape.tuning import BATCH, DECAYS, batch_param
 from core.optimizers import get_optimizer
 from core.params import Param
-from core.tuning import BATCH, DECAYS, batch_param
 
 MAX_TOOL_STEPS = 5000
 MAX_GRID = 200  # cells per axis of a map

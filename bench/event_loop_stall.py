@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from core.mnist import locate
+from core.data.mnist import locate
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = 0.010  # seconds between probes

@@ -1,11 +1,11 @@
 """The tuning maps, vectorized against a plain loop (goal: the 100 × 100 McCormick map in < 2 s).
 
 1. Hyperparameter map: momentum on McCormick, 100 learning rates × 100 values of γ, 500 steps, exact
-   gradients: 10,000 paths in one run_many call (core.tuning.hyper_map).
+   gradients: 10,000 paths in one run_many call (core.landscape.tuning.hyper_map).
 2. Start-point map: SGD on Himmelblau from a 100 × 100 grid of starts, 1,000 steps
-   (core.tuning.start_map).
+   (core.landscape.tuning.start_map).
 
-Each is compared with the same map computed one path at a time through core.paths.path, timed on a
+Each is compared with the same map computed one path at a time through core.landscape.paths.path, timed on a
 sample of cells and scaled, and the sampled cells are checked against the map.
 
     OPENBLAS_NUM_THREADS=1 python bench/maps.py
@@ -19,10 +19,10 @@ import time
 
 import numpy as np
 
-from core.landscapes import get_landscape
+from core.landscape.landscapes import get_landscape
+from core.landscape.paths import Steps, path
+from core.landscape.tuning import axis_values, hyper_map, start_grid, start_map
 from core.optimizers import get_optimizer
-from core.paths import Steps, path
-from core.tuning import axis_values, hyper_map, start_grid, start_map
 
 SIDE, SAMPLE, REPEATS = 100, 60, 3
 

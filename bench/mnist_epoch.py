@@ -1,7 +1,7 @@
 """One MNIST epoch of the seed's network (784-600-10, ReLU/softmax, SGD lr 0.02, batch 16, L2 2e-4):
 ours against PyTorch CPU and against the GEMM-bound floor, plus the cost of streaming events.
 
-- ours: core.training.train, the epoch event's `seconds` (training steps only).
+- ours: core.nn.training.train, the epoch event's `seconds` (training steps only).
 - PyTorch: torch 2.13 CPU, the same layers and SGD (weight_decay 4e-4 = the seed's 2λ), the same
   shuffled index slices per batch, one thread.
 - floor: the epoch's matmul FLOPs divided by a measured float32 GEMM rate (1024³, one thread).
@@ -23,10 +23,10 @@ import time
 import numpy as np
 import orjson
 
-from core.datasets import one_hot
-from core.mnist import load
+from core.data.datasets import one_hot
+from core.data.mnist import load
+from core.nn.training import TrainConfig, network_for, train
 from core.optimizers import get_optimizer
-from core.training import TrainConfig, network_for, train
 
 CONFIG = TrainConfig(
     dataset="mnist",

@@ -18,9 +18,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import time
 
-from core.datasets import make_dataset
-from core.mnist import load
-from core.training import TrainConfig, train
+from core.data.datasets import make_dataset
+from core.data.mnist import load
+from core.nn.training import TrainConfig, train
 
 
 def run(config, split, label):

@@ -1,7 +1,7 @@
 """A small network hyperparameter map (6 learning rates x 4 momenta = 24 short runs on moons) on the
 process pool of app/jobs.py, against the same jobs run one after another in this process.
 
-Both run core.sweeps.run_job on the same specs (their results are checked to agree); the pool's time
+Both run core.nn.sweeps.run_job on the same specs (their results are checked to agree); the pool's time
 includes starting its processes, measured apart. One BLAS thread everywhere. The ideal ratio is the
 number of free cores.
 
@@ -19,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from app.jobs import JobLimits, JobManager
-from core.sweeps import run_job
+from core.nn.sweeps import run_job
 
 
 def specs(epochs: int) -> list[dict]:

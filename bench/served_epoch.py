@@ -1,6 +1,6 @@
 """One MNIST epoch served and watched in a browser against the same epoch headless.
 
-- headless: core.training.train in this process, nothing watching: the `epoch` event's `seconds`
+- headless: core.nn.training.train in this process, nothing watching: the `epoch` event's `seconds`
   (the wall time of the epoch's training steps; evaluation excluded).
 - served: the app under uvicorn in a subprocess (each run trains in a process of its own), /mnist
   open in headless Chromium (Playwright) with the same configuration in its URL, Start clicked; the
@@ -33,8 +33,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from core.mnist import load
-from core.training import TrainConfig, train
+from core.data.mnist import load
+from core.nn.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

@@ -2,7 +2,7 @@
 
 Seed settings: lr 0.01, β 0.9/0.999, 10 epochs of N = 2000 examples in batches of 4 (5,000 steps),
 gradient noise σ = (16, 4). The reference redraws the whole fictional dataset at every step, as the
-seed's `simulate_grad` does; ours draws the batch mean directly (core.noise.fast_noise). Adam's
+seed's `simulate_grad` does; ours draws the batch mean directly (core.landscape.noise.fast_noise). Adam's
 update alone, without gradient or records, shows the ceiling for one path stepped by numpy.
 
     OPENBLAS_NUM_THREADS=1 python bench/stochastic_adam.py
@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from core.landscapes import get_landscape
-from core.noise import GradientNoise
+from core.landscape.landscapes import get_landscape
+from core.landscape.noise import GradientNoise
+from core.landscape.paths import path, run_many
 from core.optimizers import get_optimizer
-from core.paths import path, run_many
 
 N, BATCH, EPOCHS, LR = 2000, 4, 10, 0.01
 STEPS = EPOCHS * N // BATCH
@@ -90,7 +90,7 @@ def main():
     print(f"{'':48}{'steps/s':>12}{'vs seed':>10}")
     print(f"{'seed process (N draws per step)':48}{rate:12,.0f}{1:10.1f}x")
     rows = [
-        ("ours, core.paths.path (full step records)", STEPS / path_s),
+        ("ours, core.landscape.paths.path (full step records)", STEPS / path_s),
         ("ours, run_many, 1 path", STEPS / loop_s),
         ("Adam's update alone (no gradient, no records)", STEPS / rule_s),
         (f"ours, run_many, {lanes} seeds at once", lanes * STEPS / many_s),

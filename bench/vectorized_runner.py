@@ -1,6 +1,6 @@
 """10,000 Adam paths x 1,000 steps on McCormick with exact gradients, all at once (goal: < 2 s).
 
-Compared with the same paths run one at a time through core.paths.path (timed on a sample of 100
+Compared with the same paths run one at a time through core.landscape.paths.path (timed on a sample of 100
 paths and scaled), in the same process.
 
     OPENBLAS_NUM_THREADS=1 python bench/vectorized_runner.py
@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from core.landscapes import get_landscape
+from core.landscape.landscapes import get_landscape
+from core.landscape.paths import path, run_many
 from core.optimizers import get_optimizer
-from core.paths import path, run_many
 
 PATHS, STEPS, SAMPLE = 10_000, 1_000, 100
 

@@ -23,7 +23,7 @@ SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 @pytest.fixture(autouse=True, scope="session")
 def descent_home(tmp_path_factory):
-    """Every run the tests make is logged (core/runlog.py): into a temporary folder, never the user's."""
+    """Every run the tests make is logged (app/runlog.py): into a temporary folder, never the user's."""
     previous = os.environ.get("DESCENT_HOME")
     os.environ["DESCENT_HOME"] = str(tmp_path_factory.mktemp("descent-home"))
     yield Path(os.environ["DESCENT_HOME"])

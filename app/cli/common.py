@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from core.training import SEED
+from core.nn.training import SEED
 
 SHOWN = 40  # characters of a bad value echoed back in an error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from app.cli.common import UsageError
-from core.mnist import IMAGE_SETS, DataError, fetch, load
+from core.data.mnist import IMAGE_SETS, DataError, fetch, load
 
 
 def _mirrors(urls: list[str]) -> list[str] | None:

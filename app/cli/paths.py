@@ -9,11 +9,11 @@ import orjson
 
 from app.cli.common import UsageError, number, pairs, point, seed
 from app.formats import csv_table
-from core.landscapes import LANDSCAPES, get_landscape
-from core.noise import GradientNoise
+from core.landscape.landscapes import LANDSCAPES, get_landscape
+from core.landscape.noise import GradientNoise
+from core.landscape.paths import Steps, path
 from core.optimizers import OPTIMIZERS, get_optimizer
 from core.params import Param
-from core.paths import Steps, path
 from core.schedules import SCHEDULES, get_schedule
 
 STEPS = Param("steps", "steps", 1000, 1, 1_000_000, integer=True)

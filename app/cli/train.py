@@ -10,9 +10,9 @@ import orjson
 from tqdm import tqdm
 
 from app.cli.common import UsageError, number, pairs, seed, shown
-from core.datasets import DATASETS
-from core.mnist import IMAGE_SETS, DataError
-from core.training import TrainConfig, load_data, network_for, train
+from core.data.datasets import DATASETS
+from core.data.mnist import IMAGE_SETS, DataError
+from core.nn.training import TrainConfig, load_data, network_for, train
 
 
 def _widths(text: str) -> list[int]:

@@ -1,6 +1,6 @@
 """The building blocks page's data: activations, softmax, losses, initializations and normalizations.
 
-Each endpoint validates its request (app.block_schemas) and calls one function of core.blocks.
+Each endpoint validates its request (app.block_schemas) and calls one function of core.nn.blocks.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from app.block_schemas import (
     norm_params,
 )
 from app.schemas import ParamOut
-from core import blocks
-from core.inits import INITS
-from core.losses import LOSSES
-from core.norms import EPS
+from core.nn import blocks
+from core.nn.inits import INITS
+from core.nn.losses import LOSSES
+from core.nn.norms import EPS
 
 router = APIRouter(prefix="/api/blocks", tags=["blocks"])
 

@@ -5,7 +5,7 @@ import orjson
 from fastapi import APIRouter, Response
 
 from app.schemas import PointIn, StabilityOut, SurfaceIn, SurfaceOut
-from core.surfaces import stability, surface
+from core.landscape.surfaces import stability, surface
 
 router = APIRouter(prefix="/api", tags=["landscapes"])
 

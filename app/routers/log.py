@@ -1,5 +1,5 @@
 """The run log: every race and training run the server has finished, kept across restarts
-(core/runlog.py). List and sort, read one with its curves, delete, export. A log whose file is damaged
+(app/runlog.py). List and sort, read one with its curves, delete, export. A log whose file is damaged
 or cannot be written answers 503, naming the file and what to do."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
+from app import runlog
 from app.log_schemas import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, SortColumn
-from core import runlog
 
 
 class SharedPathRoute(APIRoute):

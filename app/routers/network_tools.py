@@ -1,5 +1,5 @@
 """Jobs for the network tuning tools: a list of independent specs (short training runs, LR range tests)
-run on the process pool; poll for progress, cancel. See app/jobs.py and core/sweeps.py."""
+run on the process pool; poll for progress, cancel. See app/jobs.py and core/nn/sweeps.py."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from app.job_schemas import (
 )
 from app.jobs import Busy, Job, JobManager, PoolUnavailable
 from app.routers.log import SharedPathRoute
-from core.mnist import IMAGE_SETS, locate
+from core.data.mnist import IMAGE_SETS, locate
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=SharedPathRoute)
 

@@ -6,14 +6,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, ParamOut, PointsIn
-from core.activations import ACTIVATIONS
-from core.datasets import DATASETS, make_dataset
-from core.inits import INITS
-from core.losses import LOSSES
-from core.mnist import DATA_DIR_ENV, IMAGE_SETS, data_dir, locate
-from core.network import REGULARIZATION
-from core.norms import NORMS
-from core.training import TRAINING_PARAMS
+from core.data.datasets import DATASETS, make_dataset
+from core.data.mnist import DATA_DIR_ENV, IMAGE_SETS, data_dir, locate
+from core.nn.activations import ACTIVATIONS
+from core.nn.inits import INITS
+from core.nn.losses import LOSSES
+from core.nn.network import REGULARIZATION
+from core.nn.norms import NORMS
+from core.nn.training import TRAINING_PARAMS
 
 router = APIRouter(prefix="/api", tags=["networks"])
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app import runlog
 from app.routers.blocks import blocks_registry
 from app.routers.network_tools import job_limits
 from app.routers.networks import get_networks
 from app.routers.registry import registry
 from app.tool_schemas import tool_limits
-from core import runlog
-from core.datasets import DATASETS
+from core.data.datasets import DATASETS
 
 PACKAGED = resources.files("app")  # a wheel carries templates/ and static/ inside the package
 ASSETS = PACKAGED if (PACKAGED / "templates").is_dir() else Path(__file__).resolve().parents[2]  # a checkout

@@ -8,12 +8,12 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Response
 
+from app import runlog
 from app.formats import csv_table
 from app.heavy import BUSY, HEAVY
 from app.schemas import ExportIn, RaceIn
 from app.streaming import EVENT_STREAM, FLUSH, EventStream, WorkerError, in_thread
-from core import runlog
-from core.paths import Outcome, Steps, race
+from core.landscape.paths import Outcome, Steps, race
 
 router = APIRouter(prefix="/api", tags=["paths"])
 

@@ -5,8 +5,8 @@ from functools import cache
 from fastapi import APIRouter
 
 from app.schemas import MAX_RACERS, MAX_STEPS, LandscapeOut, OptimizerOut, ParamOut, RegistryOut, ScheduleOut
-from core.landscapes import LANDSCAPES
-from core.noise import NOISE_PARAMS
+from core.landscape.landscapes import LANDSCAPES
+from core.landscape.noise import NOISE_PARAMS
 from core.optimizers import OPTIMIZERS
 from core.schedules import SCHEDULES
 

@@ -15,8 +15,8 @@ from app.runs import Busy, Run, RunManager
 from app.schemas import HyperIn, LoadedOut, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
 from app.streaming import EVENT_STREAM, EventStream
 from app.uploads import UploadError, read_npz
-from core.mnist import IMAGE_SETS, DataError
-from core.network import L1, L2, MAX_NORM
+from core.data.mnist import IMAGE_SETS, DataError
+from core.nn.network import L1, L2, MAX_NORM
 from core.optimizers import get_optimizer
 from core.params import resolve
 
@@ -33,7 +33,7 @@ EVENTS = """The run's events, each `data` a JSON object. A new subscriber first 
 `history` event (every step's loss and lr so far, every evaluation and epoch summary without
 the bulky parts, every control), the latest full `eval`, and any ending events; then live events:
 `steps`, `eval`, `epoch`, `control`, `early_stop`, `diverged`, `error`, and finally `summary`.
-See core/training.py for each event's fields. No number is ever NaN or infinite."""
+See core/nn/training.py for each event's fields. No number is ever NaN or infinite."""
 
 
 def manager(request: Request) -> RunManager:

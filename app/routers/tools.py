@@ -1,6 +1,6 @@
 """Tuning tools: learning-rate range test, hyperparameter maps, start-point maps, seed bands.
 
-Each endpoint validates one bounded request, calls one function of core.tuning and sends its arrays.
+Each endpoint validates one bounded request, calls one function of core.landscape.tuning and sends its arrays.
 It computes on the heavy-work threads (app.heavy), so the event loop and the pages' threads stay free
 while numpy works (each request is capped to about half a second: see app.tool_schemas). No number
 sent is NaN or infinite: a diverged run is its own category (`diverged_at` > 0), never a missing value.
@@ -27,7 +27,7 @@ from app.tool_schemas import (
     TradeoffIn,
     TradeoffOut,
 )
-from core.tuning import (
+from core.landscape.tuning import (
     axis_values,
     batch_param,
     batch_tradeoff,

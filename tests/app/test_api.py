@@ -9,11 +9,11 @@ import pytest
 
 from app import streaming
 from app.streaming import FLUSH, WORKERS, Workers, in_thread
-from core.landscapes import LANDSCAPES, get_landscape
+from core.landscape.landscapes import LANDSCAPES, get_landscape
+from core.landscape.paths import Outcome, Steps, race
+from core.landscape.surfaces import stability, surface
 from core.optimizers import OPTIMIZERS, get_optimizer
-from core.paths import Outcome, Steps, race
 from core.schedules import SCHEDULES, get_schedule
-from core.surfaces import stability, surface
 
 RACE = {
     "landscape": "mccormick",
@@ -97,7 +97,7 @@ def test_streamed_race_equals_the_core_race(client):
         ],
         ls.start,
         150,
-        noise=__import__("core.noise", fromlist=["GradientNoise"]).GradientNoise(16, 4, 2000, 4),
+        noise=__import__("core.landscape.noise", fromlist=["GradientNoise"]).GradientNoise(16, 4, 2000, 4),
         schedule=get_schedule("cosine", 150),
         seed=11,
     )

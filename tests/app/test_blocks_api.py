@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from core import blocks
-from core.inits import INITS
-from core.losses import LOSSES
+from core.nn import blocks
+from core.nn.inits import INITS
+from core.nn.losses import LOSSES
 
 SEED_Z = [0.2, 0.57, 0.6, 0.12]
 

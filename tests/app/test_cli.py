@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main, paths
-from core.landscapes import LANDSCAPES
+from core.landscape.landscapes import LANDSCAPES
 from core.optimizers import OPTIMIZERS
 from core.schedules import SCHEDULES
 

@@ -5,9 +5,9 @@ import sys
 import pytest
 
 from app.cli import main
-from core import mnist
+from core.data import mnist
 from tests.app.test_cli_train import Terminal
-from tests.core.test_mnist import NAMES, dead_url, make_fixture, patch_spec, serve, server  # noqa: F401
+from tests.core.data.test_mnist import NAMES, dead_url, make_fixture, patch_spec, serve, server  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

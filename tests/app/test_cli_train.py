@@ -11,8 +11,8 @@ import pytest
 
 from app.cli import main
 from app.cli import train as train_command
-from core.network import Network
-from core.training import TrainConfig, load_data
+from core.nn.network import Network
+from core.nn.training import TrainConfig, load_data
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from app import runs as app_runs
 from app.main import create_app
 from app.runs import SUBSCRIBER_QUEUE, Busy, Limits, Run
 from app.streaming import MAX_PENDING, WORKERS
-from core.training import TrainConfig, load_data
+from core.nn.training import TrainConfig, load_data
 from tests.conftest import serve
 
 BUSY = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 300, "eval_every": 5, "surface": 30}

@@ -1,4 +1,4 @@
-"""Jobs on the process pool: results equal core.sweeps run in-process; progress, cancel, caps, 429, 422
+"""Jobs on the process pool: results equal core.nn.sweeps run in-process; progress, cancel, caps, 429, 422
 and 503; the manager's feeding (one task per worker, jobs in turn) and its faults (a pool that breaks,
 calls back under its own lock or cannot start) with pools the test drives by hand."""
 
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.jobs import Busy, JobLimits, JobManager, PoolUnavailable
 from app.main import create_app
-from core.sweeps import run_job
+from core.nn.sweeps import run_job
 
 MOONS = {"dataset": "moons", "hidden": [{"width": 8}], "epochs": 3, "optimizer": "momentum"}
 
@@ -50,7 +50,7 @@ def wait(client, job_id, timeout=60):
 
 
 def core_fields(spec):
-    """The fields core.sweeps gets for a request spec (hidden as pairs, TrainIn's defaults)."""
+    """The fields core.nn.sweeps gets for a request spec (hidden as pairs, TrainIn's defaults)."""
     body = {**spec["config"], "hidden": [[layer["width"], "relu"] for layer in spec["config"]["hidden"]]}
     return {**spec, "config": body}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.landscapes import LANDSCAPES
+from core.landscape.landscapes import LANDSCAPES
 
 
 @pytest.mark.parametrize("name", list(LANDSCAPES))

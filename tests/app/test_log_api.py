@@ -8,9 +8,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from app import runlog
 from app.main import create_app
 from app.runs import Limits
-from core import runlog
 from tests.app.test_runs import sse, watch
 
 RACE = {

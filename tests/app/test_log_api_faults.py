@@ -6,11 +6,11 @@ import hashlib
 import pytest
 from fastapi.testclient import TestClient
 
+from app import runlog
 from app.main import create_app
 from app.runs import Limits
-from core import runlog
 from tests.app.test_log_api import race
-from tests.core.test_runlog_faults import damage
+from tests.app.test_runlog_faults import damage
 
 LOG_CALLS = [
     ("GET", "/api/log"),

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from core.activations import ACTIVATIONS
-from core.datasets import DATASETS, make_dataset
-from core.mnist import IMAGE_SETS
+from core.data.datasets import DATASETS, make_dataset
+from core.data.mnist import IMAGE_SETS
+from core.nn.activations import ACTIVATIONS
 from tests.app.test_runs import watch
 
 

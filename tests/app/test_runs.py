@@ -351,7 +351,7 @@ def test_stopping_a_run_that_has_ended_is_no_error(client):
 
 
 def test_the_run_log_keeps_each_live_change_with_the_step_it_took_effect_at(client):
-    from core import runlog
+    from app import runlog
 
     run_id = client.post("/api/runs", json=ENDLESS | {"eval_every": 1000}).json()["id"]
     with client.stream("GET", f"/api/runs/{run_id}/events") as r:

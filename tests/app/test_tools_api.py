@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from app.tool_schemas import MAX_WORK, HyperMapOut, RangeOut, SeedBandOut, StartMapOut, TradeoffOut
-from core.landscapes import get_landscape
-from core.noise import GradientNoise
-from core.optimizers import get_optimizer
-from core.tuning import (
+from core.landscape.landscapes import get_landscape
+from core.landscape.noise import GradientNoise
+from core.landscape.tuning import (
     DIVERGED,
     axis_values,
     batch_param,
@@ -21,6 +20,7 @@ from core.tuning import (
     start_grid,
     start_map,
 )
+from core.optimizers import get_optimizer
 
 NOISE = {"sigma_x": 4.0, "sigma_y": 2.0, "dataset_size": 500, "batch_size": 8}
 CORE_NOISE = GradientNoise(**NOISE)

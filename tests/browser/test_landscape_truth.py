@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from app.schemas import RaceIn
-from core.landscapes import LANDSCAPES
-from core.paths import Outcome, Steps, race
+from core.landscape.landscapes import LANDSCAPES
+from core.landscape.paths import Outcome, Steps, race
 
 SIDE_ROWS = 3  # f − f*, distance, η
 

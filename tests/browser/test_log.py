@@ -10,8 +10,8 @@ import httpx
 import numpy as np
 import pytest
 
-from core import runlog
-from core.training import TrainConfig
+from app import runlog
+from core.nn.training import TrainConfig
 
 
 def foreign(watch, live_server):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core import runlog
-from core.training import TrainConfig
+from app import runlog
+from core.nn.training import TrainConfig
 
 SIZES = [(1280, 720), (1440, 900)]
 PAGES = ["/playground", "/mnist", "/network-tools", "/log", "/blocks"]

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from core.landscapes import get_landscape
-from core.tuning import DIVERGED, global_value
+from core.landscape.landscapes import get_landscape
+from core.landscape.tuning import DIVERGED, global_value
 
 NOISE = "noise=1&sigma_x=16&sigma_y=4&dataset_size=2000&batch_size=32"
 

@@ -4,9 +4,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from core.landscapes import get_landscape
+from core.landscape.landscapes import get_landscape
+from core.landscape.paths import Steps, path
 from core.optimizers import OPTIMIZERS, get_optimizer
-from core.paths import Steps, path
 
 NAMES = list(OPTIMIZERS)
 G1, G2 = (0.5, -2.0), (1.0, 0.25)  # the two gradients fed in the hand-computed cases

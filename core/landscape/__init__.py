@@ -1,0 +1,1 @@
+"""2D test functions and what runs on them: gradient noise, optimizer paths, surfaces, tuning maps."""

@@ -1,0 +1,1 @@
+"""Numpy networks: layers, activations, norms, losses, the training loop, sweeps and graph blocks."""
