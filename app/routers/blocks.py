@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.block_schemas import (
+from app.schemas.blocks import (
     MAX_FAN,
     MAX_VECTOR,
     SOFTMAX_LIMIT,
@@ -32,7 +32,7 @@ from app.block_schemas import (
     XavierRangeOut,
     norm_params,
 )
-from app.schemas import ParamOut
+from app.schemas.common import ParamOut
 from core.nn import blocks
 from core.nn.inits import INITS
 from core.nn.losses import LOSSES

@@ -4,7 +4,7 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Response
 
-from app.schemas import PointIn, StabilityOut, SurfaceIn, SurfaceOut
+from app.schemas.landscapes import PointIn, StabilityOut, SurfaceIn, SurfaceOut
 from core.landscape.surfaces import stability, surface
 
 router = APIRouter(prefix="/api", tags=["landscapes"])

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
 from app import runlog
-from app.log_schemas import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, SortColumn
+from app.schemas.log import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, SortColumn
 
 
 class SharedPathRoute(APIRoute):

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from app.job_schemas import (
+from app.jobs import Busy, Job, JobManager, PoolUnavailable
+from app.routers.log import SharedPathRoute
+from app.schemas.network_tools import (
     MAX_IMAGE_TEST,
     MAX_IMAGE_TRAIN,
     MAX_RANGE_STEPS,
@@ -20,8 +22,6 @@ from app.job_schemas import (
     JobResultOut,
     JobsIn,
 )
-from app.jobs import Busy, Job, JobManager, PoolUnavailable
-from app.routers.log import SharedPathRoute
 from core.data.mnist import IMAGE_SETS, locate
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=SharedPathRoute)

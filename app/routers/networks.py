@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, ParamOut, PointsIn
+from app.schemas.common import ParamOut
+from app.schemas.networks import ActivationOut, DatasetOut, Named, NetworksOut, PointsIn, PointsOut
+from app.schemas.runs import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH
 from core.data.datasets import DATASETS, make_dataset
 from core.data.mnist import DATA_DIR_ENV, IMAGE_SETS, data_dir, locate
 from core.nn.activations import ACTIVATIONS
@@ -16,41 +17,6 @@ from core.nn.norms import NORMS
 from core.nn.training import TRAINING_PARAMS
 
 router = APIRouter(prefix="/api", tags=["networks"])
-
-
-class Named(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    name: str
-    label: str
-    formula: str = ""
-
-
-class ActivationOut(Named):
-    output_only: bool
-
-
-class DatasetOut(BaseModel):
-    name: str
-    label: str
-    description: str
-    kind: str = Field(description="points (2D toy set) or images")
-    classes: list[str]
-    params: list[ParamOut]
-    available: bool = Field(description="whether the data is on this server")
-    remedy: str = Field(description="how to get the data when it is not available")
-
-
-class NetworksOut(BaseModel):
-    datasets: list[DatasetOut]
-    activations: list[ActivationOut]
-    losses: list[Named]
-    inits: list[Named]
-    norms: list[Named]
-    regularization: list[ParamOut]
-    training: list[ParamOut]
-    max_layers: int
-    max_width: int
-    max_epochs: int
 
 
 def _datasets() -> list[DatasetOut]:
@@ -106,14 +72,6 @@ def get_networks() -> NetworksOut:
         max_width=MAX_WIDTH,
         max_epochs=MAX_EPOCHS,
     )
-
-
-class PointsOut(BaseModel):
-    x_train: list[list[float]]
-    y_train: list[int]
-    x_test: list[list[float]]
-    y_test: list[int]
-    classes: list[str]
 
 
 @router.post("/datasets/points")

@@ -13,7 +13,7 @@ from app.routers.blocks import blocks_registry
 from app.routers.network_tools import job_limits
 from app.routers.networks import get_networks
 from app.routers.registry import registry
-from app.tool_schemas import tool_limits
+from app.schemas.tools import tool_limits
 from core.data.datasets import DATASETS
 
 PACKAGED = resources.files("app")  # a wheel carries templates/ and static/ inside the package

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from app import runlog
 from app.formats import csv_table
 from app.heavy import BUSY, HEAVY
-from app.schemas import ExportIn, RaceIn
+from app.schemas.paths import ExportIn, RaceIn
 from app.streaming import EVENT_STREAM, FLUSH, EventStream, WorkerError, in_thread
 from core.landscape.paths import Outcome, Steps, race
 

@@ -4,7 +4,9 @@ from functools import cache
 
 from fastapi import APIRouter
 
-from app.schemas import MAX_RACERS, MAX_STEPS, LandscapeOut, OptimizerOut, ParamOut, RegistryOut, ScheduleOut
+from app.schemas.common import ParamOut
+from app.schemas.paths import MAX_RACERS, MAX_STEPS
+from app.schemas.registry import LandscapeOut, OptimizerOut, RegistryOut, ScheduleOut
 from core.landscape.landscapes import LANDSCAPES
 from core.landscape.noise import NOISE_PARAMS
 from core.optimizers import OPTIMIZERS

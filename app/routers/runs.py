@@ -8,11 +8,12 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from app.heavy import HEAVY
 from app.runs import Busy, Run, RunManager
-from app.schemas import HyperIn, LoadedOut, PredictIn, PredictOut, RunOut, TrainIn, ValidationErrorOut
+from app.schemas.common import ValidationErrorOut
+from app.schemas.runs import FiltersOut, HyperIn, ImagesOut, LoadedOut, PredictIn, PredictOut, RunOut, TrainIn
 from app.streaming import EVENT_STREAM, EventStream
 from app.uploads import UploadError, read_npz
 from core.data.mnist import IMAGE_SETS, DataError
@@ -248,18 +249,6 @@ def _load_model(request: Request, body: bytes) -> RunOut:
     except ValueError as e:
         raise invalid("file", f"the weights do not fit the saved network: {e}") from None
     return _out(run)
-
-
-class ImagesOut(BaseModel):
-    shape: list[int]
-    images: list[list[float]] = Field(description="row-major pixel values in [0, 1]")
-    labels: list[int]
-
-
-class FiltersOut(BaseModel):
-    shape: list[int]
-    units: list[int]
-    images: list[list[float]] = Field(description="each unit's incoming weights, row-major")
 
 
 def _image_shape(run: Run) -> list[int]:

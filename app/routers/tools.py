@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Response
 
 from app.heavy import BUSY, HEAVY
-from app.tool_schemas import (
+from app.schemas.tools import (
     HyperMapIn,
     HyperMapOut,
     RangeIn,

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from app.tool_schemas import MAX_WORK, HyperMapOut, RangeOut, SeedBandOut, StartMapOut, TradeoffOut
+from app.schemas.tools import MAX_WORK, HyperMapOut, RangeOut, SeedBandOut, StartMapOut, TradeoffOut
 from core.landscape.landscapes import get_landscape
 from core.landscape.noise import GradientNoise
 from core.landscape.tuning import (

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from app.schemas import RaceIn
+from app.schemas.paths import RaceIn
 from core.landscape.landscapes import LANDSCAPES
 from core.landscape.paths import Outcome, Steps, race
 

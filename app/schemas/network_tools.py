@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.schemas import LayerIn, Strict, TrainIn
+from app.schemas.common import Strict
+from app.schemas.runs import LayerIn, TrainIn
 from core.data.datasets import DATASETS, get_dataset
 from core.data.mnist import get_image_set
 from core.optimizers import get_optimizer

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from app.schemas import Finite, LandscapeIn, NoiseIn, OptimizerName, Point, Settings, _noise
+from app.schemas.common import Finite, LandscapeIn, NoiseIn, OptimizerName, Point, Settings, noise_of
 from core.landscape.landscapes import Landscape, get_landscape
 from core.landscape.noise import GradientNoise
 from core.landscape.tuning import BATCH, DECAYS, batch_param
@@ -95,7 +95,7 @@ class ToolIn(LandscapeIn):
     @field_validator("noise", mode="after")
     @classmethod
     def _check_noise(cls, noise):
-        _noise(noise)
+        noise_of(noise)
         return noise
 
     @field_validator("steps", mode="after", check_fields=False)
@@ -114,7 +114,7 @@ class ToolIn(LandscapeIn):
         return steps
 
     def gradient_noise(self) -> GradientNoise | None:
-        return _noise(self.noise)
+        return noise_of(self.noise)
 
     def core_args(self) -> dict:
         return {
@@ -264,7 +264,7 @@ def _y_param(data: dict) -> Param | None:
     """The Param of the map's row axis (batch_size: 1 to the dataset size)."""
     if data["y"] == BATCH:
         noise = data["noise"]
-        return None if noise is None else batch_param(_noise(noise))
+        return None if noise is None else batch_param(noise_of(noise))
     return _optimizer_param(data, data["y"])
 
 

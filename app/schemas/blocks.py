@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 
-from app.schemas import Finite, ParamOut, Strict
+from app.schemas.common import Finite, ParamOut, Strict
 from core.nn.blocks import ELEMENTWISE, NORM_DEMOS, SWEEPS, VANISHING, norm_layer, tensor_shape
 from core.nn.norms import EPS
 from core.params import Param

@@ -1,0 +1,64 @@
+"""The networks' registry and the toy sets' points (/api/networks, /api/datasets)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.schemas.common import ParamOut, Settings, Strict
+from core.data.datasets import DATASETS, get_dataset
+from core.params import resolve
+
+
+class PointsIn(Strict):
+    dataset: Literal[tuple(DATASETS)] = "moons"
+    data: Settings = {}
+
+    @model_validator(mode="after")
+    def _check(self):
+        resolve(get_dataset(self.dataset).params, self.data, f"dataset {self.dataset!r}")
+        return self
+
+
+class Named(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    label: str
+    formula: str = ""
+
+
+class ActivationOut(Named):
+    output_only: bool
+
+
+class DatasetOut(BaseModel):
+    name: str
+    label: str
+    description: str
+    kind: str = Field(description="points (2D toy set) or images")
+    classes: list[str]
+    params: list[ParamOut]
+    available: bool = Field(description="whether the data is on this server")
+    remedy: str = Field(description="how to get the data when it is not available")
+
+
+class NetworksOut(BaseModel):
+    datasets: list[DatasetOut]
+    activations: list[ActivationOut]
+    losses: list[Named]
+    inits: list[Named]
+    norms: list[Named]
+    regularization: list[ParamOut]
+    training: list[ParamOut]
+    max_layers: int
+    max_width: int
+    max_epochs: int
+
+
+class PointsOut(BaseModel):
+    x_train: list[list[float]]
+    y_train: list[int]
+    x_test: list[list[float]]
+    y_test: list[int]
+    classes: list[str]
