@@ -17,7 +17,6 @@ The default pool's workers end with the server, however it ends (see `_exit_with
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import secrets
@@ -41,19 +40,27 @@ from core.nn.sweeps import run_job
 
 @dataclass(frozen=True)
 class JobLimits:
-    workers: int = os.cpu_count() or 1  # tasks in flight at once: the pool's size
-    max_specs: int = 64  # specs in one job: an 8×8 map
-    max_active: int = 2  # jobs running at once; past this a new job gets 429
-    idle_seconds: float = 60.0  # a job nobody has asked about for this long is cancelled
-    keep_seconds: float = 600.0  # a finished job is forgotten this long after it ended
-    max_kept: int = 32  # finished jobs kept at most
+    workers: int = settings.JOB_WORKERS.default  # tasks in flight at once: the pool's size
+    max_specs: int = settings.JOB_MAX_SPECS.default  # specs in one job: an 8×8 map
+    max_active: int = settings.MAX_JOBS.default  # jobs running at once; past this a new job gets 429
+    idle_seconds: float = settings.JOB_IDLE_SECONDS.default  # a job nobody asks about is then cancelled
+    keep_seconds: float = settings.JOB_KEEP_SECONDS.default  # a finished job is forgotten after this
+    max_kept: int = settings.JOB_MAX_KEPT.default  # finished jobs kept at most
 
     @classmethod
     def from_env(cls) -> JobLimits:
-        """Defaults, overridden by DESCENT_JOB_WORKERS and DESCENT_MAX_JOBS."""
-        return cls(
-            workers=settings.JOB_WORKERS.read(cls.workers), max_active=settings.MAX_JOBS.read(cls.max_active)
-        )
+        """Every field from its DESCENT_* variable (see app.settings), else its default."""
+        return cls(**{name: setting.read() for name, setting in ENV.items()})
+
+
+ENV = {  # JobLimits field -> its setting
+    "workers": settings.JOB_WORKERS,
+    "max_specs": settings.JOB_MAX_SPECS,
+    "max_active": settings.MAX_JOBS,
+    "idle_seconds": settings.JOB_IDLE_SECONDS,
+    "keep_seconds": settings.JOB_KEEP_SECONDS,
+    "max_kept": settings.JOB_MAX_KEPT,
+}
 
 
 class Busy(Exception):
@@ -95,13 +102,7 @@ def process_pool(workers: int) -> Executor:
 def executor_factory_from_env() -> Callable[[int], Executor]:
     """$DESCENT_JOB_EXECUTOR ("package.module:callable", called with the worker count and returning a
     concurrent.futures.Executor), else `process_pool`."""
-    name = os.environ.get("DESCENT_JOB_EXECUTOR")
-    if not name:
-        return process_pool
-    module, _, attribute = name.partition(":")
-    if not module or not attribute:
-        raise ValueError(f"DESCENT_JOB_EXECUTOR must read package.module:callable, got {name!r}")
-    return getattr(importlib.import_module(module), attribute)
+    return settings.JOB_EXECUTOR.read() or process_pool
 
 
 @dataclass(eq=False)

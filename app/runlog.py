@@ -41,10 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
+from app import settings
 from core.landscape.paths import Outcome, Steps
 from core.optimizers import get_optimizer
 
-HOME_ENV = "DESCENT_HOME"
 FILENAME = "runlog.sqlite3"
 MAX_POINTS = 2000  # points kept of a loss curve (and of a path)
 MAX_ROWS = 5000  # runs kept; the oldest go first
@@ -79,7 +79,7 @@ log = logging.getLogger("descent.runlog")
 def home() -> Path:
     """Where Descent keeps its own data: $DESCENT_HOME, else $XDG_DATA_HOME/descent, else
     ~/.local/share/descent."""
-    if given := os.environ.get(HOME_ENV):
+    if given := settings.HOME.read():
         return Path(given).expanduser()
     xdg = os.environ.get("XDG_DATA_HOME")
     return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share") / "descent"
@@ -398,13 +398,13 @@ def _unusable(path: Path, error: Exception) -> str | None:
     if isinstance(error, NewerSchemaError):
         return (
             f"the run log {path} is at schema version {error.version}, newer than this Descent knows "
-            f"({SCHEMA_VERSION}); runs are not being logged. Upgrade Descent, or set {HOME_ENV} to "
+            f"({SCHEMA_VERSION}); runs are not being logged. Upgrade Descent, or set {settings.HOME.name} to "
             "another folder."
         )
     if isinstance(error, OSError) or _primary_code(error) in _UNWRITABLE_CODES:
         return (
             f"the run log {path} cannot be written ({error}); runs are not being logged. Make "
-            f"{path.parent} writable (with space to spare), or set {HOME_ENV} to another folder."
+            f"{path.parent} writable (with space to spare), or set {settings.HOME.name} to another folder."
         )
     return None
 

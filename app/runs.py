@@ -51,20 +51,23 @@ START_SECONDS = 60.0  # how long creating a run waits for its process's first ev
 
 @dataclass(frozen=True)
 class Limits:
-    max_active: int = 4  # runs training at once; past this a new run gets 429
-    idle_seconds: float = 60.0  # a run nobody watches for this long is stopped
-    keep_seconds: float = 600.0  # a finished run is forgotten this long after it ended
-    max_kept: int = 32  # finished runs kept at most; the oldest are forgotten first
+    max_active: int = settings.MAX_RUNS.default  # runs training at once; past this a new run gets 429
+    idle_seconds: float = settings.IDLE_SECONDS.default  # a run nobody watches for this long is stopped
+    keep_seconds: float = settings.KEEP_SECONDS.default  # a finished run is forgotten this long after
+    max_kept: int = settings.MAX_KEPT.default  # finished runs kept at most; the oldest go first
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults, overridden by DESCENT_MAX_RUNS, _IDLE_SECONDS, _KEEP_SECONDS and _MAX_KEPT."""
-        return cls(
-            settings.MAX_RUNS.read(cls.max_active),
-            settings.IDLE_SECONDS.read(cls.idle_seconds),
-            settings.KEEP_SECONDS.read(cls.keep_seconds),
-            settings.MAX_KEPT.read(cls.max_kept),
-        )
+        """Every field from its DESCENT_* variable (see app.settings), else its default."""
+        return cls(**{name: setting.read() for name, setting in ENV.items()})
+
+
+ENV = {  # Limits field -> its setting
+    "max_active": settings.MAX_RUNS,
+    "idle_seconds": settings.IDLE_SECONDS,
+    "keep_seconds": settings.KEEP_SECONDS,
+    "max_kept": settings.MAX_KEPT,
+}
 
 
 class Busy(Exception):
