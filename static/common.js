@@ -21,6 +21,44 @@ export const clamp = (x, low, high) => Math.min(high, Math.max(low, x));
 
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 
+// --- Plotly theme: one look for every figure ---------------------------------------------------------
+
+export const INK = "#1f2937"; // text
+export const MUTED = "#6b7280"; // axis titles, notes
+export const GRID = "#eef0f3"; // grid lines
+export const RULE = "#d1d5db"; // zero lines and axis lines
+
+/** Plotly's font: the page's sans-serif at `size` px (12 for figures, 11 for the small curve plots). */
+export const plotFont = (size = 12, color = INK) => ({ family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size, color });
+
+/** A figure's layout: the theme's font on white, no legend, nearest-point hover; `extra` on top. */
+export const plotLayout = (extra = {}) => ({
+  font: plotFont(),
+  paper_bgcolor: "#ffffff",
+  plot_bgcolor: "#ffffff",
+  showlegend: false,
+  hovermode: "closest",
+  ...extra,
+});
+
+/** An axis: light grid, grey zero line, small ticks, room for its labels; a muted title when given. */
+export const plotAxis = (title, extra = {}) => ({
+  ...(title === undefined || title === null ? {} : { title: { text: title, font: { size: 11, color: MUTED }, standoff: 4 } }),
+  gridcolor: GRID,
+  zerolinecolor: RULE,
+  tickfont: { size: 10 },
+  automargin: true,
+  ...extra,
+});
+
+/** Plotly's config: no logo, redrawn at its box's size, no lasso, box-select or autoscale buttons. */
+export const plotConfig = (extra = {}) => ({
+  displaylogo: false,
+  responsive: true,
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+  ...extra,
+});
+
 // --- URL state: one typed field list ---------------------------------------------------------------
 
 const num = (s) => (s === "" || s === null ? NaN : Number(s));
@@ -103,6 +141,32 @@ export class UrlState {
     }
     return out;
   }
+
+  /**
+   * A function that keeps the page's link in step with `state` (an object, or a function returning
+   * one: it may first copy page objects into the state). save() writes the link now, or with
+   * `debounce` ms once changes pause, or with `throttle` ms at most every so often (the last change
+   * always lands); save({now: true}) writes at once. `keepHash` keeps the link's #fragment.
+   * save.cancel() drops a pending write.
+   */
+  autosave(state, { debounce = 0, throttle = 0, keepHash = false } = {}) {
+    let timer = null;
+    let saved = -Infinity;
+    const write = () => {
+      saved = performance.now();
+      const query = this.serialize(typeof state === "function" ? state() : state);
+      const hash = keepHash && location.hash.length > 1 ? location.hash : "";
+      history.replaceState(null, "", `${location.pathname}?${query}${hash}`);
+    };
+    const save = ({ now = false } = {}) => {
+      clearTimeout(timer);
+      const wait = throttle ? saved + throttle - performance.now() : debounce;
+      if (now || wait <= 0) write();
+      else timer = setTimeout(write, wait);
+    };
+    save.cancel = () => clearTimeout(timer);
+    return save;
+  }
 }
 
 // --- timing ----------------------------------------------------------------------------------------
@@ -128,24 +192,30 @@ export class HttpError extends Error {
   }
 }
 
-async function failure(response) {
+/**
+ * fetch(url, init), resolving to the response when it is 2xx; otherwise rejects with an HttpError
+ * carrying the answer's `detail` (FastAPI's), or its status line when the answer is not JSON.
+ */
+export async function fetchOk(url, init) {
+  const response = await fetch(url, init);
+  if (response.ok) return response;
   let detail = `${response.status} ${response.statusText}`;
   try {
     detail = (await response.json()).detail ?? detail;
   } catch {
     // not JSON: keep the status line
   }
-  return new HttpError(response.status, detail);
+  throw new HttpError(response.status, detail);
 }
 
+/** POST `body` as JSON and resolve to the JSON answer; rejects with HttpError for a non-2xx answer. */
 export async function postJSON(url, body, { signal } = {}) {
-  const response = await fetch(url, {
+  const response = await fetchOk(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
     signal,
   });
-  if (!response.ok) throw await failure(response);
   return response.json();
 }
 
@@ -155,13 +225,12 @@ export async function postJSON(url, body, { signal } = {}) {
  * rejects with HttpError for a non-2xx answer, with an AbortError when `signal` aborts.
  */
 export async function streamSSE(url, body, { signal, onEvent }) {
-  const response = await fetch(url, {
+  const response = await fetchOk(url, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream" },
     body: JSON.stringify(body),
     signal,
   });
-  if (!response.ok) throw await failure(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
@@ -196,6 +265,9 @@ export function saveBlob(blob, filename) {
 }
 
 // --- DOM ---------------------------------------------------------------------------------------------
+
+/** The JSON a page route embeds in `<script type="application/json" id="ID">`, parsed. */
+export const readEmbedded = (id) => JSON.parse(document.getElementById(id).textContent);
 
 /** h("div.card", {title: "x"}, child, "text") → element. Attributes starting with "on" add listeners. */
 export function h(tag, attrs = {}, ...children) {
