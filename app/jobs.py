@@ -17,6 +17,7 @@ The default pool's workers end with the server, however it ends (see `_exit_with
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import secrets
@@ -36,6 +37,8 @@ from threadpoolctl import threadpool_limits
 
 from app import settings
 from core.nn.sweeps import run_job
+
+log = logging.getLogger("descent.jobs")
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,7 @@ class JobManager:
                 message = "the worker process died"
             else:
                 message = f"{type(error).__name__}: {error}"
+                log.error("job %s: spec %d failed", job.id, index, exc_info=error)
             job.results.append((index, None, message))
         else:
             job.results.append((index, future.result(), None))

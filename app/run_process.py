@@ -12,6 +12,7 @@ seconds), and so that two runs can use two cores. The server talks to it over tw
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 from multiprocessing.connection import Connection
@@ -23,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from core.nn.network import Network
 from core.nn.training import Controls, TrainConfig, load_data, network_for, train
 
+log = logging.getLogger("descent.runs")
 WEIGHTS = b"W"  # marks the final-weights message on the events pipe (events start with "{")
 
 
@@ -55,7 +57,8 @@ def main(
         for event in train(config, controls, split, net):
             events.send_bytes(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY))
         events.send_bytes(WEIGHTS + encode_weights(net.state_dict()))
-    except Exception as e:  # reported as the run's error; the server goes on
+    except Exception as e:  # the run's error for its pages; the traceback for the server's log (stderr)
+        log.exception("training run failed")
         error = {"type": "error", "message": f"{type(e).__name__}: {e}"}
         events.send_bytes(orjson.dumps(error))
     finally:

@@ -18,6 +18,7 @@ for a while, and forgets finished runs after a while.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import multiprocessing
 import secrets
@@ -40,6 +41,7 @@ from core.data.mnist import data_dir
 from core.nn.network import Network
 from core.nn.training import TrainConfig, load_data, network_for
 
+log = logging.getLogger("descent.runs")
 # Runs start from a fork server: a clean, single-threaded process with the modules already loaded.
 _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload(["app.run_process"])
@@ -151,6 +153,7 @@ class Run:
             while self._receive():
                 pass
         except Exception as e:  # the process cannot be trusted to go on: end it and the run
+            log.exception("run %s: its process sent what could not be read", self.id)
             self._process.kill()
             self._fail(f"the training process sent what could not be read ({type(e).__name__}: {e})")
         self._process.join(timeout=5)

@@ -15,6 +15,7 @@ aside until it catches up, so an unread stream costs a bounded amount of memory,
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -22,6 +23,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from starlette.responses import StreamingResponse
+
+log = logging.getLogger("descent.streams")
 
 _END = object()
 FLUSH = object()  # yielded by a generator before slow work: what it produced so far goes out now
@@ -134,7 +137,8 @@ class Workers:
             except StopIteration:
                 outbox.append((job, _END))
                 continue
-            except Exception as e:  # reported to the client, never a traceback
+            except Exception as e:  # the client gets one line; the server's log the traceback
+                log.exception("a stream failed")
                 outbox += [(job, WorkerError(f"{type(e).__name__}: {e}")), (job, _END)]
                 continue
             with self._cond:
