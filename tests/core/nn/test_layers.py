@@ -4,19 +4,7 @@ import pytest
 from core.nn.activations import ACTIVATIONS
 from core.nn.layers import ActivationLayer, Dense, Dropout, dead_fraction
 from core.nn.losses import get_loss
-
-
-def numeric_grad(f, x, h=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        up = f()
-        x[i] = old - h
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * h)
-    return grad
+from tests.gradcheck import numeric_grad
 
 
 def check_backward(layer, x, seed=1, reset=lambda: None):

@@ -9,6 +9,7 @@ from core.nn.layers import Dense, Dropout
 from core.nn.losses import one_hot, softmax_cross_entropy
 from core.nn.network import Network, NetworkSpec, l1_penalty, l2_penalty, max_norm
 from core.optimizers import OPTIMIZERS, adam, sgd
+from tests.gradcheck import numeric_grad
 
 CONFIGS = {
     "tanh-relu/softmax/ce": dict(hidden=((4, "tanh"), (6, "relu"))),
@@ -54,17 +55,7 @@ def test_gradient_matches_central_differences(name, l1, l2):
     total()
     net.add_regularization(l1, l2)
     grad = net.grad.copy()
-    fd = np.zeros_like(grad)
-    h = 1e-6
-    for i in range(grad.size):
-        old = net.params[i]
-        net.params[i] = old + h
-        up = total()
-        net.params[i] = old - h
-        down = total()
-        net.params[i] = old
-        fd[i] = (up - down) / (2 * h)
-    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad, numeric_grad(total, net.params), rtol=1e-6, atol=1e-8)
 
 
 def test_layers_hold_views_of_one_flat_buffer():

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from core.nn.norms import NORMS, BatchNorm1d, GroupNorm, InstanceNorm, LayerNorm
+from tests.gradcheck import numeric_grad
 
 # The seed's inputs: three samples of three features, and two 2 x 2 x 4 (H, W, C) activations.
 X = np.array([[1.4, 0.62, 0.21], [-0.2, 1.6, -1.35], [-0.97, 1.3, -2.1]])
@@ -12,19 +13,6 @@ CNN = np.array(
     ]
 )
 PRINTED = 5e-9  # the seed prints 8 decimals
-
-
-def numeric_grad(f, x, h=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        up = f()
-        x[i] = old - h
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * h)
-    return grad
 
 
 def check_backward(layer, x, train=True, seed=1):
