@@ -3,7 +3,7 @@
 Every tool is one or a few `run_many` calls (all paths at once, hyperparameters as per-path arrays)
 read post hoc from the loss history and final points. A cell, a start or a seed is therefore exactly
 the run `core.landscape.paths.path` gives with the same settings (the tests check sampled ones), and a
-click on it can replay that very run in the playground.
+click on it can replay that very run on the landscape page.
 
 The learning-rate range test here is not Smith's single run with an exponentially growing rate
 (fast.ai's `lr_find`). On a network the loss keeps falling for a long while, so one run can sweep η;

@@ -1,4 +1,4 @@
-"""The landscape playground in a real Chromium: it draws, reacts, shares and stays offline."""
+"""The landscape page in a real Chromium: it draws, reacts, shares and stays offline."""
 
 from pathlib import Path
 from urllib.parse import urlsplit

@@ -39,7 +39,7 @@ def link_fields(href):
     return {k: v[0] for k, v in fields.items()}
 
 
-def playground_state(page):
+def landscape_page_state(page):
     """The landscape page's state once it has opened (its racers and noise as parsed from the link)."""
     page.wait_for_function("() => window.descent && window.descent.state && window.descent.racers.length > 0")
     return page.evaluate("descent.state")
@@ -67,7 +67,7 @@ def test_each_tool_draws_offline_without_errors(page, watch, live_server, query,
     assert foreign(watch, live_server) == set(), "requests to other hosts"
 
 
-def test_the_range_test_suggests_a_rate_and_opens_the_playground_with_it(page, watch, live_server):
+def test_the_range_test_suggests_a_rate_and_opens_the_landscape_page_with_it(page, watch, live_server):
     open_tool(page, live_server, "tool=range&landscape=quadratic&racers=sgd&steps=200")
     result = page.evaluate("tools.results.range.data")
     lr = result["suggested_lr"]
@@ -77,7 +77,7 @@ def test_the_range_test_suggests_a_rate_and_opens_the_playground_with_it(page, w
     assert page.locator("#use-rate").inner_text() == "Use this rate on the Landscapes page →"
     page.click("#use-rate")
     page.wait_for_url(f"{live_server}/?*")
-    state = playground_state(page)
+    state = landscape_page_state(page)
     assert state["landscape"] == "quadratic"
     assert [(r["optimizer"], r["hyper"]["lr"]) for r in state["racers"]] == [("sgd", lr)]
     assert watch.errors == []
@@ -95,7 +95,7 @@ def click_cell(page, figure, x, y):
     page.mouse.click(*box)
 
 
-def test_clicking_a_map_cell_replays_that_run_in_the_playground(page, watch, live_server):
+def test_clicking_a_map_cell_replays_that_run_on_the_landscape_page(page, watch, live_server):
     open_tool(page, live_server, "tool=map&racers=momentum&m_nx=12&m_ny=8&steps=300")
     r = page.evaluate("tools.results.map")
     d = r["data"]
@@ -105,7 +105,7 @@ def test_clicking_a_map_cell_replays_that_run_in_the_playground(page, watch, liv
     with page.expect_request(lambda req: req.resource_type == "document") as opened:
         click_cell(page, "map-plot", math.log10(d["lr"][j]), y)
     page.wait_for_url(f"{live_server}/?*")
-    state = playground_state(page)
+    state = landscape_page_state(page)
     (racer,) = state["racers"]
     assert racer["optimizer"] == "momentum"
     assert racer["hyper"]["lr"] == d["lr"][j] and racer["hyper"]["gamma"] == d["y"][i]
@@ -165,7 +165,7 @@ def test_using_the_rate_keeps_the_whole_race_and_changes_only_the_tuned_racers_r
     assert float(link_fields(href)["target"]) == target
     page.click("#use-rate")
     page.wait_for_url(f"{live_server}/?*")
-    state = playground_state(page)
+    state = landscape_page_state(page)
     got = [(r["optimizer"], r["hyper"]["lr"]) for r in state["racers"]]
     assert got == [("sgd", lr), ("adam", 0.05), ("momentum", 0.02), ("rmsprop", got[3][1])]
     assert state["racers"][2]["hyper"]["gamma"] == 0.8
