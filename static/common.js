@@ -17,6 +17,20 @@ export const exact = (x) => String(x);
 
 export const clamp = (x, low, high) => Math.min(high, Math.max(low, x));
 
+/** "12 %", "97.4 %" */
+export const pct = (x, digits = 1) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(digits)} %`);
+
+/** "1,234" */
+export const count = (n) => Math.round(n).toLocaleString("en-US");
+
+/** "45 s", "3 min 5 s" */
+export function duration(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  if (seconds < 60) return `${Math.max(0, Math.round(seconds))} s`;
+  const m = Math.floor(seconds / 60);
+  return `${m} min ${Math.round(seconds - 60 * m)} s`;
+}
+
 // --- colour-blind-safe palette (Okabe and Ito, 2008), yellow last: it is faint on light maps -------
 
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
@@ -41,11 +55,15 @@ export const plotLayout = (extra = {}) => ({
   ...extra,
 });
 
-/** An axis: light grid, grey zero line, small ticks, room for its labels; a muted title when given. */
+/** An axis title: small, muted, close to its ticks. */
+export const axisTitle = (text) => ({ text, font: { size: 11, color: MUTED }, standoff: 4 });
+
+/** An axis: light grid, grey zero and axis lines, small ticks, room for its labels; a muted title when given. */
 export const plotAxis = (title, extra = {}) => ({
-  ...(title === undefined || title === null ? {} : { title: { text: title, font: { size: 11, color: MUTED }, standoff: 4 } }),
+  ...(title === undefined || title === null ? {} : { title: axisTitle(title) }),
   gridcolor: GRID,
   zerolinecolor: RULE,
+  linecolor: RULE,
   tickfont: { size: 10 },
   automargin: true,
   ...extra,
@@ -181,6 +199,30 @@ export function debounce(fn, ms) {
   return wrapped;
 }
 
+/** Call fn at most once per animation frame and at most every `ms` milliseconds. */
+export function throttled(fn, ms = 0) {
+  let queued = false;
+  let last = -Infinity;
+  let timer = null;
+  const run = () => {
+    queued = false;
+    last = performance.now();
+    fn();
+  };
+  const request = () => {
+    if (queued) return;
+    queued = true;
+    const wait = last + ms - performance.now();
+    if (wait > 0) timer = setTimeout(() => requestAnimationFrame(run), wait);
+    else requestAnimationFrame(run);
+  };
+  request.cancel = () => {
+    clearTimeout(timer);
+    queued = false;
+  };
+  return request;
+}
+
 // --- requests ----------------------------------------------------------------------------------------
 
 /** A non-2xx answer; `detail` is FastAPI's list of {loc, msg, type} for a 422. */
@@ -190,6 +232,15 @@ export class HttpError extends Error {
     this.status = status;
     this.detail = Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }];
   }
+}
+
+/** A short message for a failed request: FastAPI's detail ("field: message; ..."), or the error's text. */
+export function messageOf(error) {
+  if (error instanceof HttpError) {
+    const where = (d) => (d.loc?.length > 1 ? `${d.loc.slice(1).join(".")}: ` : "");
+    return error.detail.map((d) => `${where(d)}${d.msg}`).join("; ");
+  }
+  return error?.message ?? String(error);
 }
 
 /**
@@ -265,6 +316,18 @@ export function saveBlob(blob, filename) {
 }
 
 // --- DOM ---------------------------------------------------------------------------------------------
+
+/** The page's error banner (an element with id "banner"): show a message. */
+export function showBanner(text) {
+  const banner = document.getElementById("banner");
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+/** Hide the page's error banner. */
+export function hideBanner() {
+  document.getElementById("banner").hidden = true;
+}
 
 /** The JSON a page route embeds in `<script type="application/json" id="ID">`, parsed. */
 export const readEmbedded = (id) => JSON.parse(document.getElementById(id).textContent);

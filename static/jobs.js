@@ -1,8 +1,8 @@
 // A client for /api/jobs: submit a list of job specs, poll for results as they come, cancel.
 // Used by the network tools; the server runs the specs on its process pool (app/jobs.py).
 
-import { postJSON } from "./common.js";
-import { messageOf } from "./runs.js";
+import { messageOf, postJSON } from "./common.js";
+
 
 const POLL_MS = 200;
 

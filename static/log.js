@@ -2,15 +2,16 @@
 // them overlaid (loss curves, and paths on the landscape's contour map or accuracy curves); links that
 // open a run again where it was made, through that page's own URL state.
 
-import { PALETTE, T, UrlState, fmt, h, postJSON } from "./common.js";
+import { fmt, h, PALETTE, pct, postJSON, readEmbedded, T, UrlState } from "./common.js";
 import { FIELDS as LANDSCAPE_FIELDS, LANDSCAPES, normalize } from "./landscape_state.js";
 import { COLORSCALE } from "./landscape_figures.js";
-import { CONFIG, CONFIG_FIELDS, MUTED, axis, keepSized, pct, smallLayout } from "./runs.js";
+import { CONFIG_FIELDS } from "./run_config.js";
+import { axis, CONFIG, keepSized, smallLayout } from "./run_figures.js";
 import { changeMarks, curveControls, smoothedPair, valueAxis } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
-const PAGE = JSON.parse($("log-page").textContent); // {toy_datasets}
+const PAGE = readEmbedded("log-page"); // {toy_datasets}
 const LIMIT = 50;
 const MAX_SELECTED = 4;
 
@@ -66,7 +67,7 @@ const state = {
   smoothing: raw.smoothing >= 0 && raw.smoothing < 1 ? raw.smoothing : SMOOTHING,
   allValues: raw.allValues ?? false,
 };
-const saveUrl = () => history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+const saveUrl = FIELDS.autosave(state);
 
 function when(created) {
   const date = new Date(created * 1000);

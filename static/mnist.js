@@ -2,35 +2,44 @@
 // per-step loss, accuracy, the confusion matrix, misclassified digits, first-layer weights, and a pad
 // to draw a digit for the current model to classify (also while it trains). Save and load models.
 
-import { T, UrlState, debounce, h, paramControl, postJSON } from "./common.js";
+import {
+  count,
+  debounce,
+  duration,
+  h,
+  hideBanner,
+  messageOf,
+  MUTED,
+  paramControl,
+  pct,
+  postJSON,
+  showBanner,
+  T,
+  throttled,
+  UrlState,
+} from "./common.js";
+import {
+  CONFIG_FIELDS,
+  configFromStart,
+  normalizeConfig,
+  readPage,
+  settings,
+  trainBody,
+  trainSize,
+} from "./run_config.js";
+import { ConfigForm } from "./run_form.js";
+import { RunSession } from "./run_stream.js";
 import {
   axis,
   CONFIG,
-  CONFIG_FIELDS,
-  ConfigForm,
-  configFromStart,
-  count,
-  duration,
   endMarks,
   envelope,
   epochRange,
   FONT,
-  hideBanner,
   keepSized,
-  messageOf,
-  MUTED,
-  normalizeConfig,
-  pct,
-  readPage,
-  RunSession,
-  settings,
-  showBanner,
   smallLayout,
   thin,
-  throttled,
-  trainBody,
-  trainSize,
-} from "./runs.js";
+} from "./run_figures.js";
 import { changeMarks, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 
 const cat = readPage();
@@ -85,11 +94,8 @@ Object.assign(state, {
   logY: raw.logY ?? true,
 });
 
-function saveUrl() {
-  state.run = main.id;
-  state.logged = main.logged;
-  history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
-}
+/** The link: this configuration and the run shown. */
+const saveUrl = FIELDS.autosave(() => Object.assign(state, { run: main.id, logged: main.logged }));
 
 // --- the run -------------------------------------------------------------------------------------------
 

@@ -2,14 +2,16 @@
 // submits a list of job specs to /api/jobs (run on the server's process pool) and polls for results,
 // drawing them as they come. The configuration and every tool setting live in the URL.
 
-import { T, UrlState, fmt, h, paramControl, select } from "./common.js";
+import { fmt, h, paramControl, pct, readEmbedded, select, T, UrlState } from "./common.js";
 import { curveControls } from "./charts.js";
 import { JobRunner } from "./jobs.js";
 import { grid, mapFigure, meanStd, rangeFigure, seedFigures } from "./network_tools_figures.js";
-import { CONFIG, CONFIG_FIELDS, ConfigForm, keepSized, normalizeConfig, pct, readPage, settings, trainBody } from "./runs.js";
+import { CONFIG_FIELDS, normalizeConfig, readPage, settings, trainBody } from "./run_config.js";
+import { ConfigForm } from "./run_form.js";
+import { CONFIG, keepSized } from "./run_figures.js";
 
 const cat = readPage();
-const LIMITS = JSON.parse(document.getElementById("page").textContent).limits;
+const LIMITS = readEmbedded("page").limits;
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 
@@ -107,7 +109,7 @@ state.metric = METRICS.some((m) => m.name === raw.metric) ? raw.metric : "accura
 Object.assign(state, { y: raw.y, y_min: raw.y_min, y_max: raw.y_max });
 fixAxis();
 
-const saveUrl = () => history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
+const saveUrl = FIELDS.autosave(state);
 const playgroundUrl = (s) => `${isImages(s.dataset) ? "/mnist" : "/playground"}?${new UrlState(CONFIG_FIELDS).serialize(s)}`;
 
 // --- the map's second axis: an optimizer hyperparameter or the batch size --------------------------------

@@ -1,9 +1,9 @@
 // Plotly figures of the network tools, as pure functions of the results: the range test's loss against
 // the rate, the hyperparameter map, the seed bands. Each returns {data, layout}.
 
-import { PALETTE, fmt } from "./common.js";
+import { fmt, PALETTE, pct } from "./common.js";
 import { decadeAxis, smooth, valueAxis } from "./charts.js";
-import { axis, pct, smallLayout } from "./runs.js";
+import { axis, smallLayout } from "./run_figures.js";
 
 const GOOD = "#009E73";
 const BAD = "#b91c1c";

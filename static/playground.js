@@ -2,33 +2,43 @@
 // curves and diagnostics update live. One run (the network in the editor), or the seed's comparison:
 // a linear model beside it, on the same data with the same training settings.
 
-import { PALETTE, T, UrlState, debounce, h, paramControl, postJSON } from "./common.js";
+import {
+  debounce,
+  h,
+  hideBanner,
+  messageOf,
+  MUTED,
+  PALETTE,
+  paramControl,
+  pct,
+  postJSON,
+  showBanner,
+  T,
+  throttled,
+  UrlState,
+} from "./common.js";
+import {
+  CONFIG_FIELDS,
+  configFromStart,
+  describeNetwork,
+  normalizeConfig,
+  readPage,
+  settings,
+  trainBody,
+  trainSize,
+} from "./run_config.js";
+import { ConfigForm } from "./run_form.js";
+import { RunSession } from "./run_stream.js";
 import {
   axis,
   CONFIG,
-  CONFIG_FIELDS,
-  ConfigForm,
-  configFromStart,
-  describeNetwork,
   endMarks,
   epochRange,
   FONT,
-  hideBanner,
   histogramTrace,
   keepSized,
-  messageOf,
-  MUTED,
-  normalizeConfig,
-  pct,
-  readPage,
-  RunSession,
-  settings,
-  showBanner,
   smallLayout,
-  throttled,
-  trainBody,
-  trainSize,
-} from "./runs.js";
+} from "./run_figures.js";
 import { changeMarks, curveControls, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 
 const cat = readPage();
@@ -37,7 +47,6 @@ const app = $("app");
 const SURFACE = 50; // decision-surface grid points per axis
 const THROTTLE = 0.01; // least seconds between evaluations: a toy network trains hundreds of epochs a second
 const VIEWS = ["heatmap", "3d"];
-const toyDatasets = cat.datasetList.filter((d) => d.kind === "points");
 
 const DEFAULTS = {
   dataset: "moons",
@@ -117,12 +126,8 @@ Object.assign(state, {
   logY: raw.logY ?? true,
 });
 
-function saveUrl() {
-  state.run = main.id;
-  state.logged = main.logged;
-  state.run2 = state.compare ? linear.id : null;
-  history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(state)}`);
-}
+/** The link: this configuration, the view and the runs shown. */
+const saveUrl = FIELDS.autosave(() => Object.assign(state, { run: main.id, logged: main.logged, run2: state.compare ? linear.id : null }));
 
 // --- runs ------------------------------------------------------------------------------------------------
 
