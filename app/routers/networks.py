@@ -5,16 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.schemas.common import ParamOut
-from app.schemas.networks import ActivationOut, DatasetOut, Named, NetworksOut, PointsIn, PointsOut
-from app.schemas.runs import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH
+from app.schemas.networks import (
+    ActivationOut,
+    ConfigFieldOut,
+    DatasetOut,
+    Named,
+    NetworksOut,
+    PointsIn,
+    PointsOut,
+    RecipeOut,
+)
+from app.schemas.runs import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, TrainIn
 from core.data.datasets import DATASETS, make_dataset
 from core.data.mnist import DATA_DIR_ENV, IMAGE_SETS, data_dir, locate
 from core.nn.activations import ACTIVATIONS
+from core.nn.config import OPTIONS, TRAINING_PARAMS, Option
 from core.nn.inits import INITS
 from core.nn.losses import LOSSES
 from core.nn.network import REGULARIZATION
 from core.nn.norms import NORMS
-from core.nn.training import TRAINING_PARAMS
+from core.nn.recipes import RECIPES, Recipe
 
 router = APIRouter(prefix="/api", tags=["networks"])
 
@@ -56,10 +66,33 @@ def _datasets() -> list[DatasetOut]:
     return toy + images
 
 
+def _config_field(option: Option) -> ConfigFieldOut:
+    p = option.param
+    return ConfigFieldOut(
+        name=option.name,
+        label=option.label,
+        kind=option.kind,
+        default=TrainIn.model_fields[option.name].get_default(call_default_factory=True),
+        low=p and p.low,
+        high=option.high,
+        log=bool(p and p.log),
+        integer=bool(p and p.integer),
+        help=option.help,
+        live=option.live,
+        key=option.key,
+    )
+
+
+def _recipe(recipe: Recipe) -> RecipeOut:
+    fields = TrainIn.from_config(recipe.config()).model_dump(mode="json", include=set(recipe.fields))
+    return RecipeOut(label=recipe.label, description=recipe.description, config=fields)
+
+
 @router.get("/networks")
 def get_networks() -> NetworksOut:
     """Datasets (with availability), activations, losses, initializations, norms, regularization and
-    training parameters, with every range."""
+    training parameters, with every range; every field of a training run (`config`: its default,
+    bounds here and whether a running run takes a new value) and the named `recipes`."""
     return NetworksOut(
         datasets=_datasets(),
         activations=[ActivationOut.model_validate(a) for a in ACTIVATIONS.values()],
@@ -68,6 +101,8 @@ def get_networks() -> NetworksOut:
         norms=[Named.model_validate(x) for x in NORMS.values()],
         regularization=[ParamOut.model_validate(p) for p in REGULARIZATION],
         training=[ParamOut.model_validate(p) for p in TRAINING_PARAMS],
+        config=[_config_field(o) for o in OPTIONS.values() if not o.internal],
+        recipes={name: _recipe(r) for name, r in RECIPES.items()},
         max_layers=MAX_LAYERS,
         max_width=MAX_WIDTH,
         max_epochs=MAX_EPOCHS,

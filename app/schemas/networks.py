@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +43,30 @@ class DatasetOut(BaseModel):
     remedy: str = Field(description="how to get the data when it is not available")
 
 
+class ConfigFieldOut(BaseModel):
+    """A field of a training run (POST /api/runs), with its bounds on this server."""
+
+    name: str
+    label: str
+    kind: Literal["number", "choice", "settings", "layers"] = Field(
+        description="a number, a registry name, named numbers, or the hidden layers"
+    )
+    default: Any
+    low: float | None = Field(description="a number's least value; null for other kinds")
+    high: float | None = Field(description="a number's greatest value here; null for other kinds")
+    log: bool
+    integer: bool
+    help: str
+    live: bool = Field(description="a running run takes a new value (POST /api/runs/{id}/hyper)")
+    key: str = Field(description="its name in a page's link; empty for fields the pages set themselves")
+
+
+class RecipeOut(BaseModel):
+    label: str
+    description: str
+    config: dict[str, Any] = Field(description="the fields it sets (as POST /api/runs takes them)")
+
+
 class NetworksOut(BaseModel):
     datasets: list[DatasetOut]
     activations: list[ActivationOut]
@@ -51,6 +75,8 @@ class NetworksOut(BaseModel):
     norms: list[Named]
     regularization: list[ParamOut]
     training: list[ParamOut]
+    config: list[ConfigFieldOut] = Field(description="every field of POST /api/runs, in order")
+    recipes: dict[str, RecipeOut] = Field(description="named configurations the pages start from")
     max_layers: int
     max_width: int
     max_epochs: int

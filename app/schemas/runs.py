@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator, model_validator
 
-from app.schemas.common import Finite, OptimizerName, ScheduleName, Settings, Strict
-from core.data.datasets import DATASETS
-from core.data.mnist import IMAGE_SETS
+from app.schemas.common import Finite, Settings, Strict
 from core.nn.activations import ACTIVATIONS
-from core.nn.inits import INITS
-from core.nn.losses import LOSSES
-from core.nn.training import TrainConfig, check_data
+from core.nn.config import OPTIONS, Option, TrainConfig, check_data
 
-MAX_LAYERS, MAX_WIDTH, MAX_EPOCHS = 8, 2048, 500
-DatasetName = Literal[(*DATASETS, *IMAGE_SETS)]
+MAX_LAYERS, MAX_WIDTH = 8, 2048
+MAX_EPOCHS = int(OPTIONS["epochs"].high)
 HiddenActivation = Literal[tuple(name for name, a in ACTIVATIONS.items() if not a.output_only)]
-OutputActivation = Literal[tuple(ACTIVATIONS)]
 
 
 class LayerIn(Strict):
@@ -25,35 +20,37 @@ class LayerIn(Strict):
     activation: HiddenActivation = "relu"
 
 
-class TrainIn(Strict):
-    """A training run: the fields of core.nn.training.TrainConfig, bounded for a shared server."""
+def _described(option: Option) -> str:
+    return f"{option.label}; {option.help}" if option.help else option.label
 
-    dataset: DatasetName = "moons"
-    data: Settings = Field(default={}, description="the dataset's parameters (see /api/datasets)")
-    hidden: list[LayerIn] = Field(default=[LayerIn(width=16), LayerIn(width=16)], max_length=MAX_LAYERS)
-    output: OutputActivation = "softmax"
-    loss: Literal[tuple(LOSSES)] = "cross_entropy"
-    init: Literal[tuple(INITS)] = "he"
-    output_init: Literal[tuple(INITS)] = "xavier"
-    norm: Literal["batch", "layer"] | None = None
-    dropout: float = Field(0.0, ge=0.0, le=0.95, description="drop probability")
-    optimizer: OptimizerName = "sgd"
-    hyper: Settings = {}
-    schedule: ScheduleName = "constant"
-    schedule_params: Settings = {}
-    batch_size: int = Field(16, ge=1, le=4096)
-    epochs: int = Field(25, ge=1, le=MAX_EPOCHS)
-    l1: float = Field(0.0, ge=0.0, le=1.0)
-    l2: float = Field(0.0, ge=0.0, le=1.0)
-    max_norm: float = Field(0.0, ge=0.0, le=100.0)
-    patience: int = Field(0, ge=0, le=MAX_EPOCHS)
-    eval_every: int = Field(0, ge=0, le=1_000_000, description="steps between evaluations; 0: epoch ends")
-    eval_train_size: int = Field(0, ge=0, le=60_000, description="training examples scored; 0: all")
-    surface: int = Field(0, ge=0, le=100, description="decision-surface grid points per axis (2D data)")
-    throttle: float = Field(0.1, ge=0.0, le=10.0, description="least seconds between events of a kind")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
 
-    @field_validator("data")
+def _number(option: Option):
+    p = option.param
+    bounds = Field(ge=p.low, le=option.high, description=_described(option))
+    return Annotated[int if p.integer else float, bounds], option.served_default
+
+
+def _choice(option: Option):
+    names = Literal[option.choices]
+    return (names | None) if option.optional else names, Field(option.default, description=option.label)
+
+
+def _settings(option: Option):
+    return Settings, Field(default={}, description=_described(option))
+
+
+def _layers(option: Option):
+    default = [LayerIn(width=w, activation=a) for w, a in option.default]
+    return list[LayerIn], Field(default=default, max_length=MAX_LAYERS, description=_described(option))
+
+
+FIELD = {"number": _number, "choice": _choice, "settings": _settings, "layers": _layers}
+
+
+class _TrainFields(Strict):
+    """What TrainIn does beyond its fields (which are generated from core.nn.config.OPTIONS)."""
+
+    @field_validator("data", check_fields=False)
     @classmethod
     def _data(cls, data: dict, info: ValidationInfo) -> dict:
         if "dataset" in info.data:  # else the dataset's own error is reported
@@ -70,14 +67,25 @@ class TrainIn(Strict):
         return TrainConfig(**fields, hidden=tuple((layer.width, layer.activation) for layer in self.hidden))
 
     @classmethod
-    def from_config(cls, config: TrainConfig) -> TrainIn:
+    def from_config(cls, config: TrainConfig) -> Self:
         fields = {name: getattr(config, name) for name in cls.model_fields if name != "hidden"}
         hidden = [LayerIn(width=w, activation=a) for w, a in config.hidden]
         return cls.model_construct(**fields, hidden=hidden)
 
 
+TrainIn = create_model(
+    "TrainIn",
+    __base__=_TrainFields,
+    __doc__="A training run: the fields of core.nn.config.TrainConfig, bounded for a shared server.",
+    __module__=__name__,
+    **{name: FIELD[o.kind](o) for name, o in OPTIONS.items() if not o.internal},
+)
+
+
 class HyperIn(Strict):
-    values: Settings = Field(description="optimizer hyperparameters and l1, l2, max_norm to change now")
+    values: Settings = Field(
+        description="optimizer hyperparameters and live training options (see /api/networks) to change now"
+    )
 
 
 MAX_INPUT = 1e6  # a network input's magnitude: pixels are in [0, 1], the toy sets' points within ±10

@@ -29,79 +29,21 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict
 
 import numpy as np
 
 from core.data import mnist
-from core.data.datasets import DATASETS, Split, make_dataset, one_hot, plain
-from core.nn.network import L1, L2, MAX_NORM, Network, NetworkSpec
+from core.data.datasets import DATASETS, Split, make_dataset, one_hot
+from core.nn.config import LIVE, TrainConfig
+from core.nn.config import SEED as SEED  # re-exported: the CLI bounds every --seed with it
+from core.nn.network import Network, NetworkSpec
 from core.optimizers import get_optimizer
-from core.params import Param, resolve
 from core.schedules import get_schedule
 
-BATCH = Param("batch_size", "batch size", 16, 1, 65_536, log=True, integer=True)
-EPOCHS = Param("epochs", "epochs", 25, 1, 10_000, log=True, integer=True)
-PATIENCE = Param("patience", "early-stopping patience (epochs)", 0, 0, 1000, integer=True, help="0: off")
-EVAL_EVERY = Param("eval_every", "steps between evaluations", 0, 0, 1_000_000, integer=True, help="0: epochs")
-EVAL_TRAIN = Param("eval_train_size", "training examples scored per evaluation", 0, 0, 10**7, integer=True)
-SURFACE = Param("surface", "decision-surface grid points per axis", 0, 0, 200, integer=True, help="0: none")
-CHUNK = Param("chunk", "steps per event", 50, 1, 100_000, integer=True)
-THROTTLE = Param("throttle", "least seconds between events", 0.0, 0.0, 60.0, help="0: send everything")
-SEED = Param("seed", "seed", 0, 0, 2**32 - 1, integer=True)
-TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, THROTTLE, SEED)
-LIVE = ("l1", "l2", "max_norm")  # regularization strengths that may change while training runs
 HISTOGRAM_BINS = 30
 MISCLASSIFIED = 24  # test examples listed per evaluation
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything a run depends on; the same config and seed give the same run."""
-
-    dataset: str = "moons"
-    data: Mapping[str, float] = field(default_factory=dict)  # the dataset's own parameters
-    hidden: tuple[tuple[int, str], ...] = ((16, "relu"), (16, "relu"))
-    output: str = "softmax"
-    loss: str = "cross_entropy"
-    init: str = "he"
-    output_init: str = "xavier"
-    norm: str | None = None
-    dropout: float = 0.0
-    optimizer: str = "sgd"
-    hyper: Mapping[str, float] = field(default_factory=dict)  # optimizer hyperparameters
-    schedule: str = "constant"
-    schedule_params: Mapping[str, float] = field(default_factory=dict)
-    batch_size: int = 16
-    epochs: int = 25
-    l1: float = 0.0
-    l2: float = 0.0
-    max_norm: float = 0.0
-    patience: int = 0
-    eval_every: int = 0
-    eval_train_size: int = 0  # training examples scored per evaluation; 0: all of them
-    surface: int = 0  # decision-surface grid points per axis (2D inputs only); 0: none
-    chunk: int = 50  # steps per `steps` event (at least, with a throttle)
-    throttle: float = 0.0  # least seconds between `steps` events and between evaluations; 0: none
-    seed: int = 0  # initialization, shuffling and dropout
-
-    def __post_init__(self):
-        for p in (*TRAINING_PARAMS, L1, L2, MAX_NORM):
-            object.__setattr__(self, p.name, p.check(getattr(self, p.name)))
-        get_optimizer(self.optimizer).hyperparameters(**self.hyper)
-        get_schedule(self.schedule, 1, **self.schedule_params)
-        if self.dataset not in DATASETS and self.dataset not in mnist.IMAGE_SETS:
-            valid = ", ".join([*DATASETS, *mnist.IMAGE_SETS])
-            raise ValueError(f"unknown dataset {self.dataset!r}; valid: {valid}")
-        check_data(self.dataset, self.data)
-
-
-def check_data(dataset: str, data: Mapping[str, float]) -> dict:
-    """The dataset's parameters with `data` overlaid; a ValueError naming any that is unknown or out
-    of range."""
-    params = (DATASETS.get(dataset) or mnist.get_image_set(dataset)).params
-    return resolve(params, plain(dict(data)), f"dataset {dataset!r}")
 
 
 def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:
@@ -196,6 +138,24 @@ class Controls:
                 self._credits -= 1
                 return changes, "step"
             return changes, "paused"
+
+
+def clip_global_norm(grad: np.ndarray, c: float) -> float:
+    """g ← g·min(1, c/(‖g‖ + 10⁻⁶)) in place, over the whole flat gradient; returns ‖g‖ before.
+
+    torch.nn.utils.clip_grad_norm_'s rule, ε included, applied where torch applies it: after the
+    backward pass (here: after the L1/L2 terms are added, as a penalty in the loss would put them)
+    and before the optimizer's step. c = 0 leaves g alone.
+    """
+    if not c:
+        return math.nan
+    squares = float(np.dot(grad, grad))
+    if not math.isfinite(squares):  # float32 overflows long before the norm itself would
+        squares = float(np.dot(grad.astype(np.float64), grad.astype(np.float64)))
+    norm = math.sqrt(squares)
+    if c < norm + 1e-6:
+        grad *= grad.dtype.type(c / (norm + 1e-6))
+    return norm
 
 
 def _histogram(values) -> dict:
@@ -389,6 +349,7 @@ def train(
                     status, diverged_at = "diverged", step + 1
                     break
                 net.add_regularization(reg["l1"], reg["l2"])
+                clip_global_norm(net.grad, reg["clip_norm"])
                 hp["lr"] = float(base["lr"] * factors[step])  # a numpy float64 would upcast float32 math
                 opt.send(net.grad)
                 net.apply_max_norm(reg["max_norm"])

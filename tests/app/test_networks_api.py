@@ -67,3 +67,27 @@ def test_point_runs_have_no_images(client, path):
     run_id = client.post("/api/runs", json={"dataset": "moons", "epochs": 1}).json()["id"]
     r = client.get(f"/api/runs/{run_id}/{path}")
     assert r.status_code == 409 and "trains on 2D points, not images" in r.json()["detail"]
+
+
+def test_the_training_schema_is_trainins_fields_with_their_bounds(client):
+    from app.schemas.runs import TrainIn
+    from core.nn.config import OPTIONS
+    from core.nn.recipes import RECIPES
+
+    doc = client.get("/api/networks").json()
+    config = {f["name"]: f for f in doc["config"]}
+    assert list(config) == list(TrainIn.model_fields)
+    schema = TrainIn.model_json_schema()["properties"]
+    for name, field in config.items():
+        assert field["kind"] == OPTIONS[name].kind and field["live"] == OPTIONS[name].live
+        if field["kind"] == "number":
+            assert (field["low"], field["high"]) == (schema[name]["minimum"], schema[name]["maximum"])
+        assert field["default"] == TrainIn().model_dump(mode="json")[name]
+    assert (config["batch_size"]["high"], config["eval_train_size"]["high"]) == (4096, 60_000)
+    assert config["throttle"]["default"] == 0.1 and config["epochs"]["high"] == doc["max_epochs"]
+    assert [n for n, f in config.items() if f["live"]] == ["l1", "l2", "max_norm", "clip_norm"]
+    assert set(doc["recipes"]) == set(RECIPES)
+    seed = doc["recipes"]["seed_mnist"]["config"]
+    assert seed["hidden"] == [{"width": 600, "activation": "relu"}] and seed["hyper"] == {"lr": 0.02}
+    for recipe in doc["recipes"].values():
+        TrainIn.model_validate(recipe["config"])  # each is a valid request
