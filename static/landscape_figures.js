@@ -6,12 +6,9 @@
 // one figure every path update would recompute the contours too (three times the cost).
 
 import { valueAxis } from "./charts.js";
-import { fmt } from "./common.js";
+import { GRID, INK, MUTED, fmt, plotFont, plotLayout } from "./common.js";
 
 export const MARGIN = { l: 46, r: 78, t: 8, b: 36, pad: 0, autoexpand: false };
-const INK = "#1f2937";
-const MUTED = "#6b7280";
-const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: INK };
 
 // Light where f is low, so the racers' colours stand out along the valleys they end in.
 export const COLORSCALE = [
@@ -159,17 +156,13 @@ export function surfaceFigure(surface, { view, arrows, ranges, uirevision, targe
   };
   return {
     data: [map, ...(target === null ? [] : [targetRegion(surface, target)]), ...quiver(surface, arrows)],
-    layout: {
+    layout: plotLayout({
       margin: MARGIN,
-      font: FONT,
-      paper_bgcolor: "#ffffff",
-      plot_bgcolor: "#ffffff",
       ...axes(ranges ?? surface.domain, { labels: true }),
-      showlegend: false,
       dragmode: false,
       hovermode: false,
       uirevision,
-    },
+    }),
   };
 }
 
@@ -248,20 +241,17 @@ function minimaTraces(minima) {
 export function markersFigure({ landscape, view, uirevision }) {
   return {
     data: minimaTraces(landscape.minima),
-    layout: {
+    layout: plotLayout({
       margin: MARGIN,
-      font: FONT,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
       ...axes(view, { labels: false }),
-      showlegend: false,
-      hovermode: "closest",
       hoveranywhere: true,
       clickanywhere: true,
       dragmode: "zoom",
       hoverlabel: { font: { size: 12 } },
       uirevision,
-    },
+    }),
   };
 }
 
@@ -421,7 +411,7 @@ export function sideFigure({ racers, steps, cursor, uirevision, log = true, smoo
     ...valueAxis(span(plotted[i]), { log, robust: false, maxLabels: 4 }),
     domain: [1 - (i + 1) * h - i * gap, 1 - i * h - i * gap],
     tickfont: { size: 10 },
-    gridcolor: "#eef0f3",
+    gridcolor: GRID,
     zeroline: !log,
     automargin: true,
     anchor: "x",
@@ -429,16 +419,13 @@ export function sideFigure({ racers, steps, cursor, uirevision, log = true, smoo
   const scale = log ? "log" : "linear";
   return {
     data,
-    layout: {
+    layout: plotLayout({
       margin: { l: 54, r: 10, t: 22, b: 34 },
-      font: FONT,
-      paper_bgcolor: "#ffffff",
-      plot_bgcolor: "#ffffff",
       xaxis: {
         anchor: "y3",
         range: [0, Math.max(1, steps)], // the steps run so far (all of them once every path has ended)
         title: { text: "step", standoff: 2, font: { size: 12 } },
-        gridcolor: "#eef0f3",
+        gridcolor: GRID,
         zeroline: false,
         tickfont: { size: 10 },
       },
@@ -461,10 +448,8 @@ export function sideFigure({ racers, steps, cursor, uirevision, log = true, smoo
         ...annotations,
       ],
       shapes,
-      showlegend: false,
-      hovermode: "closest",
       uirevision,
-    },
+    }),
   };
 }
 
@@ -564,7 +549,7 @@ export function surface3dFigure({ surface, landscape, start, racers, height, uir
     data,
     layout: {
       margin: { l: 0, r: 0, t: 0, b: 0 },
-      font: FONT,
+      font: plotFont(),
       paper_bgcolor: "#ffffff",
       scene: {
         xaxis: { title: { text: "x" }, range: [x0, x1] },

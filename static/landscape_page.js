@@ -17,8 +17,6 @@ export const page = {
   lrLimit: null, // plain GD's stable step size at the start, 2/λmax (null: no limit there)
   lastInput: performance.now(), // when the user last acted: the redraw measures start there
   dragging: false, // the start point follows the pointer
-  urlTimer: null,
-  urlSaved: 0,
   streams: {
     jobs: new Set(), // in flight: {ids: Set, controller, order: [id], list, landscape, input, fresh}
     pendingIds: new Set(), // racers changed since their last stream went out
@@ -71,18 +69,15 @@ export const emptyData = (name = page.state.landscape) => ({
 export const lastStep = () => Math.max(0, ...page.racers.map((r) => r.data.x.length - 1));
 export const cursorStep = () => (page.cursor.follow ? null : page.cursor.k);
 
-// The link follows every change, at most every 200 ms (browsers throttle a flood of replaceState).
-export function saveUrl({ now = false } = {}) {
-  clearTimeout(page.urlTimer);
-  const wait = page.urlSaved + 200 - performance.now();
-  if (now || wait <= 0) {
-    page.urlSaved = performance.now();
+// The link follows every change, at most every 200 ms (browsers throttle a flood of replaceState);
+// saveUrl({now: true}) writes it at once.
+export const saveUrl = FIELDS.autosave(
+  () => {
     page.state.racers = page.racers.map((r) => ({ optimizer: r.optimizer, hyper: { ...r.hyper } }));
-    history.replaceState(null, "", `${location.pathname}?${FIELDS.serialize(page.state)}`);
-  } else {
-    page.urlTimer = setTimeout(() => saveUrl({ now: true }), wait);
-  }
-}
+    return page.state;
+  },
+  { throttle: 200 },
+);
 
 export function banner(msg) {
   $("banner").hidden = !msg;

@@ -4,7 +4,7 @@
 // A user's action is measured ("descent:redraw") to the frame that draws its paths on the map;
 // "descent:drawn" waits for the side plots too, and only then is the page "ready".
 
-import { clamp } from "./common.js";
+import { clamp, plotConfig } from "./common.js";
 import { cursorShape, markersFigure, racerMarks, sideFigure, surface3dFigure, surfaceFigure } from "./landscape_figures.js";
 import { $, app, banner, cursorStep, labelOf, landscape, lastStep, page, settle } from "./landscape_page.js";
 import { renderTable, series } from "./landscape_readout.js";
@@ -13,7 +13,8 @@ import { drawTrails, plotFrame } from "./landscape_trails.js";
 
 export const figs = { bg: $("surface"), fg: $("paths"), side: $("side"), d3: $("surface3d") };
 export const trails = $("trails"); // the racers and the start, on a canvas between bg and fg
-const CONFIG = { responsive: false, displaylogo: false, showTips: false, doubleClick: "reset", modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"] };
+// the map figures are sized by fitMap; the exported image is the page's own (no toImage button)
+const CONFIG = plotConfig({ responsive: false, showTips: false, doubleClick: "reset", modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "autoScale2d"] });
 const SIDE_CONFIG = { ...CONFIG, responsive: true, doubleClick: "autosize" };
 const CONFIG_3D = { ...CONFIG, responsive: true, modeBarButtonsToRemove: ["toImage"] };
 const SIDE_EVERY = 200; // ms between side-plot redraws while streams are in flight

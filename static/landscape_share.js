@@ -1,7 +1,7 @@
 // The landscape page's link and downloads: the link copied, the paths as CSV or JSON, the map as a
 // PNG with a legend and a caption, and the way to the tools with this page's settings.
 
-import { HttpError, copyText, saveBlob } from "./common.js";
+import { copyText, fetchOk, saveBlob } from "./common.js";
 import { pathsFigure } from "./landscape_figures.js";
 import { $, landscape, page, saveUrl } from "./landscape_page.js";
 import { caption, figs, racerViews } from "./landscape_render.js";
@@ -21,12 +21,11 @@ $("copy-link").addEventListener("click", async () => {
 async function download(format) {
   note(`Preparing ${format.toUpperCase()}…`);
   try {
-    const response = await fetch("/api/paths/export", {
+    const response = await fetchOk("/api/paths/export", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ ...requestBody(page.racers), format }),
     });
-    if (!response.ok) throw new HttpError(response.status, (await response.json()).detail);
     saveBlob(await response.blob(), `descent-${state.landscape}.${format}`);
     note(`Saved descent-${state.landscape}.${format}`);
   } catch (err) {

@@ -1,9 +1,9 @@
 // The landscape page's state: the registries it is built from, the one typed field list that is its
 // link (TensorFlow Playground's State.PROPS), and the rules that turn any link into a valid state.
 
-import { T, UrlState, clamp } from "./common.js";
+import { T, UrlState, clamp, readEmbedded } from "./common.js";
 
-export const REG = JSON.parse(document.getElementById("registry").textContent);
+export const REG = readEmbedded("registry");
 export const LANDSCAPES = Object.fromEntries(REG.landscapes.map((l) => [l.name, l]));
 export const OPTIMIZERS = Object.fromEntries(REG.optimizers.map((o) => [o.name, o]));
 export const SCHEDULES = Object.fromEntries(REG.schedules.map((s) => [s.name, s]));
