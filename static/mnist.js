@@ -12,6 +12,7 @@ import {
   MUTED,
   paramControl,
   pct,
+  plotLayout,
   postJSON,
   showBanner,
   T,
@@ -41,6 +42,8 @@ import {
   thin,
 } from "./run_figures.js";
 import { changeMarks, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
+import { imageViews } from "./mnist_images.js";
+import { drawingPad, toMnist } from "./mnist_pad.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -48,7 +51,6 @@ const app = $("app");
 const imageSets = cat.datasetList.filter((d) => d.kind === "images");
 const SMOOTHING = 0.98; // of the per-step loss: each batch is 16 images, a noisy curve
 const SUBSET = { train_size: 10000, test_size: 2000 }; // an epoch in seconds on two cores
-const FILTERS = 64;
 
 const firstAvailable = imageSets.find((d) => d.available)?.name ?? "mnist";
 const DEFAULTS = {
@@ -107,7 +109,7 @@ function onEvent(type, event) {
   if (type === "start") {
     syncFromRun(event);
     rate.length = 0;
-    images.clear();
+    views.clear();
   }
   if (type === "history") form.setLive(data.settings());
   if (type === "steps") {
@@ -117,17 +119,17 @@ function onEvent(type, event) {
   if (type === "control" && event.action === "set") form.setLive(event.values);
   if (type === "control" && event.action === "pause") {
     rate.length = 0;
-    fetchFilters();
+    views.fetchFilters();
   }
   if (type === "eval") {
     dirty.confusion = dirty.gallery = true;
-    filtersSoon();
+    views.filtersSoon();
     predictSoon();
   }
   if (type === "diverged" || type === "error") showBanner(event.message);
   if (type === "summary") {
     $("pending-note").hidden = true;
-    fetchFilters();
+    views.fetchFilters();
     predictSoon();
   }
   dirty.loss = true;
@@ -136,6 +138,8 @@ function onEvent(type, event) {
 }
 
 const main = new RunSession({ onEvent, onChange: () => statusSoon() });
+const views = imageViews(main, () => classNames());
+const { predictSoon, renderBars } = drawingPad(main, () => classNames());
 
 /** A reload, another tab or a loaded model: show the run's own configuration. */
 function syncFromRun(start) {
@@ -161,9 +165,7 @@ async function startRun() {
 function resetViews() {
   $("pending-note").hidden = true;
   rate.length = 0;
-  images.clear();
-  $("gallery").replaceChildren();
-  $("filters").replaceChildren(h("p.empty-note", {}, "Appears after the first evaluation."));
+  views.reset();
   Object.assign(dirty, { loss: true, accuracy: true, confusion: true, gallery: true });
   render();
   predictSoon();
@@ -507,306 +509,16 @@ function renderConfusion() {
   Plotly.react(
     $("confusion-plot"),
     traces,
-    {
+    plotLayout({
       font: FONT,
       margin: { l: 48, r: 6, t: 4, b: 40 },
       xaxis: axis("predicted", { type: "category", side: "bottom", tickfont: { size: 9 }, showgrid: false }),
       yaxis: axis("true", { type: "category", autorange: "reversed", tickfont: { size: 9 }, showgrid: false }),
       annotations: m ? [] : [{ text: "appears after the first evaluation", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }],
-      paper_bgcolor: "#fff",
-      plot_bgcolor: "#fff",
-    },
+    }),
     { ...CONFIG, displayModeBar: false },
   );
 }
-
-// --- images: misclassified digits and first-layer weights ------------------------------------------------
-
-const images = new Map(); // test index -> 784 values
-const SIDE = 28;
-
-/** Paint 784 grey values (0..1, ink dark on white) onto a new 28×28 canvas. */
-function greyCanvas(values, label) {
-  const canvas = h("canvas", { width: SIDE, height: SIDE, "aria-label": label });
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(SIDE, SIDE);
-  for (let i = 0; i < SIDE * SIDE; i++) {
-    const v = 255 - Math.round(255 * Math.min(1, Math.max(0, values[i])));
-    img.data.set([v, v, v, 255], 4 * i);
-  }
-  ctx.putImageData(img, 0, 0);
-  return canvas;
-}
-
-/** Weights as a diverging image: blue negative, white zero, orange positive, scaled by the largest |w|. */
-function weightCanvas(values, label) {
-  const canvas = h("canvas", { width: SIDE, height: SIDE, "aria-label": label });
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(SIDE, SIDE);
-  let top = 1e-12;
-  for (const v of values) top = Math.max(top, Math.abs(v));
-  const neg = [0, 114, 178];
-  const pos = [213, 94, 0];
-  for (let i = 0; i < SIDE * SIDE; i++) {
-    const t = values[i] / top;
-    const c = t < 0 ? neg : pos;
-    const a = Math.abs(t);
-    img.data.set([255 + (c[0] - 255) * a, 255 + (c[1] - 255) * a, 255 + (c[2] - 255) * a, 255], 4 * i);
-  }
-  ctx.putImageData(img, 0, 0);
-  return canvas;
-}
-
-let galleryFor = null;
-async function renderGallery() {
-  const latest = main.data.latest;
-  const id = main.id;
-  const wrong = latest?.misclassified ?? [];
-  if (!latest) {
-    $("gallery").replaceChildren(h("p.empty-note", {}, "Appears after the first evaluation."));
-    return;
-  }
-  if (galleryFor === latest) return;
-  galleryFor = latest;
-  const missing = wrong.map((w) => w.index).filter((i) => !images.has(i));
-  if (missing.length && id) {
-    try {
-      const response = await fetch(`/api/runs/${encodeURIComponent(id)}/images?indices=${missing.join(",")}`);
-      if (!response.ok || main.id !== id) return;
-      const body = await response.json();
-      missing.forEach((index, k) => images.set(index, body.images[k]));
-    } catch {
-      return; // a later evaluation tries again
-    }
-  }
-  if (galleryFor !== latest) return;
-  const names = classNames();
-  const tiles = wrong.map((w) => {
-    const title = `test image ${w.index}: true ${names[w.true]}, predicted ${names[w.predicted]}`;
-    const caption = h("figcaption", {}, h("span.true", {}, names[w.true]), " → ", h("b", {}, names[w.predicted]));
-    return h("figure.tile", { title, class: names[w.true].length > 2 ? "tile long" : "tile" }, greyCanvas(images.get(w.index) ?? [], title), caption);
-  });
-  const n = main.data.start?.test_size ?? 0;
-  const accuracy = latest.test_accuracy;
-  $("wrong-note").textContent = wrong.length
-    ? `test images, latest evaluation: true → predicted (first ${wrong.length} of ${count(Math.round((1 - accuracy) * n))})`
-    : "test images, latest evaluation";
-  $("gallery").replaceChildren(...(tiles.length ? tiles : [h("p.empty-note", {}, "No misclassified test image.")]));
-}
-
-let filtersBusy = false;
-async function fetchFilters() {
-  const id = main.id;
-  if (!id || filtersBusy) return;
-  filtersBusy = true;
-  try {
-    const response = await fetch(`/api/runs/${encodeURIComponent(id)}/filters?count=${FILTERS}`);
-    if (!response.ok || main.id !== id) return;
-    const body = await response.json();
-    const units = main.data.start?.config.hidden[0]?.[0] ?? body.units.length;
-    $("filters-note").textContent = `first ${body.units.length} of ${units} units; blue < 0 < orange, each scaled to its largest |w|`;
-    $("filters").replaceChildren(...body.images.map((w, i) => weightCanvas(w, `unit ${body.units[i]}`)));
-  } catch {
-    // the next evaluation fetches again
-  } finally {
-    filtersBusy = false;
-  }
-}
-// 64 × 784 weights are 50,000 numbers for the server to serialize while it trains: now and then
-const filtersSoon = throttled(fetchFilters, 5000);
-
-// --- draw a digit ----------------------------------------------------------------------------------------
-
-const pad = $("pad");
-const padCtx = pad.getContext("2d", { willReadFrequently: true });
-let drawing = false;
-let hasInk = false;
-let last = null;
-
-function padPoint(event) {
-  const box = pad.getBoundingClientRect();
-  return [((event.clientX - box.left) * pad.width) / box.width, ((event.clientY - box.top) * pad.height) / box.height];
-}
-
-function stroke(from, to) {
-  padCtx.strokeStyle = "#111827";
-  padCtx.fillStyle = "#111827";
-  padCtx.lineWidth = 20;
-  padCtx.lineCap = "round";
-  padCtx.lineJoin = "round";
-  padCtx.beginPath();
-  padCtx.moveTo(...from);
-  padCtx.lineTo(...to);
-  padCtx.stroke();
-}
-
-pad.addEventListener("pointerdown", (event) => {
-  event.preventDefault();
-  pad.setPointerCapture(event.pointerId);
-  drawing = true;
-  last = padPoint(event);
-  stroke(last, last);
-  hasInk = true;
-  predictSoon();
-});
-pad.addEventListener("pointermove", (event) => {
-  if (!drawing) return;
-  const p = padPoint(event);
-  stroke(last, p);
-  last = p;
-  predictSoon();
-});
-for (const type of ["pointerup", "pointercancel"]) {
-  pad.addEventListener(type, () => {
-    if (!drawing) return;
-    drawing = false;
-    predictSoon();
-  });
-}
-$("clear").addEventListener("click", () => {
-  padCtx.clearRect(0, 0, pad.width, pad.height);
-  hasInk = false;
-  predictSoon();
-});
-
-/**
- * The drawing as MNIST prepares its digits: the ink's bounding box scaled (area-averaged) to fit
- * 20×20 with its aspect ratio kept, then placed in 28×28 so that its centre of mass is the centre.
- * Returns 784 values in [0, 1] (1 = ink), or null for an empty pad.
- */
-export function toMnist(alpha, width, height) {
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (alpha[y * width + x] > 0) {
-        x0 = Math.min(x0, x);
-        x1 = Math.max(x1, x);
-        y0 = Math.min(y0, y);
-        y1 = Math.max(y1, y);
-      }
-    }
-  }
-  if (x1 < 0) return null;
-  const bw = x1 - x0 + 1;
-  const bh = y1 - y0 + 1;
-  const scale = 20 / Math.max(bw, bh);
-  const w = Math.max(1, Math.round(bw * scale));
-  const hgt = Math.max(1, Math.round(bh * scale));
-  const sum = new Float64Array(w * hgt);
-  const n = new Float64Array(w * hgt);
-  for (let y = y0; y <= y1; y++) {
-    const ty = Math.min(hgt - 1, Math.floor((y - y0) * scale));
-    for (let x = x0; x <= x1; x++) {
-      const tx = Math.min(w - 1, Math.floor((x - x0) * scale));
-      sum[ty * w + tx] += alpha[y * width + x] / 255;
-      n[ty * w + tx] += 1;
-    }
-  }
-  let mass = 0;
-  let mx = 0;
-  let my = 0;
-  const small = new Float64Array(w * hgt);
-  for (let i = 0; i < w * hgt; i++) {
-    small[i] = n[i] ? sum[i] / n[i] : 0;
-    mass += small[i];
-    mx += small[i] * ((i % w) + 0.5);
-    my += small[i] * (Math.floor(i / w) + 0.5);
-  }
-  const dx = Math.round(14 - mx / mass);
-  const dy = Math.round(14 - my / mass);
-  const out = new Array(SIDE * SIDE).fill(0);
-  for (let y = 0; y < hgt; y++) {
-    for (let x = 0; x < w; x++) {
-      const X = x + dx;
-      const Y = y + dy;
-      if (X >= 0 && X < SIDE && Y >= 0 && Y < SIDE) out[Y * SIDE + X] = Math.min(1, small[y * w + x]);
-    }
-  }
-  return out;
-}
-
-function padInput() {
-  if (!hasInk) return null;
-  const rgba = padCtx.getImageData(0, 0, pad.width, pad.height).data;
-  const alpha = new Uint8ClampedArray(pad.width * pad.height);
-  for (let i = 0; i < alpha.length; i++) alpha[i] = rgba[4 * i + 3];
-  return toMnist(alpha, pad.width, pad.height);
-}
-
-function renderPreview(input) {
-  const ctx = $("preview").getContext("2d");
-  const img = ctx.createImageData(SIDE, SIDE);
-  for (let i = 0; i < SIDE * SIDE; i++) {
-    const v = 255 - Math.round(255 * (input?.[i] ?? 0));
-    img.data.set([v, v, v, 255], 4 * i);
-  }
-  ctx.putImageData(img, 0, 0);
-}
-
-function renderBars(probabilities) {
-  const names = classNames();
-  const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
-  $("bars").replaceChildren(
-    ...names.map((name, k) => {
-      const p = probabilities?.[k] ?? 0;
-      return h(
-        "div.bar-row",
-        { dataset: { class: k }, class: k === best ? "bar-row best" : "bar-row" },
-        h("span.bar-label", { title: name }, name),
-        h("span.bar-track", {}, h("span.bar-fill", { style: `width:${(100 * p).toFixed(1)}%` })),
-        h("span.bar-value", {}, probabilities ? `${(100 * p).toFixed(p < 0.1 ? 1 : 0)} %` : ""),
-      );
-    }),
-  );
-  app.dataset.prediction = probabilities ? String(best) : "";
-}
-
-/** Which model answers: "the model after 120 steps", "the loaded model (trained 1,250 steps)". */
-function modelText() {
-  const step = main.data.stepsDone;
-  const steps = (n) => `${count(n)} step${n === 1 ? "" : "s"}`;
-  if (!main.loaded) return `the model after ${steps(step)}`;
-  const before = main.loaded.trained_steps;
-  if (before === null || before === undefined) return step ? `the loaded model, after ${steps(step)} more` : "the loaded model";
-  return `the loaded model (trained ${steps(before + step)}${step ? `, ${count(step)} of them here` : ""})`;
-}
-
-let predicting = false;
-let predictAgain = false;
-async function predict() {
-  if (predicting) {
-    predictAgain = true;
-    return;
-  }
-  const input = padInput();
-  renderPreview(input);
-  const id = main.id;
-  if (!input || !id) {
-    renderBars(null);
-    $("draw-note").textContent = !id ? "Start a run or load a model: then the model classifies your drawing." : "Draw a digit in the box.";
-    return;
-  }
-  predicting = true;
-  try {
-    const answer = await postJSON(`/api/runs/${encodeURIComponent(id)}/predict`, { inputs: [input] });
-    if (main.id === id) {
-      renderBars(answer.probabilities[0]);
-      $("draw-note").textContent = `Probabilities from ${modelText()}.`;
-    }
-  } catch (e) {
-    $("draw-note").textContent = `Could not classify: ${messageOf(e)}`;
-  } finally {
-    predicting = false;
-    if (predictAgain) {
-      predictAgain = false;
-      predictSoon();
-    }
-  }
-}
-const predictSoon = throttled(predict, 150);
 
 // --- rendering ---------------------------------------------------------------------------------------------
 
@@ -824,7 +536,7 @@ const drawConfusion = throttled(() => {
 }, 1000);
 const drawGallery = throttled(() => {
   dirty.gallery = false;
-  renderGallery();
+  views.renderGallery();
 }, 2000);
 
 function render() {

@@ -2,44 +2,14 @@
 // curves and diagnostics update live. One run (the network in the editor), or the seed's comparison:
 // a linear model beside it, on the same data with the same training settings.
 
-import {
-  debounce,
-  h,
-  hideBanner,
-  messageOf,
-  MUTED,
-  PALETTE,
-  paramControl,
-  pct,
-  postJSON,
-  showBanner,
-  T,
-  throttled,
-  UrlState,
-} from "./common.js";
-import {
-  CONFIG_FIELDS,
-  configFromStart,
-  describeNetwork,
-  normalizeConfig,
-  readPage,
-  settings,
-  trainBody,
-  trainSize,
-} from "./run_config.js";
+import { debounce, h, hideBanner, messageOf, PALETTE, paramControl, pct, postJSON, showBanner, T, throttled, UrlState } from "./common.js";
+import { CONFIG_FIELDS, configFromStart, describeNetwork, normalizeConfig, readPage, settings, trainBody, trainSize } from "./run_config.js";
 import { ConfigForm } from "./run_form.js";
 import { RunSession } from "./run_stream.js";
-import {
-  axis,
-  CONFIG,
-  endMarks,
-  epochRange,
-  FONT,
-  histogramTrace,
-  keepSized,
-  smallLayout,
-} from "./run_figures.js";
-import { changeMarks, curveControls, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
+import { CONFIG, keepSized } from "./run_figures.js";
+import { curveControls, lossAndAccuracyControls } from "./charts.js";
+import { curveFigures, diagnosticsFigures } from "./playground_figures.js";
+import { surfaceFigure } from "./playground_surface.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -424,197 +394,14 @@ function buildSurfaceCards() {
   $("surfaces").classList.toggle("two", cards.length > 1);
 }
 
-const IMAGE = 240; // pixels per side of the drawn surface (bilinear between the grid's points)
-
-/**
- * The decision surface as an image: at each pixel the class probabilities are interpolated
- * (bilinear) from the grid, the colour is the predicted class's, and its strength the confidence
- * (white where the classes tie, full colour at probability 1).
- */
-function surfaceImage(surface) {
-  const probs = surface.probabilities;
-  const K = probs.length;
-  const nx = surface.x.length;
-  const ny = surface.y.length;
-  const rgb = PALETTE.slice(0, K).map((hex) => {
-    const n = Number.parseInt(hex.slice(1), 16);
-    return [n >> 16, (n >> 8) & 255, n & 255];
-  });
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = IMAGE;
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(IMAGE, IMAGE);
-  const p = new Float64Array(K);
-  for (let py = 0; py < IMAGE; py++) {
-    const fy = ((IMAGE - 1 - py) / (IMAGE - 1)) * (ny - 1); // row 0 is the top: the largest y
-    const i0 = Math.min(ny - 2, Math.floor(fy));
-    const ty = fy - i0;
-    for (let px = 0; px < IMAGE; px++) {
-      const fx = (px / (IMAGE - 1)) * (nx - 1);
-      const j0 = Math.min(nx - 2, Math.floor(fx));
-      const tx = fx - j0;
-      let best = 0;
-      for (let k = 0; k < K; k++) {
-        const g = probs[k];
-        const top = g[i0][j0] * (1 - tx) + g[i0][j0 + 1] * tx;
-        const bottom = g[i0 + 1][j0] * (1 - tx) + g[i0 + 1][j0 + 1] * tx;
-        p[k] = top * (1 - ty) + bottom * ty;
-        if (p[k] > p[best]) best = k;
-      }
-      // outputs other than softmax (linear, tanh, …) are no probabilities: clamp what shows
-      const confidence = Math.min(1, Math.max(0, (p[best] - 1 / K) / (1 - 1 / K)));
-      const a = 0.06 + 0.64 * confidence;
-      const o = 4 * (py * IMAGE + px);
-      image.data[o] = 255 + (rgb[best][0] - 255) * a;
-      image.data[o + 1] = 255 + (rgb[best][1] - 255) * a;
-      image.data[o + 2] = 255 + (rgb[best][2] - 255) * a;
-      image.data[o + 3] = 255;
-    }
-  }
-  ctx.putImageData(image, 0, 0);
-  const [x0, x1, y0, y1] = [surface.x[0], surface.x.at(-1), surface.y[0], surface.y.at(-1)];
-  return { source: canvas.toDataURL("image/png"), xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0, sizing: "stretch", xanchor: "left", yanchor: "top", layer: "below" };
-}
-
-let pointCache = { key: null, traces: [] };
-
-/** The data as scatter traces, one per class and split (cached: the same objects keep Plotly from redrawing them). */
-function pointTraces(is3d, K) {
-  if (!points) return [];
-  const key = `${is3d}|${state.showTest}|${K}`;
-  if (pointCache.points === points && pointCache.key === key) return pointCache.traces;
-  pointCache = { points, key, traces: buildPointTraces(is3d, K) };
-  return pointCache.traces;
-}
-
-function buildPointTraces(is3d, K) {
-  const traces = [];
-  const sets = [["train", points.x_train, points.y_train]];
-  if (state.showTest) sets.push(["test", points.x_test, points.y_test]);
-  for (const [kind, xs, ys] of sets) {
-    for (let k = 0; k < points.classes.length; k++) {
-      const x = [];
-      const y = [];
-      for (let i = 0; i < ys.length; i++) {
-        if (ys[i] !== k) continue;
-        x.push(xs[i][0]);
-        y.push(xs[i][1]);
-      }
-      const marker = {
-        color: PALETTE[k],
-        size: is3d ? 2.5 : kind === "train" ? 5.5 : 6.5,
-        line: kind === "train" ? { color: "#fff", width: 0.7 } : { color: "#111827", width: 1.4 },
-      };
-      const name = `${points.classes[k]} (${kind})`;
-      if (is3d) {
-        const z = new Array(x.length).fill(K === 2 ? k : 1);
-        traces.push({ type: "scatter3d", mode: "markers", x, y, z, name, marker: { ...marker, line: undefined, opacity: kind === "train" ? 0.9 : 0.6 }, hoverinfo: "name" });
-      } else {
-        traces.push({ type: "scatter", mode: "markers", x, y, name, marker, hovertemplate: `${name}<br>x %{x:.2f}, y %{y:.2f}<extra></extra>` });
-      }
-    }
-  }
-  return traces;
-}
-
-function bounds() {
-  const all = points ? [...points.x_train, ...points.x_test] : [[-1, -1], [1, 1]];
-  const lo = [Math.min(...all.map((p) => p[0])), Math.min(...all.map((p) => p[1]))];
-  const hi = [Math.max(...all.map((p) => p[0])), Math.max(...all.map((p) => p[1]))];
-  const pad = [(hi[0] - lo[0]) / 10, (hi[1] - lo[1]) / 10];
-  return [
-    [lo[0] - pad[0], hi[0] + pad[0]],
-    [lo[1] - pad[1], hi[1] + pad[1]],
-  ];
-}
-
-/** Whether the outputs lie in [0, 1] (softmax, sigmoid); a linear or tanh output may not. */
-function probabilityLike(surface) {
-  return !surface || surface.probabilities.every((g) => g.every((row) => row.every((v) => v >= 0 && v <= 1)));
-}
-
-function surface3d(surface) {
-  const K = surface.probabilities.length;
-  const ny = surface.y.length;
-  const nx = surface.x.length;
-  if (K === 2) {
-    return {
-      type: "surface",
-      x: surface.x,
-      y: surface.y,
-      z: surface.probabilities[1],
-      cmin: 0,
-      cmax: 1,
-      colorscale: [
-        [0, PALETTE[0]],
-        [0.5, "#ffffff"],
-        [1, PALETTE[1]],
-      ],
-      showscale: false,
-      opacity: 0.92,
-      hovertemplate: `P(${points?.classes[1] ?? "class 2"}) = %{z:.1%}<extra></extra>`,
-    };
-  }
-  const z = [];
-  const color = [];
-  for (let i = 0; i < ny; i++) {
-    z.push([]);
-    color.push([]);
-    for (let j = 0; j < nx; j++) {
-      let best = 0;
-      for (let k = 1; k < K; k++) if (surface.probabilities[k][i][j] > surface.probabilities[best][i][j]) best = k;
-      z[i].push(surface.probabilities[best][i][j]);
-      color[i].push(best);
-    }
-  }
-  const scale = [];
-  for (let k = 0; k < K; k++) scale.push([k / K, PALETTE[k]], [(k + 1) / K, PALETTE[k]]);
-  return { type: "surface", x: surface.x, y: surface.y, z, surfacecolor: color, cmin: 0, cmax: K, colorscale: scale, showscale: false, opacity: 0.92, hovertemplate: "max probability %{z:.1%}<extra></extra>" };
-}
-
 function drawCard(card) {
   const data = card.session.data;
   const surface = data.latest?.surface ?? null;
-  const K = points?.classes.length ?? 2;
-  const is3d = state.view === "3d";
-  const [xr, yr] = surface ? [[surface.x[0], surface.x.at(-1)], [surface.y[0], surface.y.at(-1)]] : bounds();
   card.empty.hidden = Boolean(surface) || card.session.status !== "idle";
   card.empty.textContent = card.session.logged
     ? "From the run log: its curves only (its weights were not kept). Press Train to train this network again."
     : "Press Train: the surface shows the predicted class, its shade the probability.";
-  let traces;
-  let layout;
-  if (is3d) {
-    traces = [...(surface ? [surface3d(surface)] : []), ...pointTraces(true, K)];
-    layout = {
-      font: FONT,
-      margin: { l: 0, r: 0, t: 0, b: 0 },
-      showlegend: false,
-      uirevision: "3d",
-      scene: {
-        xaxis: { title: { text: "x" }, range: xr },
-        yaxis: { title: { text: "y" }, range: yr },
-        zaxis: { title: { text: K === 2 ? `P(${points?.classes[1] ?? "class 2"})` : "max P" }, ...(probabilityLike(surface) ? { range: [0, 1.05] } : {}) },
-        aspectmode: "manual",
-        aspectratio: { x: 1, y: 1, z: 0.6 },
-        camera: { eye: { x: -1.3, y: -1.5, z: 1.0 } },
-      },
-    };
-  } else {
-    traces = pointTraces(false, K);
-    layout = {
-      images: surface ? [surfaceImage(surface)] : [],
-      font: FONT,
-      margin: { l: 34, r: 8, t: 6, b: 26 },
-      showlegend: false,
-      uirevision: "2d",
-      hovermode: "closest",
-      xaxis: axis("", { range: xr, zeroline: false, showgrid: false, ticks: "outside", ticklen: 3 }),
-      yaxis: axis("", { range: yr, zeroline: false, showgrid: false, ticks: "outside", ticklen: 3, scaleanchor: "x", scaleratio: 1, constrain: "domain" }),
-      plot_bgcolor: "#fff",
-    };
-    layout.xaxis.constrain = "domain";
-  }
+  const [traces, layout] = surfaceFigure(surface, points, { is3d: state.view === "3d", showTest: state.showTest });
   Plotly.react(card.plot, traces, layout, { ...CONFIG, displayModeBar: false });
   card.drawn = data.latest?.step ?? null;
 }
@@ -634,53 +421,6 @@ function renderSurfaces() {
 
 // --- curves ------------------------------------------------------------------------------------------------
 
-const RUN_COLORS = { main: "#0072B2", linear: "#D55E00" };
-
-/** Indices of every k-th point, so that at most ~max remain (the last one always kept). */
-function every(n, max) {
-  const k = Math.max(1, Math.ceil(n / max));
-  const out = [];
-  for (let i = 0; i < n; i += k) out.push(i);
-  if (n && out.at(-1) !== n - 1) out.push(n - 1);
-  return out;
-}
-
-function curveTraces(session, key, label) {
-  const data = session.data;
-  const color = RUN_COLORS[key];
-  const testColor = label ? color : "#D55E00";
-  const per = data.start?.steps_per_epoch ?? 1;
-  const evals = data.evals;
-  const epoch = evals.map((e) => e.epoch);
-  const prefix = label ? `${label}: ` : "";
-  const mode = evals.length < 30 ? "lines+markers" : "lines"; // a lone point shows too
-  const w = state.smoothing;
-  // the per-step batch loss: smoothed whole, then thinned to about 1,500 points
-  const smoothed = smooth(data.loss, w);
-  const keep = every(data.step.length, 1500);
-  const sx = keep.map((i) => data.step[i] / per);
-  const batch = { name: `${prefix}batch`, line: { color, width: 1 }, opacity: 0.5, showlegend: !label, hovertemplate: `${prefix}batch %{y:.4g}<extra></extra>` };
-  const logged = Boolean(session.logged);
-  const trainLoss = evals.map((e) => e.train_loss);
-  const testLoss = evals.map((e) => e.test_loss);
-  const acc = (k) => evals.map((e) => (e[k] === null || e[k] === undefined ? null : 100 * e[k]));
-  const a = accuracyView.value.smoothing;
-  return {
-    loss: [
-      ...smoothedPair(sx, keep.map((i) => data.loss[i]), w, batch, keep.map((i) => smoothed[i])),
-      ...(logged ? [] : smoothedPair(epoch, trainLoss, w, { mode, name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } })),
-      ...(logged ? [] : smoothedPair(epoch, testLoss, w, { mode, name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } })),
-    ],
-    accuracy: [
-      ...smoothedPair(epoch, acc("train_accuracy"), a, { mode, name: `${prefix}train`, line: { color, width: 2 }, marker: { size: 4 } }),
-      ...smoothedPair(epoch, acc("test_accuracy"), a, { mode, name: `${prefix}test`, line: { color: testColor, width: 2, dash: "dash" }, marker: { size: 4 } }),
-    ],
-  };
-}
-
-const curveTitle = (text) => ({ text, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top", font: { size: 12 } });
-const shown = (traces) => traces.filter((t) => t.meta !== "raw").flatMap((t) => t.y);
-
 function renderCurves() {
   const runs = state.compare
     ? [
@@ -688,33 +428,10 @@ function renderCurves() {
         [main, "main", "nonlinear"],
       ]
     : [[main, "main", ""]];
-  const loss = [];
-  const accuracy = [];
-  const shapes = [];
-  const annotations = [];
-  for (const [session, key, label] of runs) {
-    const t = curveTraces(session, key, label);
-    loss.push(...t.loss);
-    accuracy.push(...t.accuracy);
-    const per = session.data.start?.steps_per_epoch ?? 1;
-    const marks = endMarks(session.data, (at) => at.epoch ?? at.step / per);
-    shapes.push(...marks.shapes);
-    annotations.push(...marks.annotations);
-  }
-  // live changes reach both runs of a comparison alike: the shown run's record places them
-  const per = main.data.start?.steps_per_epoch ?? 1;
-  const changes = changeMarks(main.data.controls, (step) => step / per);
-  shapes.push(...changes.shapes);
-  annotations.push(...changes.annotations);
-  const ranges = runs.map(([session]) => epochRange(session.data, state.epochs)[1]);
-  const x = axis("epoch", { range: [0, Math.max(...ranges)] });
-  const lossY = valueAxis(shown(loss), { log: state.logY, maxLabels: 4 });
-  const accuracies = shown(accuracy).filter(Number.isFinite);
-  const lowest = accuracies.length ? Math.min(100, ...accuracies) : 0; // empty: the whole 0–100 scale
-  const accuracyY = accuracyView.value.log ? valueAxis(accuracies, { log: true, robust: false, maxLabels: 4 }) : { range: [Math.max(0, Math.floor(lowest / 10) * 10), 100.5] };
-  const margin = { l: 44, r: 10, t: 50, b: 34 };
-  Plotly.react($("loss-plot"), loss, smallLayout({ xaxis: x, yaxis: axis(state.logY ? "loss (log scale)" : "loss", lossY), shapes, annotations, title: curveTitle("Loss"), margin }), CONFIG);
-  Plotly.react($("accuracy-plot"), accuracy, smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", accuracyY), shapes, annotations, title: curveTitle("Accuracy"), margin }), CONFIG);
+  const view = { smoothing: state.smoothing, logY: state.logY, accuracySmoothing: accuracyView.value.smoothing, accuracyLog: accuracyView.value.log, epochs: state.epochs };
+  const { loss, accuracy } = curveFigures(runs, main, view);
+  Plotly.react($("loss-plot"), ...loss, CONFIG);
+  Plotly.react($("accuracy-plot"), ...accuracy, CONFIG);
 }
 
 const { loss: lossView, accuracy: accuracyView } = lossAndAccuracyControls(state, saveUrl, () => {
@@ -730,68 +447,12 @@ $("accuracy-plot").before(accuracyView);
 
 // --- diagnostics ---------------------------------------------------------------------------------------
 
-const ACTIVATION_NAMES = new Set(cat.activations.map((a) => a.name));
-
-/** The core's layer names in the editor's terms: dense0 → "layer 1", the last dense → "output". */
-function layerLabel(name, hidden) {
-  const [, kind, index] = name.match(/^([a-z_]+?)(\d+)(?:\.W)?$/) ?? [null, name, ""];
-  const i = Number(index);
-  if (kind === "dense") return i >= hidden ? "output" : `layer ${i + 1}`;
-  if (kind.endsWith("norm")) return `norm ${i + 1}`;
-  const act = cat.activations.find((a) => a.name === kind);
-  return act ? `${act.label.replace(/ \(.*\)$/, "")} ${i + 1}` : name;
-}
-const isActivationLayer = (name) => ACTIVATION_NAMES.has(name.replace(/\d+$/, ""));
-
 function renderDiagnostics() {
   if (!$("diagnostics-panel").offsetParent) return; // not shown: drawn when its tab opens
   const data = main.data;
   const hidden = data.start?.config.hidden.length ?? state.hidden.length;
-  const byLayer = (key) => {
-    const series = new Map();
-    for (const d of data.diagnostics) {
-      for (const layer of d.layers) {
-        if (layer[key] === undefined) continue;
-        if (!series.has(layer.layer)) series.set(layer.layer, { x: [], y: [] });
-        const s = series.get(layer.layer);
-        s.x.push(d.epoch);
-        s.y.push(key === "grad_norm" ? (layer[key] > 0 ? layer[key] : null) : 100 * layer[key]);
-      }
-    }
-    return [...series.entries()].map(([name, s], i) => ({ x: s.x, y: s.y, trace: { name: layerLabel(name, hidden), line: { color: PALETTE[i % PALETTE.length], width: 1.6 } } }));
-  };
-  // each layer's curve, smoothed over its faint raw curve when the plot's smoothing is on
-  const curves = (series, view) => series.flatMap(({ x, y, trace }) => smoothedPair(x, y, view.smoothing, trace));
-  const layout = (title, yaxis, xtitle = "epoch") =>
-    smallLayout({
-      title: { text: title, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top", font: { size: 12 } },
-      margin: { l: 44, r: 8, t: 50, b: 30 },
-      xaxis: axis(xtitle),
-      yaxis,
-      legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 9 } },
-    });
-  const gradSeries = byLayer("grad_norm");
-  const gradLog = gradView.value.log;
-  const gradY = valueAxis(gradSeries.flatMap((t) => t.y), { log: gradLog, robust: false, maxLabels: 4 });
-  const grads = curves(gradSeries, gradView.value);
-  Plotly.react($("grad-plot"), grads, layout("Gradient norm per layer", axis(gradLog ? "‖∇W‖ (log)" : "‖∇W‖", gradY)), CONFIG);
-  const deadSeries = byLayer("dead_fraction");
-  const dead = curves(deadSeries, deadView.value);
-  const deadY = deadView.value.log ? valueAxis(deadSeries.flatMap((t) => t.y), { log: true, robust: false, maxLabels: 4 }) : { range: [0, 100] };
-  const deadLayout = layout("Dead ReLUs", axis(deadView.value.log ? "dead units (%, log)" : "dead units (%)", deadY));
-  if (!dead.length) {
-    deadLayout.annotations = [{ text: "no ReLU layer", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: MUTED } }];
-    deadLayout.xaxis.visible = false;
-  }
-  Plotly.react($("dead-plot"), dead, deadLayout, CONFIG);
-  const diag = data.latest?.diagnostics;
-  const weights = Object.entries(diag?.weights ?? {}).map(([name, hist], i) => histogramTrace(hist, layerLabel(name, hidden), PALETTE[i % PALETTE.length]));
-  const hist = { hovermode: "closest" };
-  Plotly.react($("weights-plot"), weights, { ...layout("Weights", axis("share", { tickformat: ".0%" }), "weight value"), ...hist }, CONFIG);
-  const acts = Object.entries(diag?.activations ?? {}).filter(([name]) => isActivationLayer(name));
-  const shown = acts.length ? acts : Object.entries(diag?.activations ?? {}).filter(([name]) => name.startsWith("dense"));
-  const actTraces = shown.map(([name, h_], i) => histogramTrace(h_, layerLabel(name, hidden), PALETTE[i % PALETTE.length]));
-  Plotly.react($("activations-plot"), actTraces, { ...layout("Activations", axis("share", { tickformat: ".0%" }), "output value"), ...hist }, CONFIG);
+  const figures = diagnosticsFigures(data, hidden, cat.activations, gradView.value, deadView.value);
+  for (const name of ["grad", "dead", "weights", "activations"]) Plotly.react($(`${name}-plot`), ...figures[name], CONFIG);
 }
 
 for (const [tab, panel] of [
