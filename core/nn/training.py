@@ -3,7 +3,8 @@
     for event in train(TrainConfig(dataset="moons", hidden=((16, "relu"),)), controls):
         ...  # dicts with a "type": start, steps, eval, epoch, control, early_stop, diverged, summary
 
-Events are plain dicts of numbers, lists and numpy arrays (serialize with orjson's numpy option):
+The configuration is declared in core/nn/config.py; the events are typed in core/nn/events.py. They
+are plain dicts of numbers, lists and numpy arrays (serialize with orjson's numpy option):
 
 - start: the resolved configuration, data sizes, parameter count, steps per epoch.
 - steps: every `chunk` steps, the per-step `loss` (the batch's data loss) and `lr`, as arrays, and
@@ -13,13 +14,17 @@ Events are plain dicts of numbers, lists and numpy arrays (serialize with orjson
   ReLU fractions, weight and activation histograms) and, for 2D inputs, the decision surface.
 - epoch: after each evaluated epoch: epoch, train/test loss and accuracy, and `seconds`, the wall
   time of that epoch's training steps (evaluation and the consumer's time between events excluded).
+- control: a pause, resume, step, stop or setting change took effect before step `step`.
+- early_stop, diverged: why training ended early. summary: the last event, always.
 
 `throttle` (seconds, 0 by default) thins the stream for live displays: steps are sent at most that
 often, and evaluations (with their epoch events) happen at most that often, except the last one,
 single steps, and every epoch when early stopping needs the test loss. A small network on a toy
 set trains hundreds of epochs a second; nobody can watch that many surfaces.
-- control: a pause, resume, step, stop or setting change took effect before step `step`.
-- early_stop, diverged: why training ended early. summary: the last event, always.
+
+Each step: the batch's loss and gradient, the L1/L2 terms added to it, the whole gradient clipped to
+norm `clip_norm` (if set), the optimizer's update, then the max-norm constraint. The live options
+(l1, l2, max_norm, clip_norm) and the optimizer's hyperparameters may change between any two steps.
 
 A non-finite loss ends the run with a `diverged` event: no NaN ever leaves this module.
 """
@@ -29,7 +34,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict
 
 import numpy as np
@@ -38,12 +43,21 @@ from core.data import mnist
 from core.data.datasets import DATASETS, Split, make_dataset, one_hot
 from core.nn.config import LIVE, TrainConfig
 from core.nn.config import SEED as SEED  # re-exported: the CLI bounds every --seed with it
+from core.nn.events import (
+    ControlEvent,
+    EarlyStopEvent,
+    EpochEvent,
+    EvalEvent,
+    Event,
+    StartEvent,
+    StepsEvent,
+    SummaryEvent,
+    diverged,
+)
 from core.nn.network import Network, NetworkSpec
+from core.nn.scoring import Scorer
 from core.optimizers import get_optimizer
 from core.schedules import get_schedule
-
-HISTOGRAM_BINS = 30
-MISCLASSIFIED = 24  # test examples listed per evaluation
 
 
 def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:
@@ -158,260 +172,227 @@ def clip_global_norm(grad: np.ndarray, c: float) -> float:
     return norm
 
 
-def _histogram(values) -> dict:
-    counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-    return {"counts": counts, "edges": edges}
-
-
-def _surface_grid(split: Split, resolution: int):
-    """A grid over the data's bounding box, padded by a tenth of its size on each side."""
-    points = np.concatenate([split.x_train, split.x_test])
-    low, high = points.min(axis=0), points.max(axis=0)
-    pad = (high - low) / 10
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution, dtype=np.float32)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution, dtype=np.float32)
-    gx, gy = np.meshgrid(xs, ys)
-    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
-
-
-class _Scorer:
-    """Loss, accuracy, confusion and diagnostics of the current network on fixed data."""
-
-    def __init__(self, net: Network, split: Split, config: TrainConfig):
-        self.net, self.split, self.loss = net, split, net.loss
-        k = split.classes
-        self.classes = k
-        n = config.eval_train_size
-        if n and n < len(split.y_train):
-            rows = np.sort(np.random.default_rng(config.seed).permutation(len(split.y_train))[:n])
-            self.x_train, self.y_train = split.x_train[rows], split.y_train[rows]
-        else:
-            self.x_train, self.y_train = split.x_train, split.y_train
-        planar = config.surface and split.x_train.shape[1] == 2
-        self.grid = _surface_grid(split, config.surface) if planar else None
-
-    def _score(self, x, y):
-        if len(y) == 0:
-            return None, None, None
-        probs = self.net.predict_proba(x)
-        loss = self.loss.value(one_hot(y, self.classes), probs)
-        predicted = probs.argmax(axis=1)
-        return float(loss), float(np.mean(predicted == y)), predicted
-
-    def eval_event(self, step: int, epoch: float) -> dict | None:
-        """The evaluation event, or None when the network has stopped being finite (diverged)."""
-        with np.errstate(all="ignore"):
-            return self._eval_event(step, epoch)
-
-    def _eval_event(self, step: int, epoch: float) -> dict | None:
-        if not np.isfinite(self.net.params).all():
-            return None
-        train_loss, train_acc, _ = self._score(self.x_train, self.y_train)
-        test_loss, test_acc, predicted = self._score(self.split.x_test, self.split.y_test)
-        if not all(math.isfinite(v) for v in (train_loss, test_loss) if v is not None):
-            return None
-        event = {
-            "type": "eval",
-            "step": step,
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_accuracy": train_acc,
-            "test_loss": test_loss,
-            "test_accuracy": test_acc,
-        }
-        if predicted is not None:
-            truth = self.split.y_test
-            k = self.classes
-            event["confusion"] = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)
-            wrong = np.flatnonzero(predicted != truth)[:MISCLASSIFIED]
-            event["misclassified"] = [
-                {"index": int(i), "true": int(truth[i]), "predicted": int(predicted[i])} for i in wrong
-            ]
-        if self.grid is not None:
-            xs, ys, points = self.grid
-            probs = self.net.predict_proba(points)
-            if not np.isfinite(probs).all():
-                return None
-            grid = np.ascontiguousarray(probs.T).reshape(-1, len(ys), len(xs))
-            event["surface"] = {"x": xs, "y": ys, "probabilities": grid}
-        event["diagnostics"] = self.diagnostics()
-        return event
-
-    def diagnostics(self) -> dict:
-        """From the last training batch: per-layer gradient norms, dead ReLUs, histograms."""
-        net = self.net
-        return {
-            "layers": net.diagnostics(),
-            "weights": {name: _histogram(w) for name, w in net.weights().items()},
-            "activations": {name: _histogram(a) for name, a in net.activations().items()},
-        }
-
-
-def _diverged(step: int) -> dict:
-    return {"type": "diverged", "step": step, "message": f"diverged at step {step}: the loss is not finite"}
-
-
 def train(
     config: TrainConfig,
     controls: Controls | None = None,
     split: Split | None = None,
     net: Network | None = None,
-) -> Iterator[dict]:
+) -> Iterator[Event]:
     """Train on `config`; yield events (see the module docstring) until done.
 
     Pass `split` and `net` (from `load_data` and `network_for`) to keep hold of the network, e.g. to
     ask it for predictions while it trains or to save it afterwards.
     """
-    controls = controls or Controls()
     split = split if split is not None else load_data(config)
     net = net if net is not None else network_for(config, split)
-    if not np.isfinite(net.params).all():
-        raise ValueError("the network's weights are not all finite: it can be neither trained nor evaluated")
-    spec = get_optimizer(config.optimizer)
-    base = spec.hyperparameters(**config.hyper)
-    hp = dict(base)
-    reg = {name: getattr(config, name) for name in LIVE}
-    n = len(split.y_train)
-    per_epoch = -(-n // config.batch_size)
-    total = per_epoch * config.epochs
-    factors = get_schedule(config.schedule, total, **config.schedule_params)(np.arange(total))
-    rng = np.random.default_rng(config.seed)
-    targets = one_hot(split.y_train, split.classes)
-    scorer = _Scorer(net, split, config)
-    opt = spec.make(net.params, hp)
-    next(opt)
+    yield from _Run(config, controls or Controls(), split, net).events()
 
-    yield {
-        "type": "start",
-        "config": asdict(config),
-        "hyper": dict(base),
-        "classes": list(split.class_names),
-        "train_size": n,
-        "test_size": len(split.y_test),
-        "parameters": int(net.params.size),
-        "steps_per_epoch": per_epoch,
-        "total_steps": total,
-    }
-    losses, rates = [], []
-    step, status, diverged_at = 0, "done", 0
-    if (first := scorer.eval_event(0, 0.0)) is None:  # finite weights, but not their loss: no training
-        status = "diverged"
-        yield _diverged(0)
-    else:
-        yield first
-    best = {"loss": math.inf, "epoch": 0, "snapshot": None}
-    started = time.perf_counter()
-    last_flush = last_eval = started
-    epochs_done, final = 0, {}
 
-    def flush(epoch: int) -> dict:
-        nonlocal last_flush
-        event = {
-            "type": "steps",
-            "step": np.arange(step - len(losses) + 1, step + 1),
-            "epoch": epoch,
-            "loss": np.array(losses),
-            "lr": np.array(rates),
-        }
-        losses.clear()
-        rates.clear()
-        last_flush = time.perf_counter()
+class _Run:
+    """One call of `train`, in named steps: gate (controls and live settings), step, flush, evaluate,
+    early stopping and the summary. `status` stays "done" until something ends the run early."""
+
+    def __init__(self, config: TrainConfig, controls: Controls, split: Split, net: Network):
+        if not np.isfinite(net.params).all():
+            raise ValueError(
+                "the network's weights are not all finite: it can be neither trained nor evaluated"
+            )
+        self.config, self.controls, self.split, self.net = config, controls, split, net
+        spec = get_optimizer(config.optimizer)
+        self.base = spec.hyperparameters(**config.hyper)  # as set; "lr" is the schedule's base
+        self.hp = dict(self.base)  # what the optimizer reads at each step
+        self.live = config.live_values()  # l1, l2, max_norm, clip_norm: they may change at any step
+        self.n = len(split.y_train)
+        self.per_epoch = -(-self.n // config.batch_size)
+        self.total = self.per_epoch * config.epochs
+        self.factors = get_schedule(config.schedule, self.total, **config.schedule_params)(
+            np.arange(self.total)
+        )
+        self.rng = np.random.default_rng(config.seed)
+        self.targets = one_hot(split.y_train, split.classes)
+        self.scorer = Scorer(net, split, config)
+        self.opt = spec.make(net.params, self.hp)
+        next(self.opt)
+        self.losses: list[float] = []  # steps taken but not yet sent, and their rates
+        self.rates: list[float] = []
+        self.step, self.epochs_done, self.status = 0, 0, "done"
+        self.stepped = False  # the last step was a single step while paused: evaluate where it led
+        self.final: dict = {}  # the last evaluated epoch's metrics
+        self.best = {"loss": math.inf, "epoch": 0, "snapshot": None}
+        self.started = self.last_flush = self.last_eval = 0.0
+
+    def events(self) -> Iterator[Event]:
+        yield self._start()
+        first = self.scorer.eval_event(0, 0.0)
+        if first is None:  # finite weights, but not their loss: no training
+            self.status = "diverged"
+            yield diverged(0)
+        else:
+            yield first
+        self.started = self.last_flush = self.last_eval = time.perf_counter()
+        epoch = 0
+        for epoch in range(1, self.config.epochs + 1) if first is not None else ():
+            yield from self._epoch(epoch)
+            if self.status != "done":
+                break
+        if self.losses:
+            yield self._flush(epoch)
+        yield self._summary()
+
+    def _start(self) -> StartEvent:
+        return StartEvent(
+            type="start",
+            config=asdict(self.config),
+            hyper=dict(self.base),
+            classes=list(self.split.class_names),
+            train_size=self.n,
+            test_size=len(self.split.y_test),
+            parameters=int(self.net.params.size),
+            steps_per_epoch=self.per_epoch,
+            total_steps=self.total,
+        )
+
+    def _epoch(self, epoch: int) -> Iterator[Event]:
+        """One pass over the shuffled training set, then its evaluation unless the throttle skips it."""
+        order, size = self.rng.permutation(self.n), self.config.batch_size
+        seconds = 0.0
+        for start in range(0, self.n, size):
+            state = yield from self._gate(epoch)
+            if state == "stop":
+                self.status = "stopped"
+                return
+            tick = time.perf_counter()
+            if not self._step(order[start : start + size]):
+                yield from self._diverge(epoch, self.step + 1)
+                return
+            seconds += time.perf_counter() - tick
+            self.stepped = state == "step"
+            yield from self._after_step(epoch, last=start + size >= self.n)
+            if self.status != "done":
+                return
+        self.epochs_done = epoch
+        c = self.config
+        if epoch == c.epochs or c.patience or self.stepped or self._due(self.last_eval):
+            yield from self._end_epoch(epoch, seconds)
+
+    def _gate(self, epoch: int) -> Generator[Event, None, str]:
+        """Before a step: apply and report what the controls changed, waiting here while paused (the
+        steps taken so far sent first). Returns "run", "step" (one step while paused) or "stop"."""
+        state = "paused"
+        while state == "paused":
+            if self.controls.paused and self.losses:
+                yield self._flush(epoch)  # show every step taken before the pause
+            changes, state = self.controls.gate()
+            for change in changes:
+                if change["action"] == "set":
+                    self._set(change["values"])
+                yield ControlEvent(type="control", step=self.step + 1, **change)
+        return state
+
+    def _set(self, values: dict[str, float]) -> None:
+        """New live options or optimizer hyperparameters (a new lr is the schedule's new base)."""
+        for name, value in values.items():
+            if name in LIVE:
+                self.live[name] = value
+                continue
+            self.base[name] = value
+            if name != "lr":
+                self.hp[name] = value
+
+    def _step(self, rows: np.ndarray) -> bool:
+        """One optimizer step on the batch `rows`; False, with nothing changed, if its loss is not finite."""
+        net, live = self.net, self.live
+        with np.errstate(all="ignore"):  # overflow is how divergence starts: caught just below
+            loss = net.loss_and_grad(self.split.x_train[rows], self.targets[rows])
+            if not math.isfinite(loss):
+                return False
+            net.add_regularization(live["l1"], live["l2"])
+            clip_global_norm(net.grad, live["clip_norm"])
+            self.hp["lr"] = float(self.base["lr"] * self.factors[self.step])  # a numpy float64 would upcast
+            self.opt.send(net.grad)
+            net.apply_max_norm(live["max_norm"])
+        self.step += 1
+        self.losses.append(loss)
+        self.rates.append(self.hp["lr"])
+        return True
+
+    def _after_step(self, epoch: int, last: bool) -> Iterator[Event]:
+        """Send the steps when a chunk is due, and evaluate every `eval_every` steps and after a single
+        step (the epoch's `last` step is evaluated with its epoch)."""
+        c = self.config
+        periodic = c.eval_every and self.step % c.eval_every == 0 and self._due(self.last_eval)
+        evaluate = (self.stepped or periodic) and not last
+        if evaluate or (len(self.losses) >= c.chunk and self._due(self.last_flush)):
+            yield self._flush(epoch)
+        if evaluate:
+            yield from self._evaluate(epoch, self.step / self.per_epoch)
+
+    def _end_epoch(self, epoch: int, seconds: float) -> Iterator[Event]:
+        if self.losses:
+            yield self._flush(epoch)
+        last = yield from self._evaluate(epoch, float(epoch))
+        if last is None:
+            return
+        self.final = {k: last[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+        yield EpochEvent(type="epoch", epoch=epoch, step=self.step, seconds=seconds, **self.final)
+        if self.config.patience and last["test_loss"] is not None:
+            yield from self._early_stop(epoch, last["test_loss"])
+
+    def _early_stop(self, epoch: int, test_loss: float) -> Iterator[Event]:
+        """Keep the best weights; after `patience` epochs without a better test loss, restore them."""
+        best = self.best
+        if test_loss < best["loss"]:
+            best.update(loss=test_loss, epoch=epoch, snapshot=self.net.snapshot())
+        elif epoch - best["epoch"] >= self.config.patience:
+            self.net.restore(best["snapshot"])
+            self.status = "early_stopped"
+            yield EarlyStopEvent(
+                type="early_stop", step=self.step, best_epoch=best["epoch"], stopped_epoch=epoch
+            )
+            if (restored := self.scorer.eval_event(self.step, float(epoch))) is not None:
+                yield restored
+
+    def _evaluate(self, epoch: int, at: float) -> Generator[Event, None, EvalEvent | None]:
+        """The evaluation at epoch `at` (fractional between epoch ends), or the divergence it reveals."""
+        event = self.scorer.eval_event(self.step, at)
+        if event is None:
+            yield from self._diverge(epoch, self.step)
+            return None
+        self.last_eval = time.perf_counter()
+        yield event
         return event
 
-    def due(since: float) -> bool:
-        return time.perf_counter() - since >= config.throttle
+    def _diverge(self, epoch: int, step: int) -> Iterator[Event]:
+        self.status = "diverged"
+        if self.losses:
+            yield self._flush(epoch)
+        yield diverged(step)
 
-    stepped = False
-    for epoch in range(1, config.epochs + 1) if first is not None else ():
-        order = rng.permutation(n)
-        seconds = 0.0
-        for start in range(0, n, config.batch_size):
-            state = "paused"
-            while state == "paused":
-                if controls.paused and losses:
-                    yield flush(epoch)  # show every step taken before the pause
-                changes, state = controls.gate()
-                for change in changes:
-                    if change["action"] == "set":
-                        for name, value in change["values"].items():
-                            (reg if name in LIVE else base)[name] = value
-                            if name != "lr":
-                                hp[name] = value
-                    yield {"type": "control", "step": step + 1, **change}
-            if state == "stop":
-                status = "stopped"
-                break
-            tick = time.perf_counter()
-            rows = order[start : start + config.batch_size]
-            with np.errstate(all="ignore"):  # overflow is how divergence starts: caught just below
-                loss = net.loss_and_grad(split.x_train[rows], targets[rows])
-                if not math.isfinite(loss):
-                    status, diverged_at = "diverged", step + 1
-                    break
-                net.add_regularization(reg["l1"], reg["l2"])
-                clip_global_norm(net.grad, reg["clip_norm"])
-                hp["lr"] = float(base["lr"] * factors[step])  # a numpy float64 would upcast float32 math
-                opt.send(net.grad)
-                net.apply_max_norm(reg["max_norm"])
-            seconds += time.perf_counter() - tick
-            step += 1
-            losses.append(loss)
-            rates.append(hp["lr"])
-            stepped = state == "step"  # a single step while paused: show where it led
-            periodic = config.eval_every and step % config.eval_every == 0 and due(last_eval)
-            evaluate = (stepped or periodic) and start + config.batch_size < n  # else the epoch's
-            if evaluate or (len(losses) >= config.chunk and due(last_flush)):
-                yield flush(epoch)
-            if evaluate:
-                if (event := scorer.eval_event(step, step / per_epoch)) is None:
-                    status, diverged_at = "diverged", step
-                    break
-                last_eval = time.perf_counter()
-                yield event
-        if status == "diverged":
-            if losses:
-                yield flush(epoch)
-            yield _diverged(diverged_at)
-            break
-        if status == "stopped":
-            break
-        epochs_done = epoch
-        if not (epoch == config.epochs or config.patience or stepped or due(last_eval)):
-            continue  # throttled: no evaluation this epoch
-        if losses:
-            yield flush(epoch)
-        if (last := scorer.eval_event(step, float(epoch))) is None:
-            status = "diverged"
-            yield _diverged(step)
-            break
-        last_eval = time.perf_counter()
-        yield last
-        metrics = {k: last[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
-        final = metrics
-        yield {"type": "epoch", "epoch": epoch, "step": step, "seconds": seconds, **metrics}
-        if config.patience and last["test_loss"] is not None:
-            if last["test_loss"] < best["loss"]:
-                best.update(loss=last["test_loss"], epoch=epoch, snapshot=net.snapshot())
-            elif epoch - best["epoch"] >= config.patience:
-                net.restore(best["snapshot"])
-                status = "early_stopped"
-                yield {
-                    "type": "early_stop",
-                    "step": step,
-                    "best_epoch": best["epoch"],
-                    "stopped_epoch": epoch,
-                }
-                yield scorer.eval_event(step, float(epoch))
-                break
+    def _flush(self, epoch: int) -> StepsEvent:
+        """The steps not yet sent."""
+        step, losses, rates = self.step, self.losses, self.rates
+        event = StepsEvent(
+            type="steps",
+            step=np.arange(step - len(losses) + 1, step + 1),
+            epoch=epoch,
+            loss=np.array(losses),
+            lr=np.array(rates),
+        )
+        losses.clear()
+        rates.clear()
+        self.last_flush = time.perf_counter()
+        return event
 
-    if losses:
-        yield flush(epoch)
-    yield {
-        "type": "summary",
-        "status": status,
-        "epochs": epochs_done,
-        "steps": step,
-        "seconds": time.perf_counter() - started,
-        **final,
-        **({"best_epoch": best["epoch"]} if config.patience else {}),
-    }
+    def _due(self, since: float) -> bool:
+        return time.perf_counter() - since >= self.config.throttle
+
+    def _summary(self) -> SummaryEvent:
+        return SummaryEvent(
+            type="summary",
+            status=self.status,
+            epochs=self.epochs_done,
+            steps=self.step,
+            seconds=time.perf_counter() - self.started,
+            **self.final,
+            **({"best_epoch": self.best["epoch"]} if self.config.patience else {}),
+        )
