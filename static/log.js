@@ -98,7 +98,7 @@ export function landscapeUrl(config, racers) {
 }
 
 /**
- * The playground's (2D data) or the MNIST page's link for a logged training configuration; with the
+ * The network playground's (2D data) or the MNIST page's link for a logged training configuration; with the
  * run's log id, that page draws the logged run's curves until a new run starts.
  */
 export function trainingUrl(config, logId = null) {

@@ -4,7 +4,6 @@
 
 import {
   count,
-  debounce,
   duration,
   h,
   hideBanner,
@@ -28,7 +27,7 @@ import {
   trainBody,
   trainSize,
 } from "./run_config.js";
-import { ConfigForm } from "./run_form.js";
+import { ConfigForm, liveSender } from "./run_form.js";
 import { RunSession } from "./run_stream.js";
 import {
   axis,
@@ -208,19 +207,6 @@ $("load-file").addEventListener("change", async () => {
 
 // --- settings ----------------------------------------------------------------------------------------------
 
-const pendingLive = {};
-const sendLive = debounce(async () => {
-  const values = { ...pendingLive };
-  for (const k of Object.keys(pendingLive)) delete pendingLive[k];
-  const names = Object.keys(values);
-  form.setError(names, "");
-  try {
-    await main.setHyper(values);
-  } catch (e) {
-    form.setError(names, messageOf(e));
-  }
-}, 120);
-
 /** A setting a running job cannot take: say that it waits for the next run. */
 function changedForNextRun() {
   saveUrl();
@@ -232,12 +218,11 @@ const form = new ConfigForm(cat, state, {
   onRestart: changedForNextRun,
   onLive: (values) => {
     saveUrl();
-    if (!main.live) return;
-    Object.assign(pendingLive, values);
-    sendLive();
+    if (main.live) sendLive(values);
   },
   trainingParams: ["batch_size", "epochs", "seed"],
 });
+const sendLive = liveSender(form, () => [main]);
 
 let dataControls = {};
 function buildDataControls() {

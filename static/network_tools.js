@@ -90,7 +90,7 @@ const FIELDS = new UrlState([
   { name: "metric", key: "metric", type: T.string },
 ]);
 
-/** A link from the playground brings its configuration along (same-origin referrer). */
+/** A link from the network playground brings its configuration along (same-origin referrer). */
 function initialQuery() {
   if (location.search.length > 1) return location.search;
   try {
@@ -291,7 +291,7 @@ function showResult(tool, runner) {
             "div.suggestion",
             {},
             h("p", {}, "Suggested learning rate: ", h("b", {}, fmt(result.suggestion, 3)), h("span.note", {}, " (the steepest descent)")),
-            h("a.button.primary", { id: "use-in-playground", href: playgroundUrl(s) }, `Train with η = ${fmt(result.suggestion, 3)} in the ${isImages(state.dataset) ? "MNIST page" : "playground"} →`),
+            h("a.button.primary", { id: "use-in-playground", href: playgroundUrl(s) }, `Train with η = ${fmt(result.suggestion, 3)} in the ${isImages(state.dataset) ? "MNIST page" : "network playground"} →`),
             h("button.small", { type: "button", id: "use-here", onclick: () => useLr(result.suggestion) }, "Use it for the map and seed band"),
           )
         : h("p.note", {}, "No clear descent before the loss rose: try a wider range or more steps."),
@@ -326,13 +326,13 @@ function showResult(tool, runner) {
   }
 }
 
-/** The clicked cell, under the map: its numbers and a link that replays it in the playground. */
+/** The clicked cell, under the map: its numbers and a link that replays it in the network playground. */
 function renderCell(runner) {
   const layout = mapLayout;
   const cell = selectedCell;
   const strip = $("cell-detail");
   if (!cell || !runner) {
-    strip.replaceChildren(h("span.note", {}, runner?.results.length ? "Click a cell to see it and replay it in the playground." : ""));
+    strip.replaceChildren(h("span.note", {}, runner?.results.length ? "Click a cell to see it and replay it in the network playground." : ""));
     return;
   }
   const entry = runner.results.find((r) => r.index === layout.cells.indexOf(cell));
@@ -348,7 +348,7 @@ function renderCell(runner) {
   strip.replaceChildren(
     h("b", {}, `η = ${fmt(cell.x, 3)}, ${layout.spec.label} = ${fmt(cell.y, 3)}`),
     h("span", {}, facts),
-    h("a.button.primary", { id: "replay", href: playgroundUrl(cellState(cell)) }, `Replay in the ${isImages(state.dataset) ? "MNIST page" : "playground"} →`),
+    h("a.button.primary", { id: "replay", href: playgroundUrl(cellState(cell)) }, `Replay in the ${isImages(state.dataset) ? "MNIST page" : "network playground"} →`),
   );
 }
 

@@ -1,13 +1,12 @@
 // Plotly figures of the network tools, as pure functions of the results: the range test's loss against
 // the rate, the hyperparameter map, the seed bands. Each returns {data, layout}.
 
-import { fmt, PALETTE, pct } from "./common.js";
+import { fmt, GRID, MUTED, PALETTE, pct } from "./common.js";
 import { decadeAxis, smooth, valueAxis } from "./charts.js";
 import { axis, smallLayout } from "./run_figures.js";
 
 const GOOD = "#009E73";
 const BAD = "#b91c1c";
-const MUTED = "#6b7280";
 
 /** n values from low to high (log-spaced if asked); batch sizes as powers of two within [low, high]. */
 export function grid(low, high, n, log, integer, powersOfTwo = false) {
@@ -130,7 +129,7 @@ export function mapFigure({ cells, spec, metric, metricLabel, target }, got, sel
     margin: { l: 60, r: 10, t: 28, b: 44 },
     showlegend: false,
     hovermode: "closest",
-    plot_bgcolor: "#eef0f3",
+    plot_bgcolor: GRID, // the gaps between cells
   });
   return { data, layout };
 }

@@ -4,7 +4,7 @@
 
 import { debounce, h, hideBanner, messageOf, PALETTE, paramControl, pct, postJSON, showBanner, T, throttled, UrlState } from "./common.js";
 import { CONFIG_FIELDS, configFromStart, describeNetwork, normalizeConfig, readPage, settings, trainBody, trainSize } from "./run_config.js";
-import { ConfigForm } from "./run_form.js";
+import { ConfigForm, liveSender } from "./run_form.js";
 import { RunSession } from "./run_stream.js";
 import { CONFIG, keepSized } from "./run_figures.js";
 import { curveControls, lossAndAccuracyControls } from "./charts.js";
@@ -192,24 +192,9 @@ const restart = debounce(async () => {
   }
 }, 250);
 
-const pendingLive = {};
-const sendLive = debounce(async () => {
-  const values = { ...pendingLive };
-  for (const k of Object.keys(pendingLive)) delete pendingLive[k];
-  const names = Object.keys(values);
-  form.setError(names, "");
-  try {
-    await Promise.all(sessions().map((s) => s.setHyper(values)));
-  } catch (e) {
-    form.setError(names, messageOf(e));
-  }
-}, 120);
-
 function onLive(values) {
   saveUrl();
-  if (!main.live) return;
-  Object.assign(pendingLive, values);
-  sendLive();
+  if (main.live) sendLive(values);
 }
 
 const form = new ConfigForm(cat, state, {
@@ -217,6 +202,7 @@ const form = new ConfigForm(cat, state, {
   onLive,
   trainingParams: ["batch_size", "epochs", "patience", "seed"],
 });
+const sendLive = liveSender(form, sessions);
 
 let dataControls = {};
 function buildDataControls() {

@@ -1,7 +1,7 @@
 // The settings form of the network pages, built from the registries: network, optimizer, training
 // and regularization controls; changes either need a new run or reach a running one live.
 
-import { h, paramControl, select } from "./common.js";
+import { debounce, h, messageOf, paramControl, select } from "./common.js";
 import { LIVE, settings, trainSize, trainingParam } from "./run_config.js";
 
 /** A labelled row: "label [control]". */
@@ -183,4 +183,27 @@ export class ConfigForm {
   setError(names, message) {
     for (const name of names) this.controls[name]?.setError(message);
   }
+}
+
+/**
+ * Live settings for the running jobs `sessions()`: send(values) gathers changes for 120 ms, then
+ * posts them together to every run; a refused value's message shows next to its control in `form`.
+ */
+export function liveSender(form, sessions) {
+  const pending = {};
+  const post = debounce(async () => {
+    const values = { ...pending };
+    for (const k of Object.keys(pending)) delete pending[k];
+    const names = Object.keys(values);
+    form.setError(names, "");
+    try {
+      await Promise.all(sessions().map((s) => s.setHyper(values)));
+    } catch (e) {
+      form.setError(names, messageOf(e));
+    }
+  }, 120);
+  return (values) => {
+    Object.assign(pending, values);
+    post();
+  };
 }

@@ -90,7 +90,7 @@ def test_a_reopen_link_restores_the_race_on_the_landscape_page(page, watch, live
     assert watch.errors == [] and foreign(watch, live_server) == set()
 
 
-def test_a_reopen_link_restores_a_training_run_in_the_playground(page, watch, live_server):
+def test_a_reopen_link_restores_a_training_run_in_the_network_playground(page, watch, live_server):
     body = {
         "dataset": "circles",
         "hidden": [{"width": 6, "activation": "tanh"}],

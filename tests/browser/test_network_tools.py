@@ -1,6 +1,6 @@
 """The network tools in a real Chromium: the LR range test draws and its suggestion link carries the
-rate into the playground, a 3×3 map completes and a clicked cell replays in the playground, a seed
-band draws; no console errors, nothing from another host."""
+rate into the network playground, a 3×3 map completes and a clicked cell replays in the network
+playground, a seed band draws; no console errors, nothing from another host."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +37,7 @@ def test_the_lr_range_test_draws_and_its_suggestion_carries_the_rate(page, watch
     ticks = page.evaluate("document.getElementById('range-plot').layout.xaxis.ticktext")
     assert ticks == ["10⁻⁴", "10⁻³", "0.01", "0.1", "1", "10"], "each decade once, nothing between"
     link = page.locator("#use-in-playground")
+    assert link.inner_text().endswith("in the network playground →")
     href = link.get_attribute("href")
     query = parse_qs(urlsplit(href).query)
     lr = float(query["hyper"][0].split(",")[0].removeprefix("lr:"))
@@ -50,7 +51,7 @@ def test_the_lr_range_test_draws_and_its_suggestion_carries_the_rate(page, watch
     assert watch.errors == [] and foreign(watch, live_server) == set()
 
 
-def test_a_3x3_map_completes_and_a_cell_replays_in_the_playground(page, watch, live_server):
+def test_a_3x3_map_completes_and_a_cell_replays_in_the_network_playground(page, watch, live_server):
     run_tool(
         page, live_server, "map", "x_min=0.01&x_max=1&nx=3&y=gamma&y_min=0&y_max=0.9&ny=3&metric=accuracy"
     )
@@ -62,6 +63,7 @@ def test_a_3x3_map_completes_and_a_cell_replays_in_the_playground(page, watch, l
     box = page.locator("#map-plot .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 5 / 6, box["y"] + box["height"] / 6)  # η = 1, γ = 0.9
     page.wait_for_selector("#replay")
+    assert page.inner_text("#replay") == "Replay in the network playground →"
     query = parse_qs(urlsplit(page.get_attribute("#replay", "href")).query)
     assert query["hyper"] == ["lr:1,gamma:0.9"] and query["epochs"] == ["3"]
     assert "η = 1, γ (momentum) = 0.9" in page.inner_text("#cell-detail")
