@@ -3,18 +3,15 @@
 // sizes or decay rates are laid out in log units (see axisOf), so heatmap cells are evenly sized.
 
 import { smooth } from "./charts.js";
-import { PALETTE, exact, fmt } from "./common.js";
+import { INK, MUTED, PALETTE, exact, fmt, plotLayout } from "./common.js";
 
 export const BATCH = "batch_size";
 export const DECAYS = ["gamma", "b1", "rho"]; // the default second axis of a map
 export const AVERAGES = [...DECAYS, "b2"]; // mapped on a log scale of 1 − value
 export const MIN_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
-export const INK = "#1f2937";
 export const RED = "#b91c1c";
 export const ORANGE = "#D55E00";
-const MUTED = "#6b7280";
 const GREEN = "#009E73";
-const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: INK };
 export const NONE_COLOR = "#e5e7eb"; // a run that reached nothing
 export const DIVERGED_COLOR = "#f3c4c4"; // a diverged cell of a map
 export const GONE_COLOR = "#4b5563"; // a diverged start
@@ -92,8 +89,6 @@ export function axisOf(p) {
 function axis(title, extra = {}) {
   return { title: { text: title, standoff: 4, font: { size: 12 } }, zeroline: false, showline: true, linecolor: "#9ca3af", mirror: true, ticks: "outside", ticklen: 4, tickcolor: "#9ca3af", tickfont: { size: 11 }, ...extra };
 }
-
-export const baseLayout = (extra) => ({ font: FONT, paper_bgcolor: "#fff", plot_bgcolor: "#fff", showlegend: false, hovermode: "closest", ...extra });
 
 /** The outer edges of a heatmap over centres `c`: half a cell beyond the first and last. */
 const edges = (c) => (c.length > 1 ? [c[0] - (c[1] - c[0]) / 2, c.at(-1) + (c.at(-1) - c.at(-2)) / 2] : [c[0] - 0.5, c[0] + 0.5]);
@@ -195,7 +190,7 @@ export function rangeFigure(d, { fStar, steps }) {
   const fails = { diverged: " diverges", left: " leaves the domain" }[outcomes[d.divergence]] ?? " ends above start";
   vline(d.divergence, RED, "dash", fails, "left");
   const xticks = decadeTicks(d.lr, 8);
-  const layout = baseLayout({
+  const layout = plotLayout({
     margin: { l: 64, r: 16, t: 22, b: 44 },
     xaxis: axis("", { type: "log", ...xticks, showticklabels: false, ticks: "" }),
     xaxis2: axis("learning rate η", { type: "log", ...xticks, matches: "x", anchor: "y2" }),
@@ -242,7 +237,7 @@ export function mapFigure(d, { fStar, steps, yParam, colorBy, current }) {
     heat(values, { colorscale: bySteps ? "Viridis" : "Cividis", colorbar }),
     { type: "scatter", mode: "markers", x: [Math.log10(current.lr)], y: [ya.to(current.y)], marker: { symbol: "circle-open", size: 16, color: "#fff", line: { width: 3 } }, hovertemplate: "the optimizer's current settings<extra></extra>" },
   ];
-  const layout = baseLayout({
+  const layout = plotLayout({
     margin: { l: 64, r: 10, t: 10, b: 44 },
     xaxis: axis("learning rate η", { ...logTicks(xs[0], xs.at(-1)), range: edges(xs) }),
     yaxis: axis(label, { ...ya.ticks(ys[0], ys.at(-1)), range: edges(ys) }),
@@ -277,7 +272,7 @@ export function startsFigure(d, { landscape, steps, surface }) {
   ];
   if (surface) data.push(contourTrace(surface, "rgba(255,255,255,0.55)"));
   data.push(...minimaTraces(landscape));
-  return { data, layout: baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
+  return { data, layout: plotLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
 }
 
 // --- 4. seed bands -----------------------------------------------------------------------------------
@@ -307,7 +302,7 @@ export function fanFigure(d, { landscape, start, surface }) {
   });
   const data = surface ? [contourTrace(surface)] : [];
   data.push(...fan, ...minimaTraces(landscape), { type: "scatter", mode: "markers", x: [start[0]], y: [start[1]], marker: { symbol: "circle-open", size: 13, color: INK, line: { width: 2.5 } }, hoverinfo: "skip" });
-  return { data, layout: baseLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
+  return { data, layout: plotLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
 }
 
 /**
@@ -342,7 +337,7 @@ export function bandFigure(d, { fStar, steps, smoothing = 0, log = true }) {
     { type: "scatter", mode: "lines", x: [0, steps], y: [d.target - fStar, d.target - fStar], line: { color: GREEN, width: 1, dash: "dot" }, hoverinfo: "skip" },
   ];
   const shown = data.flatMap((t) => t.y);
-  const layout = baseLayout({
+  const layout = plotLayout({
     margin: { l: 56, r: 10, t: 24, b: 36 },
     title: { text: "f − f* over the seeds still in: mean (solid), median (dotted), 10–90% (band)", font: { size: 12 }, x: 0.02, y: 0.98 },
     xaxis: axis("step", { range: [0, steps] }),
@@ -365,7 +360,7 @@ export function tradeoffFigure(d, { steps, current }) {
     { type: "heatmap", x: xs, y: ys, z: d.success, zmin: 0, zmax: 1, colorscale: [[0, "#f8fafc"], [1, "#2f9e7a"]], text, texttemplate: "%{text}", textfont: { size: 10 }, customdata: hover, hovertemplate: "%{customdata}<extra></extra>", showscale: false, xgap: 1, ygap: 1 },
     { type: "scatter", mode: "markers", x: [Math.log10(current.lr)], y: [Math.log10(current.batch)], marker: { symbol: "circle-open", size: 14, color: INK, line: { width: 2 } }, hoverinfo: "skip" },
   ];
-  const layout = baseLayout({
+  const layout = plotLayout({
     margin: { l: 56, r: 10, t: 24, b: 36 },
     title: { text: `success share · mean steps (${d.seeds} seeds, ${steps} steps)`, font: { size: 12 }, x: 0.02, y: 0.98 },
     xaxis: axis("η", { tickvals: xs, ticktext: d.lr.map((v) => fmt(v, 2)), range: edges(xs) }),
