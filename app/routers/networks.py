@@ -73,7 +73,7 @@ def _config_field(option: Option) -> ConfigFieldOut:
         label=option.label,
         kind=option.kind,
         default=TrainIn.model_fields[option.name].get_default(call_default_factory=True),
-        low=p and p.low,
+        low=p.low if p else None,
         high=option.high,
         log=bool(p and p.log),
         integer=bool(p and p.integer),

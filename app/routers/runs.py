@@ -17,7 +17,7 @@ from app.schemas.runs import FiltersOut, HyperIn, ImagesOut, LoadedOut, PredictI
 from app.streaming import EVENT_STREAM, EventStream
 from app.uploads import UploadError, read_npz
 from core.data.mnist import IMAGE_SETS, DataError
-from core.nn.config import LIVE, OPTIONS
+from core.nn.config import LIVE, PARAMS
 from core.optimizers import get_optimizer
 from core.params import resolve
 
@@ -166,7 +166,7 @@ def set_hyper(run: ThisRun, req: HyperIn) -> RunOut:
     """Change the learning rate (the schedule's base), other optimizer hyperparameters, or the live
     training options (l1, l2, max_norm, clip_norm: `live` in GET /api/networks), from the next step on."""
     spec = get_optimizer(run.config.optimizer)
-    allowed = (*spec.params, *(OPTIONS[name].param for name in LIVE))
+    allowed = (*spec.params, *(PARAMS[name] for name in LIVE))
     try:
         values = {
             k: v for k, v in resolve(allowed, req.values, f"run with {spec.name}").items() if k in req.values

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.common import ParamOut, Settings, Strict
 from core.data.datasets import DATASETS, get_dataset
+from core.nn.config import Kind
 from core.params import resolve
 
 
@@ -48,9 +49,7 @@ class ConfigFieldOut(BaseModel):
 
     name: str
     label: str
-    kind: Literal["number", "choice", "settings", "layers"] = Field(
-        description="a number, a registry name, named numbers, or the hidden layers"
-    )
+    kind: Kind = Field(description="a number, a registry name, named numbers, or the hidden layers")
     default: Any
     low: float | None = Field(description="a number's least value; null for other kinds")
     high: float | None = Field(description="a number's greatest value here; null for other kinds")

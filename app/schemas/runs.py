@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator, model_validator
 
 from app.schemas.common import Finite, Settings, Strict
 from core.nn.activations import ACTIVATIONS
-from core.nn.config import OPTIONS, Option, TrainConfig, check_data
+from core.nn.config import OPTIONS, PARAMS, Option, TrainConfig, check_data
 
 MAX_LAYERS, MAX_WIDTH = 8, 2048
-MAX_EPOCHS = int(OPTIONS["epochs"].high)
+MAX_EPOCHS = int(OPTIONS["epochs"].server_high or PARAMS["epochs"].high)
 HiddenActivation = Literal[tuple(name for name, a in ACTIVATIONS.items() if not a.output_only)]
 
 
@@ -25,13 +25,13 @@ def _described(option: Option) -> str:
 
 
 def _number(option: Option):
-    p = option.param
+    p = PARAMS[option.name]
     bounds = Field(ge=p.low, le=option.high, description=_described(option))
     return Annotated[int if p.integer else float, bounds], option.served_default
 
 
 def _choice(option: Option):
-    names = Literal[option.choices]
+    names = Literal[tuple(option.choices)]
     return (names | None) if option.optional else names, Field(option.default, description=option.label)
 
 
@@ -49,6 +49,10 @@ FIELD = {"number": _number, "choice": _choice, "settings": _settings, "layers": 
 
 class _TrainFields(Strict):
     """What TrainIn does beyond its fields (which are generated from core.nn.config.OPTIONS)."""
+
+    if TYPE_CHECKING:  # a static checker cannot see the generated fields
+
+        def __getattr__(self, name: str) -> Any: ...
 
     @field_validator("data", check_fields=False)
     @classmethod
@@ -73,13 +77,16 @@ class _TrainFields(Strict):
         return cls.model_construct(**fields, hidden=hidden)
 
 
-TrainIn = create_model(
-    "TrainIn",
-    __base__=_TrainFields,
-    __doc__="A training run: the fields of core.nn.config.TrainConfig, bounded for a shared server.",
-    __module__=__name__,
-    **{name: FIELD[o.kind](o) for name, o in OPTIONS.items() if not o.internal},
-)
+if TYPE_CHECKING:
+    TrainIn = _TrainFields
+else:
+    TrainIn = create_model(
+        "TrainIn",
+        __base__=_TrainFields,
+        __doc__="A training run: the fields of core.nn.config.TrainConfig, bounded for a shared server.",
+        __module__=__name__,
+        **{name: FIELD[o.kind](o) for name, o in OPTIONS.items() if not o.internal},
+    )
 
 
 class HyperIn(Strict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, get_args
 
 from core.data import mnist
 from core.data.datasets import DATASETS, plain
@@ -49,7 +50,10 @@ CLIP_NORM = Param(
 )
 TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, THROTTLE, SEED)
 
-KINDS = ("number", "choice", "settings", "layers")  # settings: named numbers; layers: (width, activation)s
+Kind = Literal[
+    "number", "choice", "settings", "layers"
+]  # settings: named numbers; layers: (width, activation)s
+KINDS: tuple[Kind, ...] = get_args(Kind)
 _SAME = object()  # a shared server's default is the core's
 
 
@@ -59,8 +63,8 @@ class Option:
 
     name: str
     label: str
-    kind: str  # one of KINDS
-    default: object  # the core's
+    kind: Kind
+    default: Any  # the core's
     key: str = ""  # its name in a page's link ("" for none: the page sets it itself)
     help: str = ""
     param: Param | None = None  # a number's range, scale and help
@@ -68,16 +72,18 @@ class Option:
     optional: bool = False  # a choice that may be None
     live: bool = False  # a running loop takes a new value from its next step on
     server_high: float | None = None  # a shared server's upper bound, where tighter than the core's
-    server_default: object = _SAME
+    server_default: Any = _SAME
     internal: bool = False  # a knob of the loop itself: neither a request field nor a flag
 
     @property
     def high(self) -> float | None:
         """A number's upper bound on a shared server."""
-        return self.server_high if self.server_high is not None else self.param and self.param.high
+        if self.server_high is not None:
+            return self.server_high
+        return self.param.high if self.param else None
 
     @property
-    def served_default(self) -> object:
+    def served_default(self) -> Any:
         return self.default if self.server_default is _SAME else self.server_default
 
 
@@ -140,8 +146,8 @@ class TrainConfig:
     seed: int = number(SEED, key="seed")  # initialization, shuffling and dropout
 
     def __post_init__(self):
-        for option in NUMBERS:
-            object.__setattr__(self, option.name, option.param.check(getattr(self, option.name)))
+        for name, param in PARAMS.items():
+            object.__setattr__(self, name, param.check(getattr(self, name)))
         get_optimizer(self.optimizer).hyperparameters(**self.hyper)
         get_schedule(self.schedule, 1, **self.schedule_params)
         if self.dataset not in DATASETS and self.dataset not in mnist.IMAGE_SETS:
@@ -163,5 +169,5 @@ def check_data(dataset: str, data: Mapping[str, float]) -> dict:
 
 # Every field's Option, in field order; its name is the field's.
 OPTIONS: dict[str, Option] = {f.name: replace(f.metadata["option"], name=f.name) for f in fields(TrainConfig)}
-NUMBERS = tuple(o for o in OPTIONS.values() if o.kind == "number")
+PARAMS: dict[str, Param] = {name: o.param for name, o in OPTIONS.items() if o.param is not None}  # numbers
 LIVE = tuple(name for name, o in OPTIONS.items() if o.live)  # numbers a running loop takes anew

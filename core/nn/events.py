@@ -12,6 +12,8 @@ from typing import Literal, NotRequired, TypedDict
 
 import numpy as np
 
+Status = Literal["done", "stopped", "early_stopped", "diverged"]  # how a run ended
+
 
 class StartEvent(TypedDict):
     """First: the resolved configuration and the sizes of the run."""
@@ -77,17 +79,20 @@ class EvalEvent(TypedDict):
     diagnostics: Diagnostics
 
 
-class EpochEvent(TypedDict):
+class Metrics(TypedDict):
+    train_loss: float | None
+    train_accuracy: float | None
+    test_loss: float | None
+    test_accuracy: float | None
+
+
+class EpochEvent(Metrics):
     """After each evaluated epoch; `seconds`: the wall time of its training steps alone."""
 
     type: Literal["epoch"]
     epoch: int
     step: int
     seconds: float
-    train_loss: float | None
-    train_accuracy: float | None
-    test_loss: float | None
-    test_accuracy: float | None
 
 
 class ControlEvent(TypedDict):
@@ -117,7 +122,7 @@ class SummaryEvent(TypedDict):
     """Last, always. The metrics are the last evaluated epoch's (absent if none was)."""
 
     type: Literal["summary"]
-    status: Literal["done", "stopped", "early_stopped", "diverged"]
+    status: Status
     epochs: int
     steps: int
     seconds: float

@@ -8,6 +8,7 @@ for 2D inputs, the class probabilities over a grid (the decision surface).
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -72,14 +73,17 @@ class Scorer:
         test_loss, test_acc, predicted = self._score(self.split.x_test, self.split.y_test)
         if not all(math.isfinite(v) for v in (train_loss, test_loss) if v is not None):
             return None
-        event = EvalEvent(
-            type="eval",
-            step=step,
-            epoch=epoch,
-            train_loss=train_loss,
-            train_accuracy=train_acc,
-            test_loss=test_loss,
-            test_accuracy=test_acc,
+        event = cast(  # its diagnostics come last, after the optional parts
+            EvalEvent,
+            {
+                "type": "eval",
+                "step": step,
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_accuracy": train_acc,
+                "test_loss": test_loss,
+                "test_accuracy": test_acc,
+            },
         )
         if predicted is not None:
             truth = self.split.y_test

@@ -23,10 +23,13 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from core.nn.training import Controls, TrainConfig, load_data, train
+from core.nn.config import TrainConfig
+from core.nn.events import EvalEvent
+from core.nn.training import Controls, load_data, train
 from core.params import lookup
 
 CURVE_POINTS = 200  # points of a train job's loss curve
@@ -65,23 +68,27 @@ def train_job(spec: Mapping) -> dict:
     target = spec.get("target")
     split = load_data(config, download=False)
     started = time.perf_counter()
-    step_parts, loss_parts, evals = [], [], []
-    summary, diverged_at = {}, None
+    step_parts: list[np.ndarray] = []
+    loss_parts: list[np.ndarray] = []
+    evals: list[EvalEvent] = []
+    summary: dict = {}
+    diverged_at: int | None = None
     for event in train(config, split=split):
-        kind = event["type"]
-        if kind == "steps":
+        if event["type"] == "steps":
             step_parts.append(event["step"])
             loss_parts.append(event["loss"])
-        elif kind == "eval":
+        elif event["type"] == "eval":
             evals.append(event)
-        elif kind == "diverged":
+        elif event["type"] == "diverged":
             diverged_at = event["step"]
-        elif kind == "summary":
-            summary = event
+        elif event["type"] == "summary":
+            summary = dict(event)
     step = np.concatenate(step_parts) if step_parts else np.zeros(0, np.int64)
     loss = np.concatenate(loss_parts) if loss_parts else np.zeros(0)
     per_epoch = -(-len(split.y_train) // config.batch_size)
-    key = "test_accuracy" if len(split.y_test) else "train_accuracy"
+    key: Literal["test_accuracy", "train_accuracy"] = (
+        "test_accuracy" if len(split.y_test) else "train_accuracy"
+    )
     reached = next((e for e in evals if e[key] is not None and target is not None and e[key] >= target), None)
     return {
         "status": summary.get("status", "done"),
@@ -91,7 +98,7 @@ def train_job(spec: Mapping) -> dict:
         "train_loss": _number(summary.get("train_loss")),
         "test_loss": _number(summary.get("test_loss")),
         "accuracy": _number(summary.get(key)),
-        "best_accuracy": max((e[key] for e in evals if e[key] is not None), default=None),
+        "best_accuracy": max((a for e in evals if (a := e[key]) is not None), default=None),
         "steps_to_target": None if reached is None else int(reached["step"]),
         "epochs_to_target": None if reached is None else float(reached["epoch"]),
         "curve": _bin_means(step, loss, per_epoch * config.epochs, spec.get("points", CURVE_POINTS)),

@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import asdict
+from typing import Any, cast
 
 import numpy as np
 
@@ -49,7 +50,9 @@ from core.nn.events import (
     EpochEvent,
     EvalEvent,
     Event,
+    Metrics,
     StartEvent,
+    Status,
     StepsEvent,
     SummaryEvent,
     diverged,
@@ -66,10 +69,11 @@ def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:
 
     Raises ValueError when the batch size exceeds the training set.
     """
+    data: dict[str, Any] = dict(config.data)  # each dataset checks its own
     if config.dataset in DATASETS:
-        split = make_dataset(config.dataset, **config.data)
+        split = make_dataset(config.dataset, **data)
     else:
-        split = mnist.load(config.dataset, **config.data, root=root, download=download, progress=False)
+        split = mnist.load(config.dataset, **data, root=root, download=download, progress=False)
     if config.batch_size > len(split.y_train):
         n = len(split.y_train)
         raise ValueError(f"batch_size must be in [1, {n}] (the training set), got {config.batch_size}")
@@ -98,7 +102,7 @@ class Controls:
     step and blocks while paused, so every control takes effect within one step.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._paused = False
         self._stopped = False
@@ -215,10 +219,12 @@ class _Run:
         next(self.opt)
         self.losses: list[float] = []  # steps taken but not yet sent, and their rates
         self.rates: list[float] = []
-        self.step, self.epochs_done, self.status = 0, 0, "done"
+        self.step, self.epochs_done = 0, 0
+        self.status: Status = "done"
         self.stepped = False  # the last step was a single step while paused: evaluate where it led
-        self.final: dict = {}  # the last evaluated epoch's metrics
-        self.best = {"loss": math.inf, "epoch": 0, "snapshot": None}
+        self.final: Metrics | None = None  # the last evaluated epoch's
+        self.best_loss, self.best_epoch = math.inf, 0  # early stopping's: the lowest test loss so far
+        self.best_weights: dict[str, np.ndarray] = {}
         self.started = self.last_flush = self.last_eval = 0.0
 
     def events(self) -> Iterator[Event]:
@@ -286,7 +292,7 @@ class _Run:
             for change in changes:
                 if change["action"] == "set":
                     self._set(change["values"])
-                yield ControlEvent(type="control", step=self.step + 1, **change)
+                yield cast(ControlEvent, {"type": "control", "step": self.step + 1, **change})
         return state
 
     def _set(self, values: dict[str, float]) -> None:
@@ -333,21 +339,25 @@ class _Run:
         last = yield from self._evaluate(epoch, float(epoch))
         if last is None:
             return
-        self.final = {k: last[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+        self.final = Metrics(
+            train_loss=last["train_loss"],
+            train_accuracy=last["train_accuracy"],
+            test_loss=last["test_loss"],
+            test_accuracy=last["test_accuracy"],
+        )
         yield EpochEvent(type="epoch", epoch=epoch, step=self.step, seconds=seconds, **self.final)
         if self.config.patience and last["test_loss"] is not None:
             yield from self._early_stop(epoch, last["test_loss"])
 
     def _early_stop(self, epoch: int, test_loss: float) -> Iterator[Event]:
         """Keep the best weights; after `patience` epochs without a better test loss, restore them."""
-        best = self.best
-        if test_loss < best["loss"]:
-            best.update(loss=test_loss, epoch=epoch, snapshot=self.net.snapshot())
-        elif epoch - best["epoch"] >= self.config.patience:
-            self.net.restore(best["snapshot"])
+        if test_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.best_weights = test_loss, epoch, self.net.snapshot()
+        elif epoch - self.best_epoch >= self.config.patience:
+            self.net.restore(self.best_weights)
             self.status = "early_stopped"
             yield EarlyStopEvent(
-                type="early_stop", step=self.step, best_epoch=best["epoch"], stopped_epoch=epoch
+                type="early_stop", step=self.step, best_epoch=self.best_epoch, stopped_epoch=epoch
             )
             if (restored := self.scorer.eval_event(self.step, float(epoch))) is not None:
                 yield restored
@@ -387,12 +397,15 @@ class _Run:
         return time.perf_counter() - since >= self.config.throttle
 
     def _summary(self) -> SummaryEvent:
-        return SummaryEvent(
+        summary = SummaryEvent(
             type="summary",
             status=self.status,
             epochs=self.epochs_done,
             steps=self.step,
             seconds=time.perf_counter() - self.started,
-            **self.final,
-            **({"best_epoch": self.best["epoch"]} if self.config.patience else {}),
         )
+        if self.final is not None:
+            summary.update(self.final)
+        if self.config.patience:
+            summary["best_epoch"] = self.best_epoch
+        return summary
