@@ -1,18 +1,33 @@
-"""`descent train`: train a network on a 2D toy set or MNIST, with a progress bar and per-epoch metrics."""
+"""`descent train`: train a network on a 2D toy set or MNIST, with a progress bar and per-epoch metrics.
+
+Its flags are generated from the training configuration's declaration (core/nn/config.py `OPTIONS`):
+each number and registry name is a flag (`--batch-size`, `--clip-norm`, `--optimizer`, ...) with the
+option's label and help, its defaults the seed's MNIST recipe (core/nn/recipes.py). The structured
+fields have flags of their own: the dataset, `--data`, `--hidden` and `--activation`, `--lr` and
+`--param`, `--schedule-param`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 from tqdm import tqdm
 
 from app.cli.common import UsageError, number, pairs, seed, shown
-from core.data.datasets import DATASETS
-from core.data.mnist import IMAGE_SETS, DataError
-from core.nn.training import TrainConfig, load_data, network_for, train
+from core.data.mnist import DataError
+from core.nn.config import OPTIONS, Option, TrainConfig
+from core.nn.events import Event
+from core.nn.recipes import RECIPES
+from core.nn.training import load_data, network_for, train
+
+DEFAULTS = RECIPES["seed_mnist"].config()  # the seed's MNIST recipe, its dataset aside
+LIVE_DISPLAY = ("surface", "throttle")  # knobs of a page that draws as it trains: no flags
+PARSERS: dict[str, Callable[[str], object]] = {"seed": seed}  # a number's own parser, where it has one
 
 
 def _widths(text: str) -> list[int]:
@@ -26,6 +41,9 @@ def _widths(text: str) -> list[int]:
 
 
 def config_from(args) -> TrainConfig:
+    fields = {
+        name: getattr(args, name) for name, o in OPTIONS.items() if _flagged(o) and name not in STRUCTURED
+    }
     widths = _widths(args.hidden)
     activations = args.activation.split(",")
     if len(activations) == 1:
@@ -42,25 +60,9 @@ def config_from(args) -> TrainConfig:
             dataset=args.dataset,
             data=pairs(args.data, "--data"),
             hidden=tuple(zip(widths, activations, strict=True)),
-            output=args.output,
-            loss=args.loss,
-            init=args.init,
-            output_init=args.output_init,
-            norm=args.norm,
-            dropout=args.dropout,
-            optimizer=args.optimizer,
             hyper=hyper,
-            schedule=args.schedule,
             schedule_params=pairs(args.schedule_param, "--schedule-param"),
-            batch_size=args.batch_size,
-            epochs=args.epochs,
-            l1=args.l1,
-            l2=args.l2,
-            max_norm=args.max_norm,
-            patience=args.patience,
-            eval_every=args.eval_every,
-            eval_train_size=args.eval_train_size,
-            seed=args.seed,
+            **fields,
         )
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -126,7 +128,7 @@ class Report:
     def __init__(self, args, config: TrainConfig):
         self.args, self.config = args, config
         self.per_epoch = 1
-        self.bar = None
+        self.bar: tqdm | None = None
 
     def __enter__(self):
         return self
@@ -139,30 +141,17 @@ class Report:
             self.bar.close()
             self.bar = None
 
-    def show(self, event: dict) -> None:
-        kind, human = event["type"], not self.args.json
+    def show(self, event: Event) -> None:
         if self.args.json:
             sys.stdout.write(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
-        if kind == "start":
+        if event["type"] == "start":
             self.per_epoch = event["steps_per_epoch"]
-            if human:
-                sizes = f"{event['train_size']} training and {event['test_size']} test examples"
-                shape = f"{event['parameters']:,} parameters, {self.per_epoch} steps per epoch"
-                print(f"{self.config.dataset}: {sizes}, {shape}", flush=True)
-        elif kind == "steps" and not self.args.quiet:
+        elif event["type"] == "steps" and not self.args.quiet:
             self._advance(event["step"])
-        elif kind == "epoch":
+        elif event["type"] == "epoch":
             self._close_bar()
-            if human:
-                print(_epoch_line(event, self.config.epochs), flush=True)
-        elif kind in ("diverged", "early_stop") and human:
-            message = event.get("message") or (
-                f"early stop after epoch {event['stopped_epoch']}: "
-                f"best test loss at epoch {event['best_epoch']}, weights restored"
-            )
-            print(message, flush=True)
-        elif kind == "summary" and human:
-            print(f"{event['status']}: {event['steps']} steps in {event['seconds']:.1f} s")
+        if not self.args.json and (line := _line(event, self.config)) is not None:
+            print(line, flush=True)
 
     def _advance(self, steps) -> None:
         if self.bar is None:
@@ -173,18 +162,57 @@ class Report:
         self.bar.update(len(steps))
 
 
-def _epoch_line(event: dict, epochs: int) -> str:
-    return (
-        f"epoch {event['epoch']:>3}/{epochs}  "
-        f"train loss {event['train_loss']:.4f} acc {_percent(event['train_accuracy'])}  "
-        f"test loss {event['test_loss'] or 0:.4f} acc {_percent(event['test_accuracy'])}  "
-        f"{event['seconds']:.2f} s"
-    )
+def _line(event: Event, config: TrainConfig) -> str | None:
+    """What a person reads of an event, if anything."""
+    if event["type"] == "start":
+        sizes = f"{event['train_size']} training and {event['test_size']} test examples"
+        shape = f"{event['parameters']:,} parameters, {event['steps_per_epoch']} steps per epoch"
+        return f"{config.dataset}: {sizes}, {shape}"
+    if event["type"] == "epoch":
+        return (
+            f"epoch {event['epoch']:>3}/{config.epochs}  "
+            f"train loss {event['train_loss'] or 0:.4f} acc {_percent(event['train_accuracy'])}  "
+            f"test loss {event['test_loss'] or 0:.4f} acc {_percent(event['test_accuracy'])}  "
+            f"{event['seconds']:.2f} s"
+        )
+    if event["type"] == "diverged":
+        return event["message"]
+    if event["type"] == "early_stop":
+        return (
+            f"early stop after epoch {event['stopped_epoch']}: "
+            f"best test loss at epoch {event['best_epoch']}, weights restored"
+        )
+    if event["type"] == "summary":
+        return f"{event['status']}: {event['steps']} steps in {event['seconds']:.1f} s"
+    return None
 
 
-def register(sub) -> None:
-    p = sub.add_parser("train", help="train a network; defaults: the seed's MNIST recipe")
-    p.add_argument("dataset", choices=[*DATASETS, *IMAGE_SETS])
+def _flagged(option: Option) -> bool:
+    return not option.internal and option.name not in LIVE_DISPLAY
+
+
+def _help(option: Option) -> str:
+    text = f"{option.label}; {option.help}" if option.help else option.label
+    return text.replace("%", "%%") + " (default: %(default)s)"
+
+
+def _option(p: argparse.ArgumentParser, option: Option) -> None:
+    """A generated flag: a number, or a name the core checks against its registry."""
+    flag = "--" + option.name.replace("_", "-")
+    default = getattr(DEFAULTS, option.name)
+    if option.kind == "choice":
+        names = ", ".join(option.choices)
+        p.add_argument(flag, default=default, metavar="NAME", help=f"one of {names}; {_help(option)}")
+        return
+    parse = PARSERS.get(option.name, lambda text: number(text, flag))
+    p.add_argument(flag, type=parse, default=default, help=_help(option))
+
+
+def _dataset(p: argparse.ArgumentParser, option: Option) -> None:
+    p.add_argument("dataset", choices=option.choices)
+
+
+def _data(p: argparse.ArgumentParser, option: Option) -> None:
     p.add_argument(
         "--data",
         action="append",
@@ -192,39 +220,45 @@ def register(sub) -> None:
         metavar="NAME=VALUE",
         help="dataset parameter: train_size, test_size (images); samples, noise, test_fraction, seed",
     )
-    p.add_argument("--hidden", default="600", help="comma-separated hidden widths; 0: no hidden layer")
-    p.add_argument("--activation", default="relu", help="one activation, or one per hidden layer")
-    p.add_argument("--output", default="softmax")
-    p.add_argument("--loss", default="cross_entropy")
-    p.add_argument("--init", default="he", help="hidden layers' initialization")
-    p.add_argument("--output-init", default="xavier")
-    p.add_argument("--norm", choices=["batch", "layer"], default=None)
-    p.add_argument("--dropout", type=lambda s: number(s, "--dropout"), default=0.0, help="drop probability")
-    p.add_argument("--optimizer", default="sgd")
-    p.add_argument("--lr", type=lambda s: number(s, "--lr"), default=0.02)
+
+
+def _hidden(p: argparse.ArgumentParser, option: Option) -> None:
+    layers = DEFAULTS.hidden
+    widths = ",".join(str(w) for w, _ in layers) or "0"
+    p.add_argument("--hidden", default=widths, help="comma-separated hidden widths; 0: no hidden layer")
+    activations = ",".join(dict.fromkeys(a for _, a in layers))  # one name when all share it
+    p.add_argument("--activation", default=activations, help="one activation, or one per hidden layer")
+
+
+def _hyper(p: argparse.ArgumentParser, option: Option) -> None:
+    lr = DEFAULTS.hyper["lr"]
+    p.add_argument(
+        "--lr", type=lambda s: number(s, "--lr"), default=lr, help=f"learning rate (default: {lr})"
+    )
     p.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="optimizer hyperparameter"
     )
-    p.add_argument("--schedule", default="constant")
+
+
+def _schedule_params(p: argparse.ArgumentParser, option: Option) -> None:
     p.add_argument("--schedule-param", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--batch-size", type=lambda s: number(s, "--batch-size"), default=16)
-    p.add_argument("--epochs", type=lambda s: number(s, "--epochs"), default=25)
-    p.add_argument("--l1", type=lambda s: number(s, "--l1"), default=0.0)
-    p.add_argument("--l2", type=lambda s: number(s, "--l2"), default=2e-4, help="adds 2λw to the gradient")
-    p.add_argument("--max-norm", type=lambda s: number(s, "--max-norm"), default=0.0, help="0: off")
-    p.add_argument(
-        "--patience", type=lambda s: number(s, "--patience"), default=0, help="early stopping; 0: off"
-    )
-    p.add_argument(
-        "--eval-every", type=lambda s: number(s, "--eval-every"), default=0, help="steps; 0: epochs"
-    )
-    p.add_argument(
-        "--eval-train-size",
-        type=lambda s: number(s, "--eval-train-size"),
-        default=0,
-        help="training examples scored per evaluation; 0: all",
-    )
-    p.add_argument("--seed", type=seed, default=0, help="in [0, 2**32 - 1]")
+
+
+# Fields whose flags are not one value each: config_from reads them itself.
+STRUCTURED = {
+    "dataset": _dataset,
+    "data": _data,
+    "hidden": _hidden,
+    "hyper": _hyper,
+    "schedule_params": _schedule_params,
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a network; defaults: the seed's MNIST recipe")
+    for option in OPTIONS.values():
+        if _flagged(option):
+            STRUCTURED.get(option.name, _option)(p, option)
     p.add_argument("--json", action="store_true", help="one JSON event per line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--save", metavar="FILE.npz", help="save the trained model")

@@ -39,7 +39,7 @@ EVAL_TRAIN = Param(
 SURFACE = Param("surface", "decision-surface points per axis", 0, 0, 200, integer=True, help="0: none; 2D")
 CHUNK = Param("chunk", "steps per event", 50, 1, 100_000, integer=True)
 THROTTLE = Param("throttle", "least seconds between events", 0.0, 0.0, 60.0, help="0: send everything")
-SEED = Param("seed", "seed", 0, 0, 2**32 - 1, integer=True)
+SEED = Param("seed", "seed", 0, 0, 2**32 - 1, integer=True, help="initialization, shuffling and dropout")
 CLIP_NORM = Param(
     "clip_norm",
     "gradient clip-norm",
@@ -143,16 +143,17 @@ class TrainConfig:
     surface: int = number(SURFACE, server_high=100)
     chunk: int = number(CHUNK, internal=True)  # at least, with a throttle
     throttle: float = number(THROTTLE, server_high=10.0, server_default=0.1)
-    seed: int = number(SEED, key="seed")  # initialization, shuffling and dropout
+    seed: int = number(SEED, key="seed")
 
     def __post_init__(self):
         for name, param in PARAMS.items():
             object.__setattr__(self, name, param.check(getattr(self, name)))
+        for option in CHOICES:
+            value = getattr(self, option.name)
+            if value not in option.choices and not (value is None and option.optional):
+                raise ValueError(f"unknown {option.name} {value!r}; valid: {', '.join(option.choices)}")
         get_optimizer(self.optimizer).hyperparameters(**self.hyper)
         get_schedule(self.schedule, 1, **self.schedule_params)
-        if self.dataset not in DATASETS and self.dataset not in mnist.IMAGE_SETS:
-            valid = ", ".join([*DATASETS, *mnist.IMAGE_SETS])
-            raise ValueError(f"unknown dataset {self.dataset!r}; valid: {valid}")
         check_data(self.dataset, self.data)
 
     def live_values(self) -> dict[str, float]:
@@ -169,5 +170,6 @@ def check_data(dataset: str, data: Mapping[str, float]) -> dict:
 
 # Every field's Option, in field order; its name is the field's.
 OPTIONS: dict[str, Option] = {f.name: replace(f.metadata["option"], name=f.name) for f in fields(TrainConfig)}
+CHOICES = tuple(o for o in OPTIONS.values() if o.kind == "choice")
 PARAMS: dict[str, Param] = {name: o.param for name, o in OPTIONS.items() if o.param is not None}  # numbers
 LIVE = tuple(name for name, o in OPTIONS.items() if o.live)  # numbers a running loop takes anew
