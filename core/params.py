@@ -10,6 +10,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +42,12 @@ class Param:
         return int(value) if self.integer else float(value)
 
 
-def resolve(params: tuple[Param, ...], given: Mapping[str, float], what: str) -> dict[str, float]:
-    """Defaults overlaid with `given`, each value checked; unknown names are an error."""
+def resolve(params: tuple[Param, ...], given: Mapping[str, float], what: str) -> dict[str, Any]:
+    """Defaults overlaid with `given`, each value checked; unknown names are an error.
+
+    A value is an int where its `Param` is `integer`, else a float (hence `Any`: the type depends on
+    the name).
+    """
     known = {p.name: p for p in params}
     unknown = sorted(set(given) - set(known))
     if unknown:

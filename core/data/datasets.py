@@ -15,8 +15,9 @@ Conventions, shared by every generator and by the image loaders in `core.data.mn
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ def _blobs_points(rng, counts):
     return [np.repeat(centers[k : k + 1], count, axis=0) for k, count in enumerate(counts)]
 
 
-def plain(values: dict) -> dict:
+def plain(values: Mapping[str, Any]) -> dict[str, Any]:
     """numpy scalars (np.int64(5), np.float32(0.1)) as Python numbers, which `Param.check` accepts."""
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
 

@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-DTYPES = {
+DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),

@@ -232,8 +232,8 @@ _LOCK = threading.Lock()
 def _decoded(spec: ImageSet, folder: Path, stamp: tuple) -> Split:
     """All of a dataset, verified and converted; `stamp` (mtimes and sizes) renews it when files change."""
     arrays = [read_idx(folder / f.name, f.md5, f.size) for f in spec.files]
-    parts = []
-    for images, labels, what in ((*arrays[:2], "train"), (*arrays[2:], "test")):
+    parts: list[np.ndarray] = []
+    for images, labels, what in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "test")):
         if images.ndim != 3 or images.shape[1:] != spec.shape or labels.shape != images.shape[:1]:
             raise IdxError(f"{folder}: {what} images {images.shape} and labels {labels.shape} do not match")
         if labels.max() >= len(spec.class_names):
@@ -242,7 +242,8 @@ def _decoded(spec: ImageSet, folder: Path, stamp: tuple) -> Split:
         y = labels.astype(np.int64)
         x.flags.writeable = y.flags.writeable = False
         parts += [x, y]
-    return Split(*parts, spec.class_names)
+    x_train, y_train, x_test, y_test = parts
+    return Split(x_train, y_train, x_test, y_test, spec.class_names)
 
 
 def _subset(x, y, size, rng):
@@ -270,11 +271,9 @@ def load(
     """
     spec = get_image_set(name)
     given = {"train_size": train_size, "test_size": test_size, "seed": seed}
-    given = plain({k: v for k, v in given.items() if v is not None})
-    v = resolve(spec.params, given, f"dataset {name!r}")
-    if download:
-        folder = fetch(name, root, mirrors, progress)
-    elif (folder := locate(name, root)) is None:
+    v = resolve(spec.params, plain({k: x for k, x in given.items() if x is not None}), f"dataset {name!r}")
+    folder = fetch(name, root, mirrors, progress) if download else locate(name, root)
+    if folder is None:
         raise DataError(_unavailable(spec, data_dir() if root is None else Path(root), "downloads off"))
     stamp = tuple((s.st_mtime_ns, s.st_size) for s in ((folder / f.name).stat() for f in spec.files))
     try:

@@ -29,6 +29,7 @@ NOISE_PARAMS = (
     Param("batch_size", "batch size b", 4, 1, 1_000_000, log=True, integer=True),
 )
 _BLOCK = 256  # steps of noise drawn at once
+Seeds = int | Sequence[int] | np.ndarray  # one seed, or one per lane (a list or an int array)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class GradientNoise:
         return sigma * np.sqrt(np.maximum(1 / b - 1 / self.dataset_size, 0.0))
 
 
-def fast_noise(noise: GradientNoise, steps: int, seed: int | Sequence[int]):
+def fast_noise(noise: GradientNoise, steps: int, seed: Seeds):
     """perturb(grad, k): add step k's batch-mean noise to `grad` (2, P) in place and return it.
 
     The draws come block by block, so `steps` (the path's length, as literal_noise takes it) does

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.landscape.landscapes import Landscape
-from core.landscape.noise import GradientNoise, fast_noise
+from core.landscape.noise import GradientNoise, Seeds, fast_noise
 from core.optimizers import OptimizerSpec
 
 
@@ -81,8 +81,8 @@ def _descend(
     steps: int,
     noise: GradientNoise | None,
     schedule: Callable | None,
-    seed: int | Sequence[int],
-) -> Iterator[tuple[int, np.ndarray, object, dict]]:
+    seed: Seeds,
+) -> Iterator[tuple[int, np.ndarray, float | np.ndarray, dict]]:
     """Move `params` (2, P) in place; yield (k, grad, lr, state) after each update k = 1..steps.
 
     First yields (0, grad, lr, state) before any update: the initial state and the first rate.
@@ -149,6 +149,7 @@ def path(
                 rows[i, 4] = lr
                 for j, buffer in buffers:
                     rows[i, j : j + 2] = buffer
+        assert rows is not None  # n >= 1 and `descent` yields step k = 0 before any update
         part, outcome = _check(landscape, rows[:n], first, list(state), previous, tol)
         if len(part):
             yield part
@@ -281,7 +282,7 @@ def run_many(
     steps: int,
     noise: GradientNoise | None = None,
     schedule: Callable | None = None,
-    seed: int | Sequence[int] = 0,
+    seed: Seeds = 0,
     keep_points: bool = False,
 ) -> Paths:
     """Run P paths at once from `starts` (2, P); hyperparameters may be arrays of shape (P,)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -178,9 +179,9 @@ def lr_range_test(
     reach = _reach(landscape, paths, tolerance)
     loss = _final_loss(landscape, paths)
     start_loss = float(paths.loss[0, 0])
-    common = dict(lr=lrs, loss=loss, diverged_at=paths.diverged_at, escaped_at=reach.escaped_at,
-                  steps_to_target=reach.steps_to_target, start_loss=start_loss,
-                  target=reach.target)  # fmt: skip
+    common: dict[str, Any] = dict(lr=lrs, loss=loss, diverged_at=paths.diverged_at,
+                                  escaped_at=reach.escaped_at, steps_to_target=reach.steps_to_target,
+                                  start_loss=start_loss, target=reach.target)  # fmt: skip
     failed = (paths.diverged_at > 0) | (reach.escaped_at >= 0) | (loss > start_loss)
     divergence = int(np.argmax(failed)) if failed.any() else -1
     if divergence == 0:
@@ -351,7 +352,7 @@ def seed_band(
     start: tuple[float, float],
     steps: int,
     noise: GradientNoise,
-    seeds: Sequence[int],
+    seeds: Sequence[int] | np.ndarray,
     tolerance: float | None = None,
     quantiles: tuple[float, float] = (0.1, 0.9),
 ) -> SeedBand:
@@ -376,9 +377,11 @@ def seed_band(
     stats[0, rows] = np.nanmean(loss[rows], axis=1)
     stats[1:, rows] = np.nanquantile(loss[rows], [quantiles[0], 0.5, quantiles[1]], axis=1)
     success = float(np.mean(reach.success(paths.diverged_at)))
+    assert paths.points is not None  # keep_points=True
+    mean, low, median, high = stats
     return SeedBand(
-        seeds, paths.points, *stats, alive, reach.steps_to_target, paths.diverged_at, reach.escaped_at,
-        success, reach.target,
+        seeds, paths.points, mean, low, median, high, alive, reach.steps_to_target, paths.diverged_at,
+        reach.escaped_at, success, reach.target,
     )  # fmt: skip
 
 
@@ -400,7 +403,7 @@ def batch_tradeoff(
     noise: GradientNoise,
     lrs: np.ndarray,
     batch_sizes: np.ndarray,
-    seeds: Sequence[int],
+    seeds: Sequence[int] | np.ndarray,
     tolerance: float | None = None,
 ) -> Tradeoff:
     """Success share and mean steps to the target over `seeds`, per learning rate and batch size.

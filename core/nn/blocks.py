@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -248,7 +249,7 @@ def _entries(n: int) -> str:
 def tensor_shape(x, rank: int) -> tuple[int, ...]:
     """The shape of `x`, nested lists `rank` deep, or a ValueError saying where they are ragged."""
     shape: list[int] = []
-    level = [((), x)]
+    level: list[tuple[tuple[int, ...], Any]] = [((), x)]  # (index path, the nested list there)
     for depth in range(rank):
         first, size = level[0][0], len(level[0][1])
         for path, item in level:

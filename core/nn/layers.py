@@ -30,12 +30,12 @@ class Layer:
     kind = "layer"
     decay: tuple[str, ...] = ()
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.name = self.kind
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
-        self.out = None  # the output of the last forward pass (for histograms)
+        self.out: np.ndarray | None = None  # the output of the last forward pass (for histograms)
 
     def forward(self, x, train: bool = True):
         raise NotImplementedError

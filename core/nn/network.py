@@ -25,7 +25,7 @@ import numpy as np
 
 from core.nn.activations import get_activation
 from core.nn.inits import get_init
-from core.nn.layers import DROPOUT, WIDTH, ActivationLayer, Dense, Dropout
+from core.nn.layers import DROPOUT, WIDTH, ActivationLayer, Dense, Dropout, Layer
 from core.nn.losses import get_loss, one_hot
 from core.nn.norms import NORMS
 from core.params import Param, lookup
@@ -136,7 +136,8 @@ class Network:
     def __init__(self, spec: NetworkSpec, seed=0, dtype=np.float32):
         rng = np.random.default_rng(seed)
         self.spec, self.dtype, self.loss = spec, np.dtype(dtype), get_loss(spec.loss)
-        layers, width_in = [], spec.inputs
+        layers: list[Layer] = []
+        width_in = spec.inputs
         for width, act in spec.hidden:
             if spec.norm is None:
                 layers.append(Dense(width_in, width, act, spec.init, rng, dtype))
@@ -148,14 +149,14 @@ class Network:
                 layers.append(Dropout(spec.dropout, rng))
             width_in = width
         layers.append(Dense(width_in, spec.outputs, spec.output, spec.output_init, rng, dtype))
-        layers[0].need_dx = False  # nothing consumes ∂L/∂x of the input
-        layers[0].trim_inputs = True  # skip input columns that are zero across the batch
+        self.dense = [layer for layer in layers if isinstance(layer, Dense)]  # the first and last layers too
+        self.dense[0].need_dx = False  # nothing consumes ∂L/∂x of the input
+        self.dense[0].trim_inputs = True  # skip input columns that are zero across the batch
         counts: dict[str, int] = {}
         for layer in layers:
             layer.name = f"{layer.kind}{counts.setdefault(layer.kind, 0)}"
             counts[layer.kind] += 1
         self.layers = layers
-        self.dense = [layer for layer in layers if isinstance(layer, Dense)]
         self.params, self.grad, n_decay = _flatten(layers, self.dtype)
         self.weights_flat, self.weights_grad = self.params[:n_decay], self.grad[:n_decay]
         self._scratch = None  # one weight-sized buffer, allocated on the first regularization call
@@ -197,9 +198,10 @@ class Network:
         y = self._targets(y, out.shape[0])
         for layer in self.layers[:-1]:
             out = layer.forward(out, True)
-        last = self.layers[-1]
-        if self.loss.fused_with == last.act.name:
-            loss, dz, last.out = self.loss.fused(y, last.linear(out))
+        last = self.dense[-1]  # = self.layers[-1]
+        fused = self.loss.fused if self.loss.fused_with == last.act.name else None
+        if fused is not None:
+            loss, dz, last.out = fused(y, last.linear(out))
             d = last.backward_z(dz)
         else:
             out = last.forward(out, True)
@@ -219,11 +221,11 @@ class Network:
         x = self._inputs(x)
         y = self._targets(y, len(x))
         total, correct = 0.0, 0
-        fused = self.loss.fused_with == self.spec.output
+        fused = self.loss.fused if self.loss.fused_with == self.spec.output else None
         for i in range(0, len(x), batch_size):
             xb, yb = x[i : i + batch_size], y[i : i + batch_size]
             out = self.forward(xb)
-            loss = self.loss.fused(yb, self.layers[-1].z)[0] if fused else self.loss.value(yb, out)
+            loss = fused(yb, self.dense[-1].z)[0] if fused is not None else self.loss.value(yb, out)
             total += loss * len(xb)
             correct += int(np.count_nonzero(out.argmax(axis=1) == yb.argmax(axis=1)))
         result = {"loss": total / len(x)}
@@ -317,7 +319,7 @@ class Network:
         return net
 
     def save(self, path) -> None:
-        np.savez(path, **self.state_dict())
+        np.savez(path, **self.state_dict())  # type: ignore[arg-type]  # mypy: a key could be allow_pickle
 
     @classmethod
     def load(cls, path) -> Network:

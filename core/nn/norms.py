@@ -57,7 +57,7 @@ class _Norm(Layer):
         self.eps = EPS.check(eps)
         self.params = {"gamma": np.ones(channels, dtype), "beta": np.zeros(channels, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.cache = None
+        self.cache: tuple[np.ndarray, np.ndarray, tuple[int, ...] | None] | None = None
 
     def _check(self, x):
         channels = self.params["gamma"].shape[0]
