@@ -7,14 +7,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
-from starlette.convertors import IntegerConvertor, register_url_convertor
+from starlette.convertors import Convertor, register_url_convertor
 
 from app import runlog
 from app.schemas.log import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, SortColumn
@@ -40,12 +40,17 @@ class SharedPathRoute(APIRoute):
         await super().handle(scope, receive, send)
 
 
-class DigitsConvertor(IntegerConvertor):
+class DigitsConvertor(Convertor[str]):
     """Digits, left as text for the parameter's own validation: Starlette's int convertor calls int(),
     which raises past Python's 4,300-digit limit (a 500)."""
 
+    regex = "[0-9]+"
+
     def convert(self, value: str) -> str:
         return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
 
 
 register_url_convertor("digits", DigitsConvertor())
@@ -62,7 +67,7 @@ def _digits_in_range(value):
     return value
 
 
-UNAVAILABLE = {
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "description": "the run log cannot be used: its file is damaged, cannot be written or comes from "
         "a newer Descent; the detail names the file and what to do"
@@ -70,7 +75,9 @@ UNAVAILABLE = {
 }
 router = APIRouter(prefix="/api/log", tags=["run log"], route_class=SharedPathRoute, responses=UNAVAILABLE)
 
-NOT_FOUND = {404: {"description": "no run with this id in the log (never logged, deleted or dropped)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no run with this id in the log (never logged, deleted or dropped)"}
+}
 RunId = Annotated[
     int, Path(ge=1, le=MAX_ID, description="the run's id in the log"), BeforeValidator(_digits_in_range)
 ]

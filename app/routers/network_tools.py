@@ -4,7 +4,7 @@ run on the process pool; poll for progress, cancel. See app/jobs.py and core/nn/
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
@@ -26,7 +26,9 @@ from core.data.mnist import IMAGE_SETS, locate
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=SharedPathRoute)
 
-NOT_FOUND = {404: {"description": "no job with this id (jobs live in memory and are forgotten)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no job with this id (jobs live in memory and are forgotten)"}
+}
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 

@@ -1,6 +1,5 @@
 """HTML pages. Each page embeds the registries it needs, so it draws without a second request."""
 
-from importlib import resources
 from pathlib import Path
 
 import plotly.offline
@@ -16,7 +15,7 @@ from app.routers.registry import registry
 from app.schemas.tools import tool_limits
 from core.data.datasets import DATASETS
 
-PACKAGED = resources.files("app")  # a wheel carries templates/ and static/ inside the package
+PACKAGED = Path(__file__).parents[1]  # the app package: a wheel carries templates/ and static/ in it
 ASSETS = PACKAGED if (PACKAGED / "templates").is_dir() else Path(__file__).resolve().parents[2]  # a checkout
 TEMPLATES = Jinja2Templates(directory=ASSETS / "templates")
 PLOTLY_URL = f"/vendor/plotly-{plotly.offline.get_plotlyjs_version()}.min.js"

@@ -12,7 +12,7 @@ from app import runlog
 from app.formats import csv_table
 from app.heavy import BUSY, HEAVY
 from app.schemas.paths import ExportIn, RaceIn
-from app.streaming import EVENT_STREAM, FLUSH, EventStream, WorkerError, in_thread
+from app.streaming import EVENT_STREAM, FLUSH, EventStream, Flush, WorkerError, in_thread
 from core.landscape.paths import Outcome, Steps, race
 
 router = APIRouter(prefix="/api", tags=["paths"])
@@ -56,7 +56,7 @@ def _wire(part: Steps) -> dict:
     }
 
 
-def _events(req: RaceIn) -> Iterator[tuple[str, str]]:
+def _events(req: RaceIn) -> Iterator[tuple[str, str] | Flush]:
     """The race as (event, JSON) pairs: encoding happens on the worker, not the event loop.
 
     The `end` event goes out as soon as the last racer finishes; the race is logged after it.

@@ -102,6 +102,7 @@ def _hyper_map(req: HyperMapIn) -> Response:
     low, high = req.lr_range()
     lrs = np.geomspace(low, high, req.nx)
     ys = axis_values(req.y_param(), *req.y_range(), req.ny)
+    assert req.y is not None  # _check_y fills in the default axis
     m = hyper_map(**req.core_args(), steps=req.steps, lrs=lrs, y_name=req.y, y_values=ys)
     return _json(
         {

@@ -97,6 +97,7 @@ def _norm_in(name, demo):
 
     def fits_the_channels(cls, value, info: ValidationInfo):
         """A setting checked against x's channels by the core's own layer (G must divide C)."""
+        assert info.field_name is not None  # a field validator always has its field
         if "x" in info.data:
             norm_layer(name, tensor_shape(info.data["x"], demo.rank)[-1], **{info.field_name: value})
         return value

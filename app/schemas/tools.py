@@ -250,7 +250,9 @@ class HyperMapIn(_LrAxis):
         return value
 
     def y_param(self) -> Param:
-        return _y_param({"optimizer": self.optimizer, "y": self.y, "noise": self.noise})
+        p = _y_param({"optimizer": self.optimizer, "y": self.y, "noise": self.noise})
+        assert p is not None  # _check_y refuses a batch_size axis without noise
+        return p
 
     def y_range(self) -> tuple[float, float]:
         """The rows' range: as given, or the parameter's (γ, β1, ρ: up to 0.999)."""
@@ -263,8 +265,8 @@ class HyperMapIn(_LrAxis):
 def _y_param(data: dict) -> Param | None:
     """The Param of the map's row axis (batch_size: 1 to the dataset size)."""
     if data["y"] == BATCH:
-        noise = data["noise"]
-        return None if noise is None else batch_param(noise_of(noise))
+        noise = noise_of(data["noise"])
+        return None if noise is None else batch_param(noise)
     return _optimizer_param(data, data["y"])
 
 
@@ -330,7 +332,8 @@ class TradeoffIn(_LrAxis):
         return [(self.seed + j) % (SEED_MAX + 1) for j in range(self.seeds)]
 
     def batch_range(self) -> tuple[int, int]:
-        high = self.noise.dataset_size if self.batch_max is None else self.batch_max
+        size = self.noise.dataset_size  # type: ignore[attr-defined]  # NoiseIn is made by create_model
+        high = size if self.batch_max is None else self.batch_max
         return min(self.batch_min, high), high
 
 
