@@ -8,7 +8,7 @@ pages, registry answers and run controls always find a thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import HTTPException
@@ -17,7 +17,9 @@ T = TypeVar("T")
 
 THREADS = 2  # one per core of a small machine: numpy work, one BLAS thread each
 QUEUE = 8  # heavy requests that may wait for a thread
-BUSY = {429: {"description": "too many long computations are running or waiting; try again shortly"}}
+BUSY: dict[int | str, dict[str, Any]] = {
+    429: {"description": "too many long computations are running or waiting; try again shortly"}
+}
 
 
 class Gate:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 from multiprocessing.connection import Connection
 from queue import Empty, SimpleQueue
+from typing import Any, Literal
 
 from threadpoolctl import threadpool_limits
 
@@ -39,6 +40,7 @@ from app import settings
 from core.nn.sweeps import run_job
 
 log = logging.getLogger("descent.jobs")
+JobStatus = Literal["running", "done", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class JobLimits:
         return cls(**{name: setting.read() for name, setting in ENV.items()})
 
 
-ENV = {  # JobLimits field -> its setting
+ENV: dict[str, settings.Setting[Any]] = {  # JobLimits field -> its setting
     "workers": settings.JOB_WORKERS,
     "max_specs": settings.JOB_MAX_SPECS,
     "max_active": settings.MAX_JOBS,
@@ -114,7 +116,7 @@ class Job:
 
     specs: Sequence[Mapping]
     id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    status: str = "running"  # running, done or cancelled
+    status: JobStatus = "running"
     created: float = field(default_factory=time.monotonic)
     ended: float | None = None
     watched: float = field(default_factory=time.monotonic)
@@ -210,10 +212,12 @@ class JobManager:
                 if not job.finished and now - job.watched > self.limits.idle_seconds:
                     self._cancel(job)
             ended = sorted(
-                (j for j in self._jobs.values() if j.finished), key=lambda j: j.ended, reverse=True
+                ((j.ended, j) for j in self._jobs.values() if j.ended is not None),
+                key=lambda pair: pair[0],
+                reverse=True,
             )
-            for i, job in enumerate(ended):
-                if i >= self.limits.max_kept or now - job.ended > self.limits.keep_seconds:
+            for i, (at, job) in enumerate(ended):
+                if i >= self.limits.max_kept or now - at > self.limits.keep_seconds:
                     del self._jobs[job.id]
         self._reap()
 
@@ -306,7 +310,7 @@ class JobManager:
         self._end(job, "cancelled")
         self._record_all()  # the futures just withdrawn
 
-    def _end(self, job: Job, status: str) -> None:
+    def _end(self, job: Job, status: JobStatus) -> None:
         job.status, job.ended = status, time.monotonic()
         if job in self._turns:
             self._turns.remove(job)

@@ -31,11 +31,13 @@ STATIC = pages.ASSETS / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SWAGGER = Path(fastapi_offline.__file__).parent / "static"
 YEAR = "public, max-age=31536000, immutable"
+OPENAPI_URL = "/openapi.json"  # FastAPI's default, named for the docs page
 TRIM_SECONDS = 10  # how often freed memory is handed back to the system
 
 
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """422 naming each bad field and why; the offending input is not echoed (it may not be JSON)."""
+    assert isinstance(exc, RequestValidationError)  # the handler is registered for it alone
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
 
@@ -93,6 +95,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
             415: {"description": "a request body that is neither JSON nor octet-stream"},
         },
         title="Descent",
+        openapi_url=OPENAPI_URL,
         summary="See and tune gradient-based optimizers",
         version="0.1.0",
         docs_url=None,
@@ -122,7 +125,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
         return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": YEAR})
 
     docs = get_swagger_ui_html(
-        openapi_url=app.openapi_url,
+        openapi_url=OPENAPI_URL,
         title="Descent API",
         swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
         swagger_css_url="/vendor/swagger/swagger-ui.css",

@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -663,7 +663,7 @@ def record_training(
     config: Mapping,
     step,
     loss,
-    evals: list[Mapping],
+    evals: Sequence[Mapping],
     ending: Mapping,
     target: RunLog | None = None,
 ) -> int:
@@ -674,7 +674,8 @@ def record_training(
     accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
     curves = {"loss": downsample(step, loss, mean=True)}
     if accuracy:
-        curves["accuracy"] = downsample(*zip(*accuracy, strict=True))
+        steps, values = zip(*accuracy, strict=True)
+        curves["accuracy"] = downsample(steps, values)
     error = ending.get("type") == "error"
     final_accuracy = ending.get("test_accuracy", ending.get("train_accuracy"))
     hyper = get_optimizer(config["optimizer"]).hyperparameters(**(config.get("hyper") or {}))

@@ -44,7 +44,7 @@ def raise_descriptor_limit(wanted: int = DESCRIPTORS) -> int:
     return soft
 
 
-class TimedHTTP(AutoHTTPProtocol):
+class TimedHTTP(AutoHTTPProtocol):  # type: ignore[valid-type, misc]  # uvicorn picks it at import time
     """uvicorn's HTTP protocol, closing a connection whose request head is not whole within
     `header_seconds` of its first byte, and any connection opened while `max_connections` are open."""
 

@@ -13,10 +13,12 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from core.data import mnist
 
 DAY = 86_400.0
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
@@ -24,17 +26,17 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Setting:
+class Setting(Generic[T]):
     """One variable. A number has a range (`low`, `high`); any other value is text that `parse` turns
     into the value or refuses with a ValueError saying what it takes."""
 
     name: str
-    default: object  # the value when the variable is unset or empty
+    default: T  # the value when the variable is unset or empty
     meaning: str
     low: float | None = None
     high: float | None = None
     integer: bool = True
-    parse: Callable[[str], object] | None = None
+    parse: Callable[[str], T] | None = None
     shown: str = ""  # the default as README shows it, where the value itself says little
     takes: str = ""  # what a text setting takes, for README
 
@@ -45,7 +47,7 @@ class Setting:
         kind = "an integer" if self.integer else "a number"
         return f"{kind} in [{self.low:g}, {self.high:g}]"
 
-    def read(self) -> object:
+    def read(self) -> T:
         """The variable's value, or the default when it is unset or empty; SettingsError when invalid."""
         text = os.environ.get(self.name, "").strip()
         if not text:
@@ -55,13 +57,14 @@ class Setting:
                 return self.parse(text)
             except (ValueError, ImportError, AttributeError) as e:
                 raise SettingsError(f"{self.name}: {e}") from None
+        assert self.low is not None and self.high is not None  # a setting without `parse` is a number
         try:
-            value = int(text) if self.integer else float(text)
+            value: float = int(text) if self.integer else float(text)
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or not self.low <= value <= self.high:
             raise SettingsError(f"{self.name} must be {self.valid} ({self.meaning}), got {text!r}")
-        return value
+        return cast(T, value)  # a number setting's T is int (`integer`) or float, as its default is
 
 
 def _hosts(text: str) -> list[str]:
@@ -87,7 +90,7 @@ def _urls(text: str) -> list[str]:
     return [url for url in re.split(r"[\s,]+", text) if url]  # as core.data.mnist.mirrors_for reads it
 
 
-def _mirrors(name: str) -> Setting:
+def _mirrors(name: str) -> Setting[list[str]]:
     spec = mnist.get_image_set(name)
     return Setting(
         spec.mirror_env, [], f"where `descent data {name}` downloads {spec.label} from", parse=_urls,
@@ -118,7 +121,7 @@ JOB_EXECUTOR = Setting(
     shown="a process pool", takes="package.module:callable",
 )  # fmt: skip
 # Where things are, and who may ask
-ALLOWED_HOSTS = Setting(
+ALLOWED_HOSTS: Setting[list[str]] = Setting(
     "DESCENT_ALLOWED_HOSTS", [], "host names the server answers to besides localhost and its address",
     parse=_hosts, shown="none", takes="host names without ports, comma-separated",
 )  # fmt: skip
@@ -130,7 +133,7 @@ DATA_DIR = Setting(
     mnist.DATA_DIR_ENV, None, "where MNIST and Fashion-MNIST are read from and downloaded to",
     parse=_folder, shown="`$XDG_CACHE_HOME/descent`, else `~/.cache/descent`", takes="a folder",
 )  # fmt: skip
-SETTINGS = (
+SETTINGS: tuple[Setting[Any], ...] = (
     MAX_RUNS,
     IDLE_SECONDS,
     KEEP_SECONDS,

@@ -21,13 +21,20 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.responses import StreamingResponse
 
 log = logging.getLogger("descent.streams")
 
 _END = object()
-FLUSH = object()  # yielded by a generator before slow work: what it produced so far goes out now
+
+
+class Flush:
+    """The type of FLUSH."""
+
+
+FLUSH = Flush()  # yielded by a generator before slow work: what it produced so far goes out now
 
 
 class WorkerError(Exception):
@@ -196,7 +203,7 @@ async def next_or_ping(queue: asyncio.Queue):
 
 
 # What an endpoint returning an EventStream declares in OpenAPI: one item per event.
-EVENT_STREAM = {
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events",
         "content": {

@@ -54,7 +54,7 @@ def _noise(text: str, dataset_size: float, batch_size: float) -> GradientNoise |
     """--noise SX,SY, or None for 0; the sampling flags are checked either way."""
     off = text.strip() == "0"
     sigma = (0.0, 0.0) if off else point(text, "--noise")
-    noise = GradientNoise(*sigma, dataset_size, batch_size)
+    noise = GradientNoise(*sigma, dataset_size, batch_size)  # type: ignore[arg-type]  # __post_init__ makes a whole float an int
     return None if off else noise
 
 

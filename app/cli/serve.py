@@ -33,7 +33,8 @@ def cmd_serve(args) -> None:
         raise UsageError("--host takes an interface address or name, e.g. 127.0.0.1 or 0.0.0.0; got ''")
     try:
         settings.check()
-        os.environ[settings.ALLOWED_HOSTS.name] = ",".join(_names(args))  # read by create_app (also on reload)
+        # read by create_app (also on reload)
+        os.environ[settings.ALLOWED_HOSTS.name] = ",".join(_names(args))
         settings.allowed_hosts()
     except settings.SettingsError as e:
         raise UsageError(str(e)) from None
