@@ -6,30 +6,31 @@ the event loop); the race streams log through app.runlog.logged_race. Neither ev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
-
-import orjson
+from typing import Protocol
 
 from app import runlog
-from core.nn.training import TrainConfig
+from core.nn.config import TrainConfig
 
 
-def _column(fragments: list[str]) -> list:
-    return orjson.loads("[" + ",".join(f for f in fragments if f) + "]")
+class History(Protocol):
+    """What the run manager keeps of a run (app.runs._History), as the log reads it."""
+
+    def curve(self) -> tuple[list[int], list[float]]: ...
+
+    def evaluations(self) -> list[Mapping]: ...
+
+    def changes(self) -> list[dict]: ...
 
 
-def _record(config: TrainConfig, history, event: dict) -> int:
-    """history: app.runs._History (per-step columns and evaluation records as JSON text)."""
-    step, loss = _column(history.columns["step"]), _column(history.columns["loss"])
-    evals = [orjson.loads(text) for text in history.records["evals"]]
-    settings = [orjson.loads(text) for text in history.records["controls"]]
-    # each live change with the step it took effect at: the log's curves mark it there
-    sets = [c for c in settings if c.get("action") == "set"]
-    changed = [{"step": c.get("step"), "values": c.get("values")} for c in sets]
+def _record(config: TrainConfig, history: History, event: Mapping) -> int:
+    step, loss = history.curve()
+    changed = history.changes()  # each with the step it took effect at: the log's curves mark it there
     ending = {**event, **({"changed_while_training": changed} if changed else {})}
-    return runlog.record_training(asdict(config), step, loss, evals, ending)
+    return runlog.record_training(asdict(config), step, loss, history.evaluations(), ending)
 
 
-def training_ended(config: TrainConfig, history, event: dict) -> int | None:
+def training_ended(config: TrainConfig, history: History, event: Mapping) -> int | None:
     """Log a run that has sent its `summary` (or `error`); errors are reported, never raised."""
     return runlog.safely("a training run", _record, config, history, event)

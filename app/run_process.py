@@ -21,8 +21,10 @@ import numpy as np
 import orjson
 from threadpoolctl import threadpool_limits
 
+from core.nn.config import TrainConfig
+from core.nn.events import error
 from core.nn.network import Network
-from core.nn.training import Controls, TrainConfig, load_data, network_for, train
+from core.nn.training import Controls, load_data, network_for, train
 
 log = logging.getLogger("descent.runs")
 WEIGHTS = b"W"  # marks the final-weights message on the events pipe (events start with "{")
@@ -59,8 +61,7 @@ def main(
         events.send_bytes(WEIGHTS + encode_weights(net.state_dict()))
     except Exception as e:  # the run's error for its pages; the traceback for the server's log (stderr)
         log.exception("training run failed")
-        error = {"type": "error", "message": f"{type(e).__name__}: {e}"}
-        events.send_bytes(orjson.dumps(error))
+        events.send_bytes(orjson.dumps(error(f"{type(e).__name__}: {e}")))
     finally:
         events.close()
 

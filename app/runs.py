@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from app import log_hooks, run_process, settings
 from app.streaming import next_or_ping
 from core.data.datasets import Split
 from core.data.mnist import data_dir
+from core.nn import events
 from core.nn.network import Network
 from core.nn.training import TrainConfig, load_data, network_for
 
@@ -164,7 +165,7 @@ class Run:
         self._first.set()
 
     def _fail(self, message: str) -> None:
-        event = {"type": "error", "message": message}
+        event = events.error(message)
         self._deliver(event, orjson.dumps(event).decode())
 
     def end(self, wait: float) -> None:
@@ -185,7 +186,7 @@ class Run:
                 return None
         return None
 
-    def _deliver(self, event: dict, text: str) -> None:
+    def _deliver(self, event: Mapping, text: str) -> None:
         """Record the event and hand it to every subscriber, atomically with respect to `subscribe`."""
         with self._lock:
             self._record(event, text)
@@ -194,7 +195,8 @@ class Run:
         for queue, loop in subscribers:
             loop.call_soon_threadsafe(_offer, queue, (event["type"], text))
 
-    def _record(self, event: dict, text: str) -> None:
+    def _record(self, event: Mapping, text: str) -> None:
+        """Keep what the event changes: the run's status, its history, and at its end the run log."""
         kind = event["type"]
         if kind == "control" and event["action"] in ("pause", "resume"):
             self.status = "paused" if event["action"] == "pause" else "running"
@@ -203,7 +205,7 @@ class Run:
         elif kind == "error":
             self.status, self.error, self.ended = "error", event["message"], time.monotonic()
         self._history.add(event, text)
-        if kind in ("summary", "error"):
+        if kind in events.LAST:
             log_hooks.training_ended(self.config, self._history, event)  # the run log; never raises
 
     # --- what others see -------------------------------------------------------------------------
@@ -222,7 +224,7 @@ class Run:
             backlog = self._history.events(self.status)
         try:
             yield backlog
-            if any(kind in ("summary", "error") for kind, _ in backlog):
+            if any(kind in events.LAST for kind, _ in backlog):
                 return
             while True:
                 item = await next_or_ping(queue)
@@ -233,7 +235,7 @@ class Run:
                     yield batch[: batch.index(_Dropped)]
                     return
                 yield batch
-                if any(kind in ("summary", "error") for kind, _ in batch):
+                if any(kind in events.LAST for kind, _ in batch):
                     return
         finally:
             with self._lock:
@@ -291,9 +293,12 @@ class _History:
     """What a late subscriber needs, kept as JSON text so that catching up costs a join, not an encode:
     the start, every step's loss and lr, every evaluation (without its bulky parts, but with its
     per-layer diagnostics), epoch summary and control, the latest full evaluation, and the ending
-    events."""
+    events. The run log reads it through `curve`, `evaluations` and `changes`.
 
-    def __init__(self):
+    Events arrive as the process sent them, decoded from JSON (core/nn/events.py types them; numpy
+    arrays arrive as lists)."""
+
+    def __init__(self) -> None:
         self.start: str | None = None
         self.latest_eval: str | None = None
         self.ending: list[tuple[str, str]] = []
@@ -301,7 +306,7 @@ class _History:
         self.records: dict[str, list[str]] = {"evals": [], "epochs": [], "controls": []}
         self.last_step = 0  # the last step trained
 
-    def add(self, event: dict, text: str) -> None:
+    def add(self, event: Mapping, text: str) -> None:
         kind = event["type"]
         if kind == "start":
             self.start = text
@@ -317,8 +322,21 @@ class _History:
             self.records["evals"].append(orjson.dumps(kept).decode())
         elif kind in ("epoch", "control"):
             self.records[f"{kind}s"].append(text)
-        elif kind in ("early_stop", "diverged", "summary", "error"):
+        elif kind in events.ENDINGS:
             self.ending.append((kind, text))
+
+    def curve(self) -> tuple[list[int], list[float]]:
+        """Every step sent so far, and its batch loss."""
+        return _column(self.columns["step"]), _column(self.columns["loss"])
+
+    def evaluations(self) -> list[Mapping]:
+        """Every evaluation so far, without its bulky parts."""
+        return [orjson.loads(text) for text in self.records["evals"]]
+
+    def changes(self) -> list[dict]:
+        """Each live change so far (a "set" control): the step it took effect at and the new values."""
+        controls = [orjson.loads(text) for text in self.records["controls"]]
+        return [{"step": c["step"], "values": c["values"]} for c in controls if c["action"] == "set"]
 
     def events(self, status: str) -> list[tuple[str, str]]:
         """(type, JSON) of the start, one `history` event, the latest evaluation and the ending."""
@@ -354,6 +372,10 @@ class _Commands:
 
     def set(self, **values: float) -> None:
         self._run.command("set", values)
+
+
+def _column(fragments: list[str]) -> list:
+    return orjson.loads("[" + ",".join(f for f in fragments if f) + "]")
 
 
 def _offer(queue: asyncio.Queue, event) -> None:
