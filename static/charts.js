@@ -131,7 +131,7 @@ export function smoothedPair(x, y, weight, trace, smoothed = weight ? smooth(y, 
 }
 
 /** Short names of live settings, for marker labels. */
-export const SETTING_LABELS = { lr: "η", gamma: "γ", beta1: "β₁", beta2: "β₂", beta: "β", rho: "ρ", eps: "ε", l1: "L1", l2: "L2", max_norm: "max-norm", weight_decay: "λ" };
+export const SETTING_LABELS = { lr: "η", gamma: "γ", beta1: "β₁", beta2: "β₂", beta: "β", rho: "ρ", eps: "ε", l1: "L1", l2: "L2", max_norm: "max-norm", clip_norm: "clip-norm", weight_decay: "λ" };
 
 const short = (v) => (typeof v === "number" ? String(Number(v.toPrecision(3))) : String(v));
 

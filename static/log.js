@@ -5,7 +5,7 @@
 import { fmt, h, PALETTE, pct, postJSON, readEmbedded, T, UrlState } from "./common.js";
 import { FIELDS as LANDSCAPE_FIELDS, LANDSCAPES, normalize } from "./landscape_state.js";
 import { COLORSCALE } from "./landscape_figures.js";
-import { CONFIG_FIELDS } from "./run_config.js";
+import { configFields } from "./run_config.js";
 import { axis, CONFIG, keepSized, smallLayout } from "./run_figures.js";
 import { changeMarks, curveControls, smoothedPair, valueAxis } from "./charts.js";
 
@@ -78,7 +78,9 @@ function when(created) {
 
 // --- links that open a run again -------------------------------------------------------------------------
 
-const TRAINING_FIELDS = new UrlState(CONFIG_FIELDS);
+// The training schema's URL fields write the links that open a training run again (asked for once).
+const networks = fetch("/api/networks").then((r) => (r.ok ? r.json() : { config: [] }), () => ({ config: [] }));
+let TRAINING_FIELDS = null;
 
 /** The landscape page's link for a logged race (`racers`: this racer alone, or the whole race). */
 export function landscapeUrl(config, racers) {
@@ -184,6 +186,7 @@ async function load() {
     return;
   }
   page = await response.json();
+  TRAINING_FIELDS ??= new UrlState(configFields((await networks).config));
   if (state.offset && !page.items.length && page.total) {
     state.offset = Math.max(0, Math.floor((page.total - 1) / LIMIT) * LIMIT);
     return load();

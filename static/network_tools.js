@@ -6,7 +6,7 @@ import { fmt, h, paramControl, pct, readEmbedded, select, T, UrlState } from "./
 import { curveControls } from "./charts.js";
 import { JobRunner } from "./jobs.js";
 import { grid, mapFigure, meanStd, rangeFigure, seedFigures } from "./network_tools_figures.js";
-import { CONFIG_FIELDS, normalizeConfig, readPage, settings, trainBody } from "./run_config.js";
+import { normalizeConfig, readPage, recipe, settings, trainBody } from "./run_config.js";
 import { ConfigForm } from "./run_form.js";
 import { CONFIG, keepSized } from "./run_figures.js";
 
@@ -20,32 +20,9 @@ cat.maxLayers = Math.min(cat.maxLayers, LIMITS.max_layers);
 cat.maxWidth = Math.min(cat.maxWidth, LIMITS.max_width);
 cat.maxEpochs = Math.min(cat.maxEpochs, LIMITS.max_epochs);
 
-const TOY_DEFAULTS = {
-  dataset: "moons",
-  hidden: [
-    { width: 16, activation: "relu" },
-    { width: 16, activation: "relu" },
-  ],
-  output: "softmax",
-  loss: "cross_entropy",
-  init: "he",
-  output_init: "xavier",
-  norm: "none",
-  dropout: 0,
-  optimizer: "momentum",
-  hyper: { lr: 0.05, gamma: 0.9 },
-  schedule: "constant",
-  batch_size: 16,
-  epochs: 10,
-  l1: 0,
-  l2: 0,
-  max_norm: 0,
-  patience: 0,
-  eval_every: 0,
-  eval_train_size: 0,
-  seed: 0,
-};
-const IMAGE_DEFAULTS = { ...TOY_DEFAULTS, dataset: "mnist", hidden: [{ width: 100, activation: "relu" }], batch_size: 64, epochs: 3, optimizer: "adam", hyper: { lr: 0.001 } };
+/** Where a sweep starts on 2D points and on images: the training schema's recipes for the tools. */
+const TOY_DEFAULTS = recipe(cat, "tools_points");
+const IMAGE_DEFAULTS = recipe(cat, "tools_images");
 const isImages = (name) => cat.datasets[name]?.kind === "images";
 const defaultsFor = (name) => (isImages(name) ? { ...IMAGE_DEFAULTS, dataset: name } : TOY_DEFAULTS);
 /** An image set's parameters, capped for sweeps; a subset by default. */
@@ -81,7 +58,7 @@ const METRICS = [
 const TOOLS = ["range", "map", "seeds"];
 
 const FIELDS = new UrlState([
-  ...CONFIG_FIELDS,
+  ...cat.fields,
   { name: "tool", key: "tool", type: T.string },
   ...[...RANGE_PARAMS, ...MAP_PARAMS, TARGET, SEEDS].map((p) => ({ name: p.name, key: p.name, type: p.integer ? T.int : T.number })),
   { name: "y", key: "y", type: T.string },
@@ -110,7 +87,7 @@ Object.assign(state, { y: raw.y, y_min: raw.y_min, y_max: raw.y_max });
 fixAxis();
 
 const saveUrl = FIELDS.autosave(state);
-const playgroundUrl = (s) => `${isImages(s.dataset) ? "/mnist" : "/playground"}?${new UrlState(CONFIG_FIELDS).serialize(s)}`;
+const playgroundUrl = (s) => `${isImages(s.dataset) ? "/mnist" : "/playground"}?${new UrlState(cat.fields).serialize(s)}`;
 
 // --- the map's second axis: an optimizer hyperparameter or the batch size --------------------------------
 
@@ -160,7 +137,7 @@ for (const tool of TOOLS) {
 /** The TrainIn body of the configuration, with overrides (hyper values, batch size, seed). */
 function configBody(overrides = {}) {
   const { hyper, ...rest } = overrides;
-  const body = trainBody(state, { eval_train_size: isImages(state.dataset) ? 1000 : 0, ...rest });
+  const body = trainBody(cat, state, { eval_train_size: isImages(state.dataset) ? 1000 : 0, ...rest });
   if (hyper) body.hyper = { ...body.hyper, ...hyper };
   return body;
 }

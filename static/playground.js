@@ -3,7 +3,7 @@
 // a linear model beside it, on the same data with the same training settings.
 
 import { debounce, h, hideBanner, messageOf, PALETTE, paramControl, pct, postJSON, showBanner, T, throttled, UrlState } from "./common.js";
-import { CONFIG_FIELDS, configFromStart, describeNetwork, normalizeConfig, readPage, settings, trainBody, trainSize } from "./run_config.js";
+import { configFromStart, describeNetwork, normalizeConfig, readPage, recipe, settings, trainBody, trainSize } from "./run_config.js";
 import { ConfigForm, liveSender } from "./run_form.js";
 import { RunSession } from "./run_stream.js";
 import { CONFIG, keepSized } from "./run_figures.js";
@@ -18,60 +18,15 @@ const SURFACE = 50; // decision-surface grid points per axis
 const THROTTLE = 0.01; // least seconds between evaluations: a toy network trains hundreds of epochs a second
 const VIEWS = ["heatmap", "3d"];
 
-const DEFAULTS = {
-  dataset: "moons",
-  hidden: [
-    { width: 16, activation: "relu" },
-    { width: 16, activation: "relu" },
-  ],
-  output: "softmax",
-  loss: "cross_entropy",
-  init: "he",
-  output_init: "xavier",
-  norm: "none",
-  dropout: 0,
-  optimizer: "adam",
-  hyper: { lr: 0.01 },
-  schedule: "constant",
-  batch_size: 16,
-  epochs: 200,
-  l1: 0,
-  l2: 0,
-  max_norm: 0,
-  patience: 0,
-  eval_every: 0,
-  eval_train_size: 0,
-  seed: 0,
-};
-
+/** The page's start: moons, 2-16-16-2 with ReLU, Adam η 0.01 (the training schema's playground recipe). */
+const DEFAULTS = recipe(cat, "playground");
 /** The seed's comparison: moons, a ReLU-then-sigmoid network against a linear one, plain SGD. */
-const SEED_COMPARISON = {
-  dataset: "moons",
-  hidden: [
-    { width: 16, activation: "relu" },
-    { width: 16, activation: "sigmoid" },
-  ],
-  output: "softmax",
-  loss: "cross_entropy",
-  init: "he",
-  output_init: "xavier",
-  norm: "none",
-  dropout: 0,
-  optimizer: "sgd",
-  hyper: { lr: 0.1 },
-  schedule: "constant",
-  batch_size: 16,
-  epochs: 200,
-  l1: 0,
-  l2: 0,
-  max_norm: 0,
-  patience: 0,
-};
+const SEED_COMPARISON = recipe(cat, "seed_moons");
 
 const dataDefaults = (name) => settings(cat.datasets[name].params);
 
 const FIELDS = new UrlState([
-  ...CONFIG_FIELDS.filter((f) => f.name !== "eval_train_size"),
+  ...cat.fields.filter((f) => f.name !== "eval_train_size"),
   { name: "showTest", key: "test", type: T.bool },
   { name: "view", key: "view", type: T.string },
   { name: "compare", key: "cmp", type: T.bool },
@@ -132,7 +87,7 @@ function syncFromRun(start) {
 async function startRuns() {
   hideBanner();
   await stopRuns();
-  const body = trainBody(state, { surface: SURFACE, throttle: THROTTLE });
+  const body = trainBody(cat, state, { surface: SURFACE, throttle: THROTTLE });
   try {
     await main.create(body);
     if (state.compare) await linear.create({ ...body, hidden: [] });
@@ -252,7 +207,7 @@ let setAside = null; // {config, session, wasRunning}
 let wantCompare = state.compare;
 let switching = false;
 
-const configOf = (s) => structuredClone(Object.fromEntries(CONFIG_FIELDS.map((f) => [f.name, s[f.name]])));
+const configOf = (s) => structuredClone(Object.fromEntries(cat.fields.map((f) => [f.name, s[f.name]])));
 
 async function enterComparison() {
   const wasRunning = main.status === "running";

@@ -1,10 +1,15 @@
 // A training configuration on the network pages (/playground, /mnist, /network-tools): what the page
-// route embeds, the configuration's URL fields, its normalization against the registries, and the
-// request body a run is created with.
+// route embeds, the configuration's URL fields and defaults from the training schema, its
+// normalization against the registries, and the request body a run is created with.
 
 import { T, clamp, readEmbedded } from "./common.js";
 
-/** The JSON the page route embeds: {registry: {optimizers, schedules}, networks, runs: {id: status|null}}. */
+/**
+ * The JSON the page route embeds ({registry: {optimizers, schedules}, networks, runs: {id: status|null}})
+ * in the terms the pages use. `config` is the training schema by field name (label, default, bounds,
+ * live, link key), `fields` its URL fields, `live` the settings a running job takes (optimizer
+ * hyperparameters aside), `recipes` the named configurations.
+ */
 export function readPage() {
   const page = readEmbedded("page");
   const byName = (list) => Object.fromEntries(list.map((x) => [x.name, x]));
@@ -18,8 +23,10 @@ export function readPage() {
     losses: net.losses,
     inits: net.inits,
     norms: net.norms,
-    regularization: byName(net.regularization),
-    training: byName(net.training),
+    config: byName(net.config),
+    fields: configFields(net.config),
+    live: net.config.filter((f) => f.live && f.kind === "number").map((f) => f.name),
+    recipes: net.recipes,
     optimizers: byName(page.registry.optimizers),
     optimizerList: page.registry.optimizers,
     schedules: byName(page.registry.schedules),
@@ -30,6 +37,7 @@ export function readPage() {
   };
 }
 
+// --- the configuration and its URL ----------------------------------------------------------------
 
 /** Hidden layers [{width, activation}] as "16:relu,16:tanh" ("" is no hidden layer). */
 export const LAYERS = {
@@ -46,44 +54,38 @@ export const LAYERS = {
   },
 };
 
-/** URL fields of a training configuration (the fields of TrainIn, short keys). */
-export const CONFIG_FIELDS = [
-  { name: "dataset", key: "ds", type: T.string },
-  { name: "data", key: "data", type: T.dict },
-  { name: "hidden", key: "hidden", type: LAYERS },
-  { name: "output", key: "out", type: T.string },
-  { name: "loss", key: "loss", type: T.string },
-  { name: "init", key: "init", type: T.string },
-  { name: "output_init", key: "oinit", type: T.string },
-  { name: "norm", key: "norm", type: T.string },
-  { name: "dropout", key: "drop", type: T.number },
-  { name: "optimizer", key: "opt", type: T.string },
-  { name: "hyper", key: "hyper", type: T.dict },
-  { name: "schedule", key: "sched", type: T.string },
-  { name: "schedule_params", key: "sp", type: T.dict, when: (s) => Object.keys(s.schedule_params).length > 0 },
-  { name: "batch_size", key: "bs", type: T.int },
-  { name: "epochs", key: "epochs", type: T.int },
-  { name: "l1", key: "l1", type: T.number },
-  { name: "l2", key: "l2", type: T.number },
-  { name: "max_norm", key: "maxnorm", type: T.number },
-  { name: "patience", key: "patience", type: T.int },
-  { name: "eval_every", key: "every", type: T.int },
-  { name: "eval_train_size", key: "evaltrain", type: T.int },
-  { name: "seed", key: "seed", type: T.int },
-];
+/** How each kind of schema field travels in a link. */
+const LINK_TYPES = { choice: T.string, settings: T.dict, layers: LAYERS, bool: T.bool };
+const linkType = (f) => (f.kind === "number" ? (f.integer ? T.int : T.number) : LINK_TYPES[f.kind]);
 
-/** Regularization a running job accepts (POST hyper). */
-export const LIVE = ["l1", "l2", "max_norm"];
-const TRAIN_IN_HIGH = { batch_size: 4096, eval_train_size: 60000 }; // TrainIn's bounds, tighter than the core's
+/**
+ * URL fields of a training configuration, from the training schema (GET /api/networks `config`):
+ * every field with a link key, in the schema's order; a group of settings left empty stays out.
+ */
+export function configFields(config) {
+  return config
+    .filter((f) => f.key && linkType(f))
+    .map((f) => ({ name: f.name, key: f.key, type: linkType(f), ...(f.kind === "settings" ? { when: (s) => Object.keys(s[f.name] ?? {}).length > 0 } : {}) }));
+}
+
+/**
+ * A complete configuration: the schema's defaults, then the named recipe's fields (`over` last). The
+ * data parameters a recipe names are in its `data`; normalizeConfig takes a page's own.
+ */
+export function recipe(cat, name, over = {}) {
+  const defaults = Object.fromEntries(Object.values(cat.config).map((f) => [f.name, structuredClone(f.default)]));
+  const c = { ...defaults, ...structuredClone(cat.recipes[name].config), ...over };
+  c.norm ??= "none";
+  return c;
+}
 
 const clampParam = (p, v) => (Number.isFinite(v) ? clamp(p.integer ? Math.round(v) : v, p.low, p.high) : p.default);
 export const settings = (params, given = {}) => Object.fromEntries(params.map((p) => [p.name, clampParam(p, given[p.name])]));
 
-/** A registry parameter with the server's request bounds. */
+/** A number of the training schema with the server's request bounds (a page's epoch cap too). */
 export function trainingParam(cat, name, overrides = {}) {
-  const p = { ...cat.training[name] };
-  if (name === "epochs") p.high = cat.maxEpochs;
-  if (TRAIN_IN_HIGH[name]) p.high = Math.min(p.high, TRAIN_IN_HIGH[name]);
+  const p = { ...cat.config[name] };
+  if (name === "epochs") p.high = Math.min(p.high, cat.maxEpochs);
   return { ...p, ...overrides };
 }
 
@@ -115,24 +117,23 @@ export function normalizeConfig(raw, defaults, cat, dataDefaults) {
   s.init = known(raw.init, cat.inits) ?? defaults.init;
   s.output_init = known(raw.output_init, cat.inits) ?? defaults.output_init;
   s.norm = raw.norm === "none" || known(raw.norm, cat.norms) ? raw.norm : defaults.norm;
-  s.dropout = clampParam(cat.regularization.dropout, raw.dropout ?? defaults.dropout);
   s.optimizer = cat.optimizers[raw.optimizer] ? raw.optimizer : defaults.optimizer;
   const given = raw.optimizer === s.optimizer ? raw.hyper : s.optimizer === defaults.optimizer ? defaults.hyper : {};
   s.hyper = settings(cat.optimizers[s.optimizer].params, given ?? {});
   s.schedule = cat.schedules[raw.schedule] ? raw.schedule : defaults.schedule;
   s.schedule_params = settings(cat.schedules[s.schedule].params, raw.schedule_params ?? {});
-  for (const name of ["epochs", "patience", "eval_every", "eval_train_size", "seed"]) {
-    s[name] = clampParam(trainingParam(cat, name), raw[name] ?? defaults[name]);
+  // every number of the schema a link carries: dropout, batch size, epochs, the live ones, …
+  for (const f of cat.fields) {
+    if (cat.config[f.name].kind === "number") s[f.name] = clampParam(trainingParam(cat, f.name), raw[f.name] ?? defaults[f.name]);
   }
-  s.batch_size = clamp(clampParam(trainingParam(cat, "batch_size"), raw.batch_size ?? defaults.batch_size), 1, trainSize(cat, dataset, s.data));
-  for (const name of LIVE) s[name] = clampParam(cat.regularization[name], raw[name] ?? defaults[name]);
+  s.batch_size = clamp(s.batch_size, 1, trainSize(cat, dataset, s.data));
   return s;
 }
 
 /** The POST /api/runs body (TrainIn) for a configuration; `extra` overrides fields (e.g. surface). */
-export function trainBody(s, extra = {}) {
+export function trainBody(cat, s, extra = {}) {
   const body = {};
-  for (const f of CONFIG_FIELDS) body[f.name] = s[f.name];
+  for (const f of cat.fields) body[f.name] = s[f.name];
   body.hidden = s.hidden.map((l) => ({ width: l.width, activation: l.activation }));
   body.norm = s.norm === "none" ? null : s.norm;
   return { ...body, ...extra };

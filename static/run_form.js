@@ -2,7 +2,7 @@
 // and regularization controls; changes either need a new run or reach a running one live.
 
 import { debounce, h, messageOf, paramControl, select } from "./common.js";
-import { LIVE, settings, trainSize, trainingParam } from "./run_config.js";
+import { settings, trainSize, trainingParam } from "./run_config.js";
 
 /** A labelled row: "label [control]". */
 export const field = (label, control, attrs = {}) => h("label.field", attrs, h("span.field-label", {}, label), control);
@@ -10,7 +10,7 @@ export const field = (label, control, attrs = {}) => h("label.field", attrs, h("
 /**
  * The network, optimizer, training and regularization controls, built from the registries into the
  * given sections. Callbacks: onRestart() for a change that needs a new run, onLive(values) for
- * values a running job can take (optimizer hyperparameters, l1, l2, max-norm).
+ * values a running job can take (optimizer hyperparameters and the schema's live settings).
  */
 export class ConfigForm {
   constructor(cat, state, { onRestart, onLive, trainingParams = ["batch_size", "epochs", "patience", "seed"] }) {
@@ -75,7 +75,7 @@ export class ConfigForm {
       this.onRestart();
     };
     const normChoices = [{ name: "none", label: "none" }, ...cat.norms];
-    this.controls.dropout = paramControl(cat.regularization.dropout, state.dropout, restart("dropout"));
+    this.controls.dropout = paramControl(cat.config.dropout, state.dropout, restart("dropout"));
     this.networkSection.replaceChildren(
       h("h2", {}, "Network ", h("span.hint", {}, `${state.hidden.length} hidden layer${state.hidden.length === 1 ? "" : "s"}`)),
       h("div.layers", { id: "layers" }, rows.length ? rows : h("p.note", {}, "No hidden layer: a linear model.")),
@@ -156,11 +156,14 @@ export class ConfigForm {
     this.trainingSection = section;
   }
 
-  /** L1, L2, max-norm: live. (Dropout sits with the network: changing it needs a new run.) */
+  /**
+   * The schema's live settings (L1, L2, max-norm, gradient clip-norm, …), changed while a run trains.
+   * (Dropout sits with the network: changing it needs a new run.)
+   */
   regularization(section) {
     const { cat, state } = this;
-    const items = LIVE.map((name) => {
-      const c = paramControl(cat.regularization[name], state[name], (v) => {
+    const items = cat.live.map((name) => {
+      const c = paramControl(cat.config[name], state[name], (v) => {
         state[name] = v;
         this.onLive({ [name]: v });
       });
@@ -174,7 +177,7 @@ export class ConfigForm {
   setLive(values) {
     for (const [name, v] of Object.entries(values)) {
       if (name in this.state.hyper) this.state.hyper[name] = v;
-      else if (LIVE.includes(name)) this.state[name] = v;
+      else if (this.cat.live.includes(name)) this.state[name] = v;
       this.controls[name]?.set(v);
     }
   }

@@ -132,7 +132,7 @@ export class RunSession {
     await postJSON(`/api/runs/${encodeURIComponent(this.id)}/${action}`, {});
   }
 
-  /** New optimizer hyperparameters or l1 / l2 / max_norm, from the run's next step. */
+  /** New optimizer hyperparameters or live settings (l1, l2, max_norm, …), from the run's next step. */
   async setHyper(values) {
     if (!this.live) return;
     await postJSON(`/api/runs/${encodeURIComponent(this.id)}/hyper`, { values });

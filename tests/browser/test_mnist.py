@@ -160,6 +160,24 @@ def test_the_subset_is_named_and_the_full_recipe_is_one_click_away(page, watch, 
     assert watch.errors == []
 
 
+def test_the_gradient_clip_norm_is_a_control_in_the_link_that_a_running_run_takes(
+    page, watch, live_server, with_mnist
+):
+    page.goto(live_server + SMALL.replace("epochs=2", "epochs=10") + "&clip=1.5")
+    clip = page.locator("#regularization-group .param[data-name=clip_norm] input.num")
+    expect(clip).to_have_value("1.5")
+    page.click("#start")
+    page.wait_for_function("() => descent.main.data.evals.length >= 1")
+    assert page.evaluate("descent.main.data.start.config.clip_norm") == 1.5
+    clip.fill("0.25")
+    clip.press("Enter")
+    page.wait_for_function(
+        "() => descent.main.data.controls.some((c) => c.action === 'set' && c.values.clip_norm === 0.25)"
+    )
+    assert "clip=0.25" in page.url
+    assert watch.errors == []
+
+
 def test_the_progress_of_a_running_run_is_read_whole_at_1280_pixels(page, watch, live_server, with_mnist):
     page.set_viewport_size({"width": 1280, "height": 720})
     try:

@@ -249,6 +249,24 @@ def test_toggling_the_comparison_fast_ends_where_the_last_click_says_without_err
     assert failed == [] and watch.errors == []
 
 
+def test_the_gradient_clip_norm_comes_from_the_link_and_reaches_the_run(page, watch, live_server, app):
+    page.goto(live_server + LONG + "&clip=0.5")
+    clip = page.locator("#regularization-group .param[data-name=clip_norm] input.num")
+    expect(clip).to_have_value("0.5")
+    page.click("#play")
+    page.wait_for_function("() => descent.main.data.evals.length >= 2")
+    assert page.evaluate("descent.main.data.start.config.clip_norm") == 0.5
+    clip.fill("2")
+    clip.press("Enter")
+    page.wait_for_function(
+        "() => descent.main.data.controls.some((c) => c.action === 'set' && c.values.clip_norm === 2)"
+    )
+    assert "clip=2" in page.url
+    run = app.state.runs.get(page.evaluate("descent.main.id"))
+    assert any(json.loads(c).get("values") == {"clip_norm": 2} for c in run._history.records["controls"])
+    assert watch.errors == []
+
+
 def test_a_live_change_is_marked_on_the_curves_at_the_step_the_run_applied_it(page, watch, live_server):
     page.goto(live_server + LONG)
     page.click("#play")
