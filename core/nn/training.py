@@ -158,18 +158,21 @@ class Controls:
             return changes, "paused"
 
 
-def clip_global_norm(grad: np.ndarray, c: float) -> float:
-    """g ← g·min(1, c/(‖g‖ + 10⁻⁶)) in place, over the whole flat gradient; returns ‖g‖ before.
+def clip_global_norm(grad: np.ndarray, c: float) -> float | None:
+    """g ← g·min(1, c/(‖g‖ + 10⁻⁶)) in place, over the whole flat gradient; returns ‖g‖ before
+    (None when c = 0: clipping is off and g is left alone).
 
     torch.nn.utils.clip_grad_norm_'s rule, ε included, applied where torch applies it: after the
     backward pass (here: after the L1/L2 terms are added, as a penalty in the loss would put them)
-    and before the optimizer's step. c = 0 leaves g alone.
+    and before the optimizer's step.
     """
     if not c:
-        return math.nan
-    squares = float(np.dot(grad, grad))
-    if not math.isfinite(squares):  # float32 overflows long before the norm itself would
-        squares = float(np.dot(grad.astype(np.float64), grad.astype(np.float64)))
+        return None
+    with np.errstate(over="ignore"):
+        squares = float(np.dot(grad, grad))
+    if not math.isfinite(squares):  # float32 squares overflow long before the norm itself would
+        wide = grad.astype(np.float64)
+        squares = float(np.dot(wide, wide))
     norm = math.sqrt(squares)
     if c < norm + 1e-6:
         grad *= grad.dtype.type(c / (norm + 1e-6))
