@@ -32,7 +32,7 @@ WEIGHTS = b"W"  # marks the final-weights message on the events pipe (events sta
 
 def encode_weights(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
 
 

@@ -30,6 +30,7 @@ import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -65,7 +66,7 @@ class Limits:
         return cls(**{name: setting.read() for name, setting in ENV.items()})
 
 
-ENV = {  # Limits field -> its setting
+ENV: dict[str, settings.Setting[Any]] = {  # Limits field -> its setting
     "max_active": settings.MAX_RUNS,
     "idle_seconds": settings.IDLE_SECONDS,
     "keep_seconds": settings.KEEP_SECONDS,
@@ -447,11 +448,11 @@ class RunManager:
         for run in runs:
             if not run.finished and run.subscribers == 0 and now - run.watched > self.limits.idle_seconds:
                 run.controls.stop()
-        ended = sorted((r for r in runs if r.finished), key=lambda r: r.ended, reverse=True)
+        ended = sorted(((r.ended, r) for r in runs if r.ended is not None), key=lambda e: e[0], reverse=True)
         forget = [
             r
-            for i, r in enumerate(ended)
-            if i >= self.limits.max_kept or now - r.ended > self.limits.keep_seconds
+            for i, (at, r) in enumerate(ended)
+            if i >= self.limits.max_kept or now - at > self.limits.keep_seconds
         ]
         with self._lock:
             for run in forget:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -26,9 +26,11 @@ MAX_UPLOAD = 64 * 2**20  # bytes of an uploaded model
 TRAINED_STEPS = "trained_steps"  # the saved file's count of steps its weights have trained
 MAX_TRAINED_STEPS = 2**53
 
-NOT_FOUND = {404: {"description": "no run with this id (runs live in memory and are forgotten)"}}
-ENDED = {409: {"description": "the run has ended"}}
-LOST = {409: {"description": "the run's process ended without its weights (it crashed)"}}
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"description": "no run with this id (runs live in memory and are forgotten)"}}
+ENDED: Responses = {409: {"description": "the run has ended"}}
+LOST: Responses = {409: {"description": "the run's process ended without its weights (it crashed)"}}
+NOT_IMAGES: Responses = {409: {"description": "the run's data are not images"}}
 
 EVENTS = """The run's events, each `data` a JSON object. A new subscriber first gets `start`, one
 `history` event (every step's loss and lr so far, every evaluation and epoch summary without
@@ -194,9 +196,11 @@ def predict(run: ThisRun, req: PredictIn) -> PredictOut:
 @router.get(
     "/{run_id}/model",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "an .npz"}}
-    | NOT_FOUND
-    | LOST,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "an .npz"},
+        **NOT_FOUND,
+        **LOST,
+    },
 )
 def download_model(run: ThisRun) -> Response:
     """The current weights as an .npz of named arrays, with the network spec and run configuration."""
@@ -207,7 +211,7 @@ def download_model(run: ThisRun) -> Response:
     arrays["config"] = np.array(TrainIn.from_config(run.config).model_dump_json())
     arrays[TRAINED_STEPS] = np.array(steps, dtype=np.int64)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)
     filename = f"descent-{run.config.dataset}-{run.id[:6]}.npz"
     return Response(
         buffer.getvalue(),
@@ -216,7 +220,7 @@ def download_model(run: ThisRun) -> Response:
     )
 
 
-def _read_model(body: bytes) -> tuple[dict, TrainIn, int | None]:
+def _read_model(body: bytes) -> tuple[dict[str, np.ndarray], TrainIn, int | None]:
     """The arrays and training configuration of an uploaded .npz, or a 422 that says what is wrong."""
     try:
         arrays = read_npz(body)
@@ -224,12 +228,13 @@ def _read_model(body: bytes) -> tuple[dict, TrainIn, int | None]:
         raise invalid("file", str(e)) from None
     if "config" not in arrays:
         raise invalid("file", "the .npz has no 'config' array: it was not saved by Descent")
-    trained = arrays.pop(TRAINED_STEPS, None)  # files saved before it was recorded lack it
-    if trained is not None:
-        whole = trained.shape == () and trained.dtype.kind in "iu"
-        if not whole or not 0 <= int(trained) <= MAX_TRAINED_STEPS:
+    saved = arrays.pop(TRAINED_STEPS, None)  # files saved before it was recorded lack it
+    trained = None
+    if saved is not None:
+        whole = saved.shape == () and saved.dtype.kind in "iu"
+        if not whole or not 0 <= int(saved) <= MAX_TRAINED_STEPS:
             raise invalid("file", f"'{TRAINED_STEPS}' must be one whole number in [0, {MAX_TRAINED_STEPS}]")
-        trained = int(trained)
+        trained = int(saved)
     try:
         req = TrainIn.model_validate_json(str(arrays.pop("config")))
     except ValidationError as e:
@@ -258,7 +263,7 @@ def _image_shape(run: Run) -> list[int]:
     return list(spec.shape)
 
 
-@router.get("/{run_id}/images", responses=NOT_FOUND | {409: {"description": "the run's data are not images"}})
+@router.get("/{run_id}/images", responses=NOT_FOUND | NOT_IMAGES)
 def test_images(
     run: ThisRun, indices: Annotated[str, Query(pattern=r"^\d{1,9}(,\d{1,9}){0,63}$")]
 ) -> ImagesOut:
@@ -272,9 +277,7 @@ def test_images(
     )
 
 
-@router.get(
-    "/{run_id}/filters", responses=NOT_FOUND | {409: {"description": "the run's data are not images"}}
-)
+@router.get("/{run_id}/filters", responses=NOT_FOUND | NOT_IMAGES)
 def first_layer_filters(run: ThisRun, count: Annotated[int, Query(ge=1, le=256)] = 64) -> FiltersOut:
     """The first layer's incoming weights of `count` units, shaped like the input images."""
     shape = _image_shape(run)

@@ -46,13 +46,13 @@ class SweepConfigIn(TrainIn):
     def sizes(self) -> tuple[int, int, int, int]:
         """(inputs, classes, training examples, test examples) of the configured data."""
         if self.dataset in DATASETS:
-            spec = get_dataset(self.dataset)
-            v = resolve(spec.params, self.data, f"dataset {self.dataset!r}")
+            points = get_dataset(self.dataset)
+            v = resolve(points.params, self.data, f"dataset {self.dataset!r}")
             test = round(v["samples"] * v["test_fraction"])
-            return 2, spec.classes, v["samples"] - test, test
-        spec = get_image_set(self.dataset)
-        v = resolve(spec.params, self.data, f"dataset {self.dataset!r}")
-        return math.prod(spec.shape), len(spec.class_names), v["train_size"], v["test_size"]
+            return 2, points.classes, v["samples"] - test, test
+        images = get_image_set(self.dataset)
+        v = resolve(images.params, self.data, f"dataset {self.dataset!r}")
+        return math.prod(images.shape), len(images.class_names), v["train_size"], v["test_size"]
 
     def parameters(self) -> int:
         inputs, classes, _, _ = self.sizes()
