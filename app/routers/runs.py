@@ -36,7 +36,7 @@ EVENTS = """The run's events, each `data` a JSON object. A new subscriber first 
 `history` event (every step's loss and lr so far, every evaluation and epoch summary without
 the bulky parts, every control), the latest full `eval`, and any ending events; then live events:
 `steps`, `eval`, `epoch`, `control`, `early_stop`, `diverged`, `error`, and finally `summary`.
-See core/nn/training.py for each event's fields. No number is ever NaN or infinite."""
+See core/nn/events.py for each event's fields. No number is ever NaN or infinite."""
 
 
 def manager(request: Request) -> RunManager:
