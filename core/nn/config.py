@@ -50,9 +50,8 @@ CLIP_NORM = Param(
 )
 TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, THROTTLE, SEED)
 
-Kind = Literal[
-    "number", "choice", "settings", "layers"
-]  # settings: named numbers; layers: (width, activation)s
+# a Param's number, a registry's name, named numbers (checked by their registry entry), hidden layers
+Kind = Literal["number", "choice", "settings", "layers"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 _SAME = object()  # a shared server's default is the core's
 
