@@ -58,12 +58,14 @@ export const plotLayout = (extra = {}) => ({
 /** An axis title: small, muted, close to its ticks. */
 export const axisTitle = (text) => ({ text, font: { size: 11, color: MUTED }, standoff: 4 });
 
-/** An axis: light grid, grey zero and axis lines, small ticks, room for its labels; a muted title when given. */
+/**
+ * An axis: light grid, grey zero line, small ticks, room for its labels; a muted title when given.
+ * (Giving `linecolor` also draws the axis line: Plotly turns `showline` on for it.)
+ */
 export const plotAxis = (title, extra = {}) => ({
   ...(title === undefined || title === null ? {} : { title: axisTitle(title) }),
   gridcolor: GRID,
   zerolinecolor: RULE,
-  linecolor: RULE,
   tickfont: { size: 10 },
   automargin: true,
   ...extra,

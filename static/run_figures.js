@@ -1,7 +1,7 @@
 // The figures both network pages draw: small curve plots in the shared theme, the marks where a run
 // stopped or diverged, histograms, and long series thinned to what a plot can show.
 
-import { MUTED, plotAxis, plotConfig, plotFont, plotLayout } from "./common.js";
+import { MUTED, RULE, plotAxis, plotConfig, plotFont, plotLayout } from "./common.js";
 
 // --- series ------------------------------------------------------------------------------------------
 
@@ -66,8 +66,8 @@ export const keepSized = (el) => sizer.observe(el);
 export const FONT = plotFont(11);
 export const CONFIG = plotConfig();
 
-/** An axis in the shared theme: axis("epoch", {range: [0, 10]}). */
-export const axis = plotAxis;
+/** An axis in the shared theme, its line drawn: axis("epoch", {range: [0, 10]}). */
+export const axis = (title, extra = {}) => plotAxis(title, { linecolor: RULE, ...extra });
 
 /** A small plot's layout: a legend on top, tight margins, one hover box for the x under the cursor. */
 export function smallLayout(extra = {}) {
