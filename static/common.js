@@ -1,5 +1,6 @@
-// Shared helpers for Descent's pages: URL state, parameter controls, JSON and SSE requests.
-// Plain ES module, no dependencies; every page imports what it needs.
+// Shared helpers for Descent's pages: number formats, the Plotly theme, URL state, pacing, JSON and SSE
+// requests, the embedded page data, parameter controls. Plain ES module, no dependencies; every page
+// imports what it needs.
 
 // --- numbers ---------------------------------------------------------------------------------------
 
@@ -15,6 +16,7 @@ export function fmt(x, digits = 4) {
 /** Shortest exact text for a number (round-trips through Number()). */
 export const exact = (x) => String(x);
 
+/** x held within [low, high]. */
 export const clamp = (x, low, high) => Math.min(high, Math.max(low, x));
 
 /** "12 %", "97.4 %" */
@@ -191,6 +193,7 @@ export class UrlState {
 
 // --- timing ----------------------------------------------------------------------------------------
 
+/** fn called once calls pause for `ms` milliseconds (with the last call's arguments); .cancel() drops it. */
 export function debounce(fn, ms) {
   let timer = null;
   const wrapped = (...args) => {
