@@ -9,7 +9,8 @@ from schemathesis.checks import positive_data_acceptance
 from app.main import create_app
 from app.runs import Limits
 
-pytestmark = pytest.mark.fuzz  # over half the suite's time: `pytest -m "not fuzz"` skips it locally; CI runs it
+# over half the suite's time: `pytest -m "not fuzz"` leaves it out of a quick run; CI runs it
+pytestmark = pytest.mark.fuzz
 
 app = create_app(Limits(max_active=2, idle_seconds=0.2, keep_seconds=5))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
