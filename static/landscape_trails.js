@@ -5,7 +5,8 @@
 // racerMarks' (landscape_figures.js), the same the exported image is made of; the pixel mapping is
 // the markers figure's own axes, so the canvas follows its zoom exactly.
 
-const INK = "#1f2937";
+import { INK } from "./common.js";
+
 const DASH = [[], [5, 4], [1.5, 3]]; // update Δθ, −g, −state
 const WIDTH = [2.6, 1.8, 1.8];
 
