@@ -24,13 +24,15 @@ class History(Protocol):
     def changes(self) -> list[dict]: ...
 
 
-def _record(config: TrainConfig, history: History, event: Mapping) -> int:
+def _record(config: TrainConfig, history: History, event: Mapping, log: runlog.RunLog) -> int:
     step, loss = history.curve()
     changed = history.changes()  # each with the step it took effect at: the log's curves mark it there
     ending = {**event, **({"changed_while_training": changed} if changed else {})}
-    return runlog.record_training(asdict(config), step, loss, history.evaluations(), ending)
+    return runlog.record_training(asdict(config), step, loss, history.evaluations(), ending, log)
 
 
-def training_ended(config: TrainConfig, history: History, event: Mapping) -> int | None:
-    """Log a run that has sent its `summary` (or `error`); errors are reported, never raised."""
-    return runlog.safely("a training run", _record, config, history, event)
+def training_ended(
+    config: TrainConfig, history: History, event: Mapping, log: runlog.ServerLog
+) -> int | None:
+    """Log a run that has sent its `summary` (or `error`) in `log`; errors are reported, never raised."""
+    return log.safely("a training run", _record, config, history, event)

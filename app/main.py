@@ -50,7 +50,7 @@ async def lifespan(app: FastAPI):
     idle and old runs every second, hand freed memory back every few seconds, and stop every run on
     shutdown."""
     threadpool_limits(1)
-    checked = asyncio.create_task(asyncio.to_thread(runlog.check))
+    checked = asyncio.create_task(asyncio.to_thread(app.state.log.check))
     sys.setswitchinterval(0.001)
     gc.collect()
     gc.freeze()  # the app's own objects never need collecting: full collections stay short
@@ -101,7 +101,8 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
         docs_url=None,
         redoc_url=None,
     )
-    app.state.runs = RunManager(limits or Limits.from_env())
+    app.state.log = runlog.ServerLog()  # opened on first use: a run log that cannot be opened stops nothing
+    app.state.runs = RunManager(limits or Limits.from_env(), app.state.log)
     app.state.jobs = JobManager(JobLimits.from_env())  # its process pool starts with the first job
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

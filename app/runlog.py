@@ -12,8 +12,9 @@ downsampled to at most `MAX_POINTS` points. Running the same thing again (same c
 outcome) updates its row instead of adding one; past `MAX_ROWS` the oldest rows are dropped.
 
 Threads share a `RunLog`: each has its own connection, the database is in WAL mode, and writers wait
-for each other (busy timeout). `record_race` and `record_training` build entries from core objects
-and never raise: a failure to log is reported through `logging` and the run goes on.
+for each other (busy timeout). `record_race` and `record_training` build entries from core objects;
+the server's `ServerLog` (app.state.log) records through them and never raises: a failure to log is
+reported through `logging` and the run goes on.
 
 A file that is damaged, cannot be written or comes from a newer Descent makes every call raise
 `RunLogError`, whose message is one line naming the file and what to do. `check()` reads the whole
@@ -531,55 +532,54 @@ def downsample(step, value, max_points: int = MAX_POINTS, mean: bool = False) ->
 
 # --- entries from core objects ------------------------------------------------------------------------
 
-_DEFAULT: dict[Path, RunLog] = {}
-_DEFAULT_LOCK = threading.Lock()
 
+class ServerLog:
+    """The server's run log (on app.state.log): the file at `path`, by default in home(), opened on
+    first use; an open that fails is tried again on the next use. A problem with it is logged once,
+    as a warning, never once per run."""
 
-def default() -> RunLog:
-    """The log at home() (one per location: tests point DESCENT_HOME at a temporary folder). Raises
-    RunLogError if it cannot be opened; the next call tries again."""
-    path = home() / FILENAME
-    with _DEFAULT_LOCK:
-        if path not in _DEFAULT:
-            _DEFAULT[path] = RunLog(path)
-        return _DEFAULT[path]
+    def __init__(self, path: Path | None = None, opened: RunLog | None = None):
+        """`opened`: a log already open (at `path`) to use."""
+        self.path = opened.path if opened else path or home() / FILENAME
+        self._log: RunLog | None = opened
+        self._lock = threading.Lock()
+        self._reported: set[str] = set()
 
+    def get(self) -> RunLog:
+        """The open log; RunLogError if it cannot be opened."""
+        with self._lock:
+            if self._log is None:
+                self._log = RunLog(self.path)
+            return self._log
 
-_REPORTED: set[str] = set()
+    def check(self) -> str | None:
+        """Check the file for the server's startup (see RunLog.check; this reads the whole file): None
+        if it is usable, else the one-line problem, which is also logged as a warning."""
+        try:
+            problem = self.get().check()
+        except RunLogError as error:
+            problem = str(error)
+        if problem:
+            self._report(problem)
+        return problem
 
+    def safely(self, what: str, record: Callable, *args):
+        """record(*args, the log), or None with the error logged: the run log never breaks a run."""
+        try:
+            return record(*args, self.get())
+        except RunLogError as error:
+            self._report(str(error))
+            return None
+        except Exception:
+            log.exception("could not log %s", what)
+            return None
 
-def _report(problem: str) -> None:
-    """Log a problem with the log once (a warning on stderr, even where logging is not configured)."""
-    with _DEFAULT_LOCK:
-        if problem in _REPORTED:
-            return
-        _REPORTED.add(problem)
-    log.warning("%s", problem)
-
-
-def check() -> str | None:
-    """Check the log at home() for the server's startup (see RunLog.check; this reads the whole file):
-    None if it is usable, else the one-line problem, which is also logged (once) as a warning."""
-    try:
-        problem = default().check()
-    except RunLogError as error:
-        problem = str(error)
-    if problem:
-        _report(problem)
-    return problem
-
-
-def safely(what: str, fn: Callable, *args, **kwargs):
-    """fn(*args, **kwargs), or None with the error logged: the run log never breaks a run. A log that
-    cannot be used is reported once, not once per run."""
-    try:
-        return fn(*args, **kwargs)
-    except RunLogError as error:
-        _report(str(error))
-        return None
-    except Exception:
-        log.exception("could not log %s", what)
-        return None
+    def _report(self, problem: str) -> None:
+        with self._lock:
+            if problem in self._reported:
+                return
+            self._reported.add(problem)
+        log.warning("%s", problem)
 
 
 _UNLOGGED = np.empty(0)
@@ -590,7 +590,7 @@ def _loggable(part: Steps) -> Steps:
     return dataclasses.replace(part, lr=_UNLOGGED, gx=_UNLOGGED, gy=_UNLOGGED, grad_norm=_UNLOGGED, state={})
 
 
-def logged_race(config: Mapping, items: Iterable, target: RunLog | None = None) -> Iterator:
+def logged_race(config: Mapping, items: Iterable, target: ServerLog) -> Iterator:
     """Pass a race's (racer, Steps | Outcome) items through; once the race is over, record each racer.
 
     `config` is the race request (landscape, landscape_params, start, steps, noise, schedule,
@@ -613,7 +613,7 @@ def logged_race(config: Mapping, items: Iterable, target: RunLog | None = None) 
         elif isinstance(part, Outcome):
             outcomes[i] = part
         yield item
-    safely("a race", record_race, config, parts, outcomes, seconds, target)
+    target.safely("a race", record_race, config, parts, outcomes, seconds)
 
 
 def record_race(
@@ -621,12 +621,11 @@ def record_race(
     parts: Mapping[int, list[Steps]],
     outcomes: Mapping[int, Outcome],
     seconds: Mapping[int, float],
-    target: RunLog | None = None,
+    target: RunLog,
 ) -> list[int]:
     """One row per racer, all in one transaction: landscape, optimizer, hyperparameters, noise and
     seed in its config; the outcome's step as `steps` (and as `steps_to_target` when it converged);
     its loss curve and path."""
-    target = target or default()
     race = uuid.uuid4().hex[:12]
     shared = {k: v for k, v in config.items() if k != "racers"}
     entries = []
@@ -665,11 +664,10 @@ def record_training(
     loss,
     evals: Sequence[Mapping],
     ending: Mapping,
-    target: RunLog | None = None,
+    target: RunLog,
 ) -> int:
     """A training run: its TrainConfig (as a dict), per-step batch losses, its evaluations (step,
     train/test loss and accuracy) and its last event (`summary`, or `error` with a message)."""
-    target = target or default()
     key = "test_accuracy" if any(e.get("test_accuracy") is not None for e in evals) else "train_accuracy"
     accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
     curves = {"loss": downsample(step, loss, mean=True)}

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from app import log_hooks, run_process, settings
+from app import log_hooks, run_process, runlog, settings
 from app.streaming import next_or_ping
 from core.data.datasets import Split
 from core.data.mnist import data_dir
@@ -92,8 +92,10 @@ class Run:
         folder: Path,
         weights: dict | None = None,
         trained_steps: int | None = None,
+        log: runlog.ServerLog | None = None,
     ):
         self.id = secrets.token_urlsafe(16)
+        self._log = log  # where the run is logged once it ends; None: nowhere
         self.loaded = weights is not None  # it started from a saved model
         self.trained_steps = trained_steps  # steps that model had trained, if its file said
         self.config = config
@@ -206,8 +208,8 @@ class Run:
         elif kind == "error":
             self.status, self.error, self.ended = "error", event["message"], time.monotonic()
         self._history.add(event, text)
-        if kind in events.LAST:
-            log_hooks.training_ended(self.config, self._history, event)  # the run log; never raises
+        if kind in events.LAST and self._log is not None:
+            log_hooks.training_ended(self.config, self._history, event, self._log)  # never raises
 
     # --- what others see -------------------------------------------------------------------------
 
@@ -390,8 +392,9 @@ def _offer(queue: asyncio.Queue, event) -> None:
 
 
 class RunManager:
-    def __init__(self, limits: Limits | None = None):
+    def __init__(self, limits: Limits | None = None, log: runlog.ServerLog | None = None):
         self.limits = limits or Limits()
+        self.log = log  # where finished runs are logged; None: nowhere
         self._runs: dict[str, Run] = {}
         self._starting = 0  # runs being created: they count against the cap already
         self._lock = threading.Lock()
@@ -416,7 +419,7 @@ class RunManager:
             split = load_data(config, download=False)
             if weights is not None:
                 network_for(config, split).load_state_dict(weights)  # refuse weights that do not fit
-            run = Run(config, split, self._folder, weights, trained_steps)
+            run = Run(config, split, self._folder, weights, trained_steps, self.log)
             run.start()
         except BaseException:
             with self._lock:

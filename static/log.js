@@ -11,7 +11,7 @@ import { changeMarks, curveControls, smoothedPair, valueAxis } from "./charts.js
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
-const PAGE = readEmbedded("log-page"); // {toy_datasets}
+const PAGE = readEmbedded("log-page"); // {toy_datasets, training: the training schema's fields}
 const LIMIT = 50;
 const MAX_SELECTED = 4;
 
@@ -78,9 +78,8 @@ function when(created) {
 
 // --- links that open a run again -------------------------------------------------------------------------
 
-// The training schema's URL fields write the links that open a training run again (asked for once).
-const networks = fetch("/api/networks").then((r) => (r.ok ? r.json() : { config: [] }), () => ({ config: [] }));
-let TRAINING_FIELDS = null;
+// The training schema's URL fields write the links that open a training run again.
+const TRAINING_FIELDS = new UrlState(configFields(PAGE.training));
 
 /** The landscape page's link for a logged race (`racers`: this racer alone, or the whole race). */
 export function landscapeUrl(config, racers) {
@@ -186,7 +185,6 @@ async function load() {
     return;
   }
   page = await response.json();
-  TRAINING_FIELDS ??= new UrlState(configFields((await networks).config));
   if (state.offset && !page.items.length && page.total) {
     state.offset = Math.max(0, Math.floor((page.total - 1) / LIMIT) * LIMIT);
     return load();

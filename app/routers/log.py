@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator
@@ -85,11 +85,11 @@ MEDIA = {"csv": "text/csv", "json": "application/json"}
 
 
 @contextmanager
-def usable_log() -> Iterator[runlog.RunLog]:
+def usable_log(request: Request) -> Iterator[runlog.RunLog]:
     """The server's run log, checked once; a log that cannot be used is a 503 naming its file and what
     to do."""
     try:
-        log = runlog.default()
+        log = request.app.state.log.get()
         log.check_once()
         yield log
     except runlog.RunLogError as error:
@@ -98,6 +98,7 @@ def usable_log() -> Iterator[runlog.RunLog]:
 
 @router.get("")
 def list_runs(
+    request: Request,
     kind: Annotated[Kind | None, Query(description="only paths or only training runs")] = None,
     sort: Annotated[SortColumn, Query(description="a headline column; empty values sort last")] = "created",
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
@@ -106,7 +107,7 @@ def list_runs(
 ) -> LogPageOut:
     """One page of logged runs (headline and configuration), sorted by any headline column (ties: newest
     first)."""
-    with usable_log() as log:
+    with usable_log(request) as log:
         total, rows = log.list(kind, sort, order == "desc", limit, offset)
     return LogPageOut(total=total, items=[LogItemOut(**row) for row in rows])
 
@@ -123,12 +124,13 @@ def list_runs(
     },
 )
 def export_runs(
+    request: Request,
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
     kind: Annotated[Kind | None, Query()] = None,
 ) -> StreamingResponse:
     """Every logged run (or every run of one kind), newest first, as a file. The whole file is checked
     first, so a damaged log is a 503 rather than a download that stops part way."""
-    with usable_log() as log:
+    with usable_log(request) as log:
         if problem := log.check():
             raise runlog.RunLogError(problem)
     chunks = log.export_chunks(format, kind)
@@ -139,9 +141,9 @@ def export_runs(
 
 
 @router.get("/{run_id:digits}", responses=NOT_FOUND)
-def get_run(run_id: RunId) -> RunOut:
+def get_run(request: Request, run_id: RunId) -> RunOut:
     """A run's headline, configuration, results, loss (and accuracy) curve and, for a path, its points."""
-    with usable_log() as log:
+    with usable_log(request) as log:
         row = log.get(run_id)
     if row is None:
         raise HTTPException(404, f"no run {run_id} in the log")
@@ -149,9 +151,9 @@ def get_run(run_id: RunId) -> RunOut:
 
 
 @router.delete("/{run_id:digits}", status_code=204, responses=NOT_FOUND)
-def delete_run(run_id: RunId) -> Response:
+def delete_run(request: Request, run_id: RunId) -> Response:
     """Remove a run from the log."""
-    with usable_log() as log:
+    with usable_log(request) as log:
         deleted = log.delete(run_id)
     if not deleted:
         raise HTTPException(404, f"no run {run_id} in the log")

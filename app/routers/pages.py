@@ -90,9 +90,9 @@ def log_page(request: Request):
         request,
         "log.html",
         registry=registry().model_dump(mode="json"),
-        log_path=runlog.home() / runlog.FILENAME,
+        log_path=request.app.state.log.path,
         max_rows=f"{runlog.MAX_ROWS:,}",
-        page={"toy_datasets": list(DATASETS)},
+        page={"toy_datasets": list(DATASETS), "training": get_networks().model_dump(mode="json")["config"]},
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from app import runlog
 from app.formats import csv_table
@@ -56,13 +56,13 @@ def _wire(part: Steps) -> dict:
     }
 
 
-def _events(req: RaceIn) -> Iterator[tuple[str, str] | Flush]:
+def _events(req: RaceIn, log: runlog.ServerLog) -> Iterator[tuple[str, str] | Flush]:
     """The race as (event, JSON) pairs: encoding happens on the worker, not the event loop.
 
     The `end` event goes out as soon as the last racer finishes; the race is logged after it.
     """
     running = len(req.racers)
-    for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args())):  # logged once it ends
+    for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args()), log):  # logged once it ends
         if isinstance(part, Steps):
             yield "steps", _encode({"racer": i, "steps": _wire(part)})
             continue
@@ -73,8 +73,8 @@ def _events(req: RaceIn) -> Iterator[tuple[str, str] | Flush]:
             yield FLUSH
 
 
-async def _batches(req: RaceIn) -> AsyncIterator[list[tuple[str, str]]]:
-    async for batch in in_thread(_events(req)):
+async def _batches(req: RaceIn, log: runlog.ServerLog) -> AsyncIterator[list[tuple[str, str]]]:
+    async for batch in in_thread(_events(req, log)):
         failed = [item for item in batch if isinstance(item, WorkerError)]
         if failed:
             yield [item for item in batch if not isinstance(item, WorkerError)]
@@ -84,9 +84,9 @@ async def _batches(req: RaceIn) -> AsyncIterator[list[tuple[str, str]]]:
 
 
 @router.post("/paths", response_class=Response, responses=EVENT_STREAM, description=EVENTS)
-async def stream_paths(req: RaceIn) -> EventStream:
+async def stream_paths(req: RaceIn, request: Request) -> EventStream:
     """Race one or more optimizers from one start over the same noise, streamed as they run."""
-    return EventStream(_batches(req))
+    return EventStream(_batches(req, request.app.state.log))
 
 
 @router.post(

@@ -32,7 +32,6 @@ def client(monkeypatch, tmp_path):
     with TestClient(create_app(Limits(max_active=2)), base_url="http://127.0.0.1") as c:
         yield c
         c.app.state.runs.stop_all()
-    runlog.default().close()
 
 
 def race(client, body=RACE):
@@ -84,7 +83,7 @@ def test_a_training_run_shows_up_with_its_headline(client):
 
 
 def test_sort_page_delete(client):
-    log = runlog.default()
+    log = client.app.state.log.get()
     for i, lr in enumerate([0.3, 0.1, None, 0.2]):
         log.record(
             {"kind": "path", "problem": "booth", "optimizer": "sgd", "lr": lr, "status": "done", "steps": i}
@@ -158,3 +157,16 @@ def test_ids_past_the_bound_are_422_whatever_their_length(client, method, digits
 def test_leading_zeros_do_not_count_against_an_id(client, method):
     assert client.request(method, "/api/log/" + "0" * 5000 + "7").status_code == 404  # run 7
     assert client.request(method, "/api/log/" + "0" * 5000).status_code == 422  # run 0
+
+
+def test_each_app_keeps_its_own_log(monkeypatch, tmp_path):
+    """The run log is the app's (app.state.log), found in DESCENT_HOME when the app is made."""
+    apps = []
+    for name in ("a", "b"):
+        monkeypatch.setenv("DESCENT_HOME", str(tmp_path / name))
+        apps.append(create_app(Limits(max_active=1)))
+    with TestClient(apps[0], base_url="http://127.0.0.1") as first:
+        race(first)
+    assert apps[0].state.log.path == tmp_path / "a" / runlog.FILENAME
+    assert apps[0].state.log.get().list()[0] == len(RACE["racers"])
+    assert apps[1].state.log.get().list()[0] == 0

@@ -37,8 +37,6 @@ def broken(request, monkeypatch, tmp_path):
     monkeypatch.setenv("DESCENT_HOME", str(home))
     with TestClient(create_app(Limits(max_active=2)), base_url="http://127.0.0.1") as client:
         yield client, home / runlog.FILENAME
-    if opened := runlog._DEFAULT.pop(home / runlog.FILENAME, None):
-        opened.close()
 
 
 @pytest.mark.parametrize("broken", ["garbage", "page", "utf8", "json", "unwritable"], indirect=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app import runlog
-from app.runlog import HEADLINE, SCHEMA_VERSION, RunLog, RunLogError, downsample
+from app.runlog import HEADLINE, SCHEMA_VERSION, RunLog, RunLogError, ServerLog, downsample
 from core.landscape.landscapes import get_landscape
 from core.landscape.paths import Outcome, race
 from core.optimizers import get_optimizer
@@ -197,7 +197,7 @@ def test_a_race_is_logged_once_it_ends(tmp_path):
         (get_optimizer(r["optimizer"]), get_optimizer(r["optimizer"]).hyperparameters(**r["hyper"]))
         for r in config["racers"]
     ]
-    items = runlog.logged_race(config, race(landscape, racers, landscape.start, 3000), log)
+    items = runlog.logged_race(config, race(landscape, racers, landscape.start, 3000), ServerLog(opened=log))
     first = next(items)
     assert log.list() == (0, [])  # nothing before the end
     rest = list(items)
@@ -218,7 +218,9 @@ def test_an_abandoned_race_is_not_logged(tmp_path):
     landscape = get_landscape("booth")
     sgd = get_optimizer("sgd")
     config = {"landscape": "booth", "racers": [{"optimizer": "sgd", "hyper": {"lr": 0.01}}]}
-    items = runlog.logged_race(config, race(landscape, [(sgd, {"lr": 0.01})], landscape.start, 500), log)
+    items = runlog.logged_race(
+        config, race(landscape, [(sgd, {"lr": 0.01})], landscape.start, 500), ServerLog(opened=log)
+    )
     next(items)
     items.close()
     assert log.list() == (0, [])
@@ -233,8 +235,9 @@ def test_a_failure_to_log_never_reaches_the_run(tmp_path, caplog):
     broken.__dict__.update(log.__dict__)
     items = [(0, "not a Steps")]
     config = {"landscape": "booth", "racers": "not a list"}
-    assert list(runlog.logged_race(config, items, broken)) == items
-    assert runlog.safely("a training run", runlog.record_training, {}, [], [], [], {}, broken) is None
+    server_log = ServerLog(opened=broken)
+    assert list(runlog.logged_race(config, items, server_log)) == items
+    assert server_log.safely("a training run", runlog.record_training, {}, [], [], [], {}) is None
     assert "could not log" in caplog.text
 
 

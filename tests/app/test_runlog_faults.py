@@ -108,7 +108,7 @@ def test_a_damaged_file_is_named_in_one_line_and_never_written(tmp_path, how):
             with pytest.raises(RunLogError) as raised:
                 call()
             assert str(raised.value) == problem
-        assert runlog.safely("a race", log.record, entry(99)) is None
+        assert runlog.ServerLog(path).safely("a race", lambda opened: opened.record(entry(99))) is None
         log.close()
     assert digest(path) == before
 
@@ -161,20 +161,20 @@ def test_a_read_only_folder_is_named(tmp_path):
     assert digest(path) == before
 
 
-def test_check_of_the_default_log_reports_once(tmp_path, monkeypatch, caplog):
+def test_the_server_log_reports_a_problem_once(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("DESCENT_HOME", str(tmp_path))
     damage(tmp_path / runlog.FILENAME, "garbage")
     caplog.set_level(logging.WARNING, "descent.runlog")
-    problem = runlog.check()
+    server_log = runlog.ServerLog()  # in DESCENT_HOME
+    problem = server_log.check()
     assert problem and str(tmp_path / runlog.FILENAME) in problem
     config = {"landscape": "booth", "racers": [{"optimizer": "sgd", "hyper": {"lr": 0.1}}]}
     items = [(0, race_parts()), (0, Outcome("done", 1, "done", 0.5, 0))]
     for _ in range(3):
-        assert list(runlog.logged_race(config, items)) == items  # the race goes on, unlogged
-    assert runlog.check() == problem
+        assert list(runlog.logged_race(config, items, server_log)) == items  # the race goes on, unlogged
+    assert server_log.check() == problem
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == [problem], "said once, with no traceback"
-    runlog._REPORTED.discard(problem)
 
 
 def test_a_race_is_logged_whole_or_not_at_all(tmp_path):

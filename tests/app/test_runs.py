@@ -351,8 +351,6 @@ def test_stopping_a_run_that_has_ended_is_no_error(client):
 
 
 def test_the_run_log_keeps_each_live_change_with_the_step_it_took_effect_at(client):
-    from app import runlog
-
     run_id = client.post("/api/runs", json=ENDLESS | {"eval_every": 1000}).json()["id"]
     with client.stream("GET", f"/api/runs/{run_id}/events") as r:
         lines = r.iter_lines()
@@ -362,6 +360,7 @@ def test_the_run_log_keeps_each_live_change_with_the_step_it_took_effect_at(clie
         client.post(f"/api/runs/{run_id}/stop")
         sse(lines, until="summary")
     assert change["action"] == "set" and change["step"] > 0
-    wait_for(lambda: runlog.default().list(kind="training", limit=1)[1])
-    logged = runlog.default().get(runlog.default().list(kind="training", limit=1)[1][0]["id"])
+    log = client.app.state.log.get()
+    wait_for(lambda: log.list(kind="training", limit=1)[1])
+    logged = log.get(log.list(kind="training", limit=1)[1][0]["id"])
     assert logged["results"]["changed_while_training"] == [{"step": change["step"], "values": {"lr": 0.2}}]

@@ -44,7 +44,6 @@ def test_each_live_option_changes_a_running_run(client, name):
 
 
 def test_a_clipped_run_is_logged_with_its_clip_and_each_change_of_it(client):
-    from app import runlog
 
     run_id = client.post("/api/runs", json=ENDLESS | {"eval_every": 1000, "clip_norm": 0.5}).json()["id"]
     with client.stream("GET", f"/api/runs/{run_id}/events") as r:
@@ -56,8 +55,9 @@ def test_a_clipped_run_is_logged_with_its_clip_and_each_change_of_it(client):
         client.post(f"/api/runs/{run_id}/stop")
         sse(lines, until="summary")
     assert start["config"]["clip_norm"] == 0.5
-    wait_for(lambda: runlog.default().list(kind="training", limit=1)[1])
-    logged = runlog.default().get(runlog.default().list(kind="training", limit=1)[1][0]["id"])
+    log = client.app.state.log.get()
+    wait_for(lambda: log.list(kind="training", limit=1)[1])
+    logged = log.get(log.list(kind="training", limit=1)[1][0]["id"])
     assert logged["config"]["clip_norm"] == 0.5
     assert logged["results"]["changed_while_training"] == [
         {"step": change["step"], "values": {"clip_norm": 2.0}}

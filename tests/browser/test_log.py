@@ -18,23 +18,29 @@ def foreign(watch, live_server):
     return watch.hosts - {urlsplit(live_server).netloc, "data", "blob"}
 
 
-def race(live_server, racers, seed):
+@pytest.fixture
+def log(app):
+    """The served app's run log."""
+    return app.state.log.get()
+
+
+def race(live_server, log, racers, seed):
     """Race on Booth through the API (its stream ends: the racers are logged); their log ids."""
     body = {"landscape": "booth", "steps": 300, "seed": seed, "racers": racers}
     with httpx.stream("POST", f"{live_server}/api/paths", json=body, timeout=30) as r:
         assert r.status_code == 200
         for _ in r.iter_lines():
             pass
-    _, rows = runlog.default().list(kind="path", limit=len(racers))
+    _, rows = log.list(kind="path", limit=len(racers))
     assert {r["seed"] for r in rows} == {seed}
     return {r["optimizer"]: r["id"] for r in rows}
 
 
 @pytest.fixture
-def raced(live_server):
+def raced(live_server, log):
     seed = random.randrange(1, 2**31)  # a race no other test has made
     racers = [{"optimizer": "adam", "hyper": {"lr": 0.5}}, {"optimizer": "momentum", "hyper": {"lr": 0.02}}]
-    return seed, race(live_server, racers, seed)
+    return seed, race(live_server, log, racers, seed)
 
 
 def row(page, run_id):
@@ -90,7 +96,7 @@ def test_a_reopen_link_restores_the_race_on_the_landscape_page(page, watch, live
     assert watch.errors == [] and foreign(watch, live_server) == set()
 
 
-def test_a_reopen_link_restores_a_training_run_in_the_network_playground(page, watch, live_server):
+def test_a_reopen_link_restores_a_training_run_in_the_network_playground(page, watch, live_server, log):
     body = {
         "dataset": "circles",
         "hidden": [{"width": 6, "activation": "tanh"}],
@@ -101,7 +107,7 @@ def test_a_reopen_link_restores_a_training_run_in_the_network_playground(page, w
     run_id = httpx.post(f"{live_server}/api/runs", json=body).json()["id"]
     with httpx.stream("GET", f"{live_server}/api/runs/{run_id}/events", timeout=30) as r:
         assert any(line == "event: summary" for line in r.iter_lines())
-    logged = runlog.default().list(kind="training", limit=1)[1][0]
+    logged = log.list(kind="training", limit=1)[1][0]
     assert logged["seed"] == body["seed"] and logged["lr"] == 0.0123
     page.goto(f"{live_server}/log?kind=training")
     page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
@@ -121,7 +127,7 @@ def test_a_reopen_link_restores_a_training_run_in_the_network_playground(page, w
     )
     assert s["hidden"] == [{"width": 6, "activation": "tanh"}] and s["epochs"] == 2
     # the logged run's curves, as the log has them
-    entry = runlog.default().get(logged["id"])
+    entry = log.get(logged["id"])
     page.wait_for_function(f"() => descent.main.logged === {logged['id']}")
     batch = "document.getElementById('loss-plot').data.find((t) => t.name === 'batch (raw)')"
     page.wait_for_function(f"() => {batch}?.y.length > 0")
@@ -134,7 +140,7 @@ def test_a_reopen_link_restores_a_training_run_in_the_network_playground(page, w
     assert watch.errors == [] and foreign(watch, live_server) == set()
 
 
-def spiky_runs():
+def spiky_runs(log):
     """Two logged training runs: one with a single 3×10⁵ spike among its 400 losses."""
     seed = random.randrange(1, 10**6)
     config = asdict(TrainConfig(dataset="moons", hidden=((4, "relu"),), epochs=1, seed=seed))
@@ -145,15 +151,15 @@ def spiky_runs():
         if spike:
             loss[200] = 3e5
         ending = {"type": "summary", "status": "done", "steps": 400, "epochs": 1, "train_loss": loss[-1]}
-        ids.append(runlog.record_training({**config, "seed": seed + spike}, steps, loss, [], ending))
+        ids.append(runlog.record_training({**config, "seed": seed + spike}, steps, loss, [], ending, log))
     return ids
 
 
-def test_one_spike_does_not_flatten_the_other_curves(page, watch, live_server):
-    ids = spiky_runs()
+def test_one_spike_does_not_flatten_the_other_curves(page, watch, live_server, log):
+    ids = spiky_runs(log)
     page.goto(f"{live_server}/log?sel={ids[0]},{ids[1]}&smooth=0&logy=0")
     page.wait_for_function(f"() => document.getElementById('app').dataset.compared === '{ids[0]},{ids[1]}'")
-    shown = [v for i in ids for v in runlog.default().get(i)["curves"]["loss"]["value"]]
+    shown = [v for i in ids for v in log.get(i)["curves"]["loss"]["value"]]
     low, high = np.percentile(shown, [1, 99])
     pad = 0.05 * (high - low)
     y = page.evaluate("document.getElementById('loss-plot').layout.yaxis.range")
@@ -181,10 +187,10 @@ BROKEN_WORDS = """() => [...document.querySelectorAll('#diff td, #diff th')].fil
 }).map((cell) => cell.textContent)"""
 
 
-def test_settings_that_differ_never_break_a_word_at_1280_pixels(page, watch, live_server):
+def test_settings_that_differ_never_break_a_word_at_1280_pixels(page, watch, live_server, log):
     names = ["nesterov", "rmsprop", "momentum", "adam"]  # four columns: the most the log compares
     ids = race(
-        live_server, [{"optimizer": o, "hyper": {"lr": 0.05}} for o in names], random.randrange(1, 2**31)
+        live_server, log, [{"optimizer": o, "hyper": {"lr": 0.05}} for o in names], random.randrange(1, 2**31)
     )
     page.set_viewport_size({"width": 1280, "height": 720})
     try:

@@ -23,16 +23,17 @@ FIND_OVERFLOW = "\n".join(line for line in SCRIPT.splitlines() if not line.start
 
 
 @pytest.fixture(scope="module")
-def logged_run():
+def logged_run(app):
     """Rows with the widest cells the log shows (a race's extra link, long names and numbers), so that
     /log lays out its worst case; returns the training run's id."""
+    log = app.state.log.get()
     seed = random.randrange(10**9, 2**31)
     racers = [
         {"optimizer": name, "hyper": {"lr": 0.000123456}}
         for name in ("nesterov", "adagrad", "rmsprop", "adadelta")
     ]
     for i, racer in enumerate(racers):
-        runlog.default().record(
+        log.record(
             {
                 "kind": "path",
                 "problem": "goldstein_price",
@@ -71,7 +72,7 @@ def logged_run():
         "train_loss": 0.4,
         "test_accuracy": 0.75,
     }
-    return runlog.record_training(config, steps, [1 / s for s in steps], evals, ending)
+    return runlog.record_training(config, steps, [1 / s for s in steps], evals, ending, log)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
