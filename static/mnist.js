@@ -512,19 +512,13 @@ function render() {
 
 /** A finished run from the run log (a link from /log): its curves, drawn from the log's record. */
 async function showLogged(id) {
-  const response = await fetch(`/api/log/${id}`);
-  const entry = response.ok ? await response.json() : null;
-  if (main.id || main.status === "starting") return; // a run started meanwhile
-  if (!entry || entry.kind !== "training" || !cat.datasets[entry.config.dataset]) {
-    showBanner(`Run #${id} is not in the run log (any more): here are its settings from the link. Press Start to train it.`);
-    saveUrl();
-    return;
-  }
-  const c = entry.config;
-  const all = Object.fromEntries(cat.datasets[c.dataset].params.map((p) => [p.name, p.high])); // no size given: every image
-  const per = Math.ceil(trainSize(cat, c.dataset, { ...all, ...c.data }) / c.batch_size);
-  main.showLogged(entry, per);
+  const every = (c) => Object.fromEntries(cat.datasets[c.dataset].params.map((p) => [p.name, p.high])); // no size given: every image
+  const perEpoch = (c) => Math.ceil(trainSize(cat, c.dataset, { ...every(c), ...c.data }) / c.batch_size);
+  const shown = await main.openLogged(id, (name) => Boolean(cat.datasets[name]), perEpoch);
+  if (shown === null) return;
+  if (!shown) showBanner(`Run #${id} is not in the run log (any more): here are its settings from the link. Press Start to train it.`);
   saveUrl();
+  if (!shown) return;
   Object.assign(dirty, { loss: true, accuracy: true });
   render();
   renderStatus();

@@ -498,18 +498,12 @@ loadPoints();
 
 /** A finished run from the run log (a link from /log): its curves, drawn from the log's record. */
 async function showLogged(id) {
-  const response = await fetch(`/api/log/${id}`);
-  const entry = response.ok ? await response.json() : null;
-  if (main.id || main.status === "starting") return; // a run started meanwhile
-  if (!entry || entry.kind !== "training" || !cat.datasets[entry.config.dataset]) {
-    showBanner(`Run #${id} is not in the run log (any more): here are its settings from the link. Press Train to train it.`);
-    saveUrl();
-    return;
-  }
-  const c = entry.config;
-  const per = Math.ceil(trainSize(cat, c.dataset, { ...dataDefaults(c.dataset), ...c.data }) / c.batch_size);
-  main.showLogged(entry, per);
+  const perEpoch = (c) => Math.ceil(trainSize(cat, c.dataset, { ...dataDefaults(c.dataset), ...c.data }) / c.batch_size);
+  const shown = await main.openLogged(id, (name) => Boolean(cat.datasets[name]), perEpoch);
+  if (shown === null) return;
+  if (!shown) showBanner(`Run #${id} is not in the run log (any more): here are its settings from the link. Press Train to train it.`);
   saveUrl();
+  if (!shown) return;
   dirty.surfaces = dirty.curves = dirty.diagnostics = true;
   render();
 }

@@ -104,6 +104,20 @@ export class RunSession {
     }
   }
 
+  /**
+   * Show run `id` of the run log (a page's link from /log): true once shown; false when the log has no
+   * training run of that id on a dataset `known` to the page; null when a run started meanwhile.
+   * `perEpoch(config)`: that run's steps per epoch.
+   */
+  async openLogged(id, known, perEpoch) {
+    const response = await fetch(`/api/log/${id}`);
+    const entry = response.ok ? await response.json() : null;
+    if (this.id || this.status === "starting") return null;
+    if (!entry || entry.kind !== "training" || !known(entry.config.dataset)) return false;
+    this.showLogged(entry, perEpoch(entry.config));
+    return true;
+  }
+
   /** Show a finished run from the run log: its curves, no run on the server. */
   showLogged(entry, per) {
     this.detach();
