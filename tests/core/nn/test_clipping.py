@@ -36,8 +36,7 @@ def test_a_gradient_whose_squares_overflow_float32_is_still_clipped():
 
 
 @pytest.mark.parametrize("c", [0.01, 0.5, 3.0, 100.0])
-def test_the_same_as_torch_clip_grad_norm(c):
-    torch = pytest.importorskip("torch")
+def test_the_same_as_torch_clip_grad_norm(torch, c):
     rng = np.random.default_rng(0)
     shapes = [(5, 7), (7,), (7, 3), (3,)]
     grads = [rng.normal(size=s).astype(np.float32) for s in shapes]
@@ -51,10 +50,9 @@ def test_the_same_as_torch_clip_grad_norm(c):
     np.testing.assert_allclose(flat, expected, rtol=1e-6, atol=1e-9)
 
 
-def _one_step_by_hand(config, clip):
+def _one_step_by_hand(torch, config, clip):
     """The first step as the loop takes it, with torch's clipping in the place torch's own loop puts it:
     after backward (our L2 term standing for a penalty in the loss) and before the optimizer's step."""
-    torch = pytest.importorskip("torch")
     split = load_data(config)
     net = network_for(config, split)
     rows = np.random.default_rng(config.seed).permutation(len(split.y_train))[: config.batch_size]
@@ -72,14 +70,14 @@ def _one_step_by_hand(config, clip):
     return net.params.copy()
 
 
-def test_the_loop_clips_after_the_l2_term_and_before_the_update():
+def test_the_loop_clips_after_the_l2_term_and_before_the_update(torch):
     config = TrainConfig(**{**TINY.__dict__, "l2": 0.05, "clip_norm": 0.1})
     split = load_data(config)
     net = network_for(config, split)
     for event in train(config, split=split, net=net):
         if event["type"] == "steps":
             break  # chunk 50 > 1 step: sent at the epoch's end, once the one step is taken
-    np.testing.assert_allclose(net.params, _one_step_by_hand(config, 0.1), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(net.params, _one_step_by_hand(torch, config, 0.1), rtol=1e-6, atol=1e-7)
     unclipped = network_for(config, split)
     list(train(TrainConfig(**{**config.__dict__, "clip_norm": 0.0}), split=split, net=unclipped))
     assert not np.allclose(unclipped.params, net.params), "the clip changed the step"
