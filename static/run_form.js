@@ -170,7 +170,7 @@ export class ConfigForm {
       this.controls[name] = c;
       return c.el;
     });
-    section.replaceChildren(h("h2", {}, "Regularization ", h("span.hint", {}, "live")), ...items);
+    section.replaceChildren(h("h2", {}, "Regularization and clipping ", h("span.hint", { title: "these change while a run trains" }, "live")), ...items);
   }
 
   /** Show values a run reports (a reload, another tab's change, a loaded model) without a restart. */
