@@ -8,7 +8,7 @@ any of them is ever NaN or infinite: a run whose loss stops being finite sends `
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict, get_args, get_type_hints
 
 import numpy as np
 
@@ -151,6 +151,7 @@ Event = (
     | SummaryEvent
     | ErrorEvent
 )
+KINDS = tuple(get_args(get_type_hints(event)["type"])[0] for event in get_args(Event))  # every `type`
 ENDINGS = ("early_stop", "diverged", "summary", "error")  # why a run ended, and its last word
 LAST = ("summary", "error")  # nothing follows either
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.nn.config import LIVE, OPTIONS
+from core.nn.events import KINDS
 from core.nn.recipes import RECIPES
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -57,3 +58,11 @@ def test_the_pages_read_live_settings_and_link_fields_from_the_schema():
         assert "cat.fields" in source(page) or "recipe(cat" in source(page)
         for name in LIVE:  # no hand-written list of the live options left
             assert f'"{name}"' not in source(page), f"{page} names the live option {name}"
+
+
+def test_the_pages_listen_for_every_kind_of_training_event():
+    """run_data.js's list of event types: the core's kinds, and `history`, the server's backlog for a
+    subscriber who arrives late (app/runs.py)."""
+    listed = re.search(r"EVENT_TYPES = \[([^\]]*)\]", source("run_data.js"))
+    assert listed, "run_data.js's EVENT_TYPES: has the pattern changed?"
+    assert set(re.findall(r'"(\w+)"', listed.group(1))) == {*KINDS, "history"}
