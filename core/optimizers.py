@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.params import Param, lookup, resolve
+from core.params import Param, by_name, lookup, resolve
 
 
 def _lr(default: float) -> Param:
@@ -278,9 +278,8 @@ _B2 = Param("b2", "β2", 0.999, 0.0, 0.99999, help="decay of the squared-gradien
 _GAMMA = Param("gamma", "γ (momentum)", 0.9, 0.0, 0.9999)
 _DECAY = Param("weight_decay", "weight decay λ", 0.01, 0.0, 1.0)
 
-OPTIMIZERS: dict[str, OptimizerSpec] = {
-    spec.name: spec
-    for spec in [
+OPTIMIZERS: dict[str, OptimizerSpec] = by_name(
+    [
         OptimizerSpec(
             "sgd",
             "SGD (batch, mini-batch, stochastic)",
@@ -391,7 +390,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             "Chen et al. (2023)",
         ),
     ]
-}
+)
 
 
 def get_optimizer(name: str) -> OptimizerSpec:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -54,6 +54,19 @@ def resolve(params: tuple[Param, ...], given: Mapping[str, float], what: str) ->
         valid = ", ".join(known) or "none"
         raise ValueError(f"{what} has no parameter {unknown[0]!r}; valid: {valid}")
     return {name: p.check(given[name]) if name in given else p.default for name, p in known.items()}
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+Entry = TypeVar("Entry", bound=Named)
+
+
+def by_name(entries: Iterable[Entry]) -> dict[str, Entry]:
+    """A registry: its entries by their `name`, in the order given."""
+    return {entry.name: entry for entry in entries}
 
 
 def lookup(registry: Mapping[str, object], name: str, what: str):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.params import Param, lookup, resolve
+from core.params import Param, by_name, lookup, resolve
 
 
 def constant(k, steps):
@@ -54,9 +54,8 @@ class ScheduleSpec:
         return lambda k: self.factor(k, steps, **values)
 
 
-SCHEDULES: dict[str, ScheduleSpec] = {
-    s.name: s
-    for s in [
+SCHEDULES: dict[str, ScheduleSpec] = by_name(
+    [
         ScheduleSpec("constant", "Constant", "ηₖ = η", constant),
         ScheduleSpec(
             "step",
@@ -97,7 +96,7 @@ SCHEDULES: dict[str, ScheduleSpec] = {
             (Param("span", "span s (last over first rate)", 1e4, 1.0, 1e10, log=True),),
         ),
     ]
-}
+)
 
 
 def get_schedule(name: str, steps: int, **params: float) -> Callable:

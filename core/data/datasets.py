@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from core.params import Param, lookup, resolve
+from core.params import Param, by_name, lookup, resolve
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,9 +196,8 @@ def _params(samples: int, noise: float) -> tuple[Param, ...]:
     )
 
 
-DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec
-    for spec in [
+DATASETS: dict[str, DatasetSpec] = by_name(
+    [
         DatasetSpec(
             "moons",
             "Moons",
@@ -245,7 +244,7 @@ DATASETS: dict[str, DatasetSpec] = {
             ("blob 1", "blob 2", "blob 3"),
         ),
     ]
-}
+)
 
 
 def get_dataset(name: str) -> DatasetSpec:

@@ -39,7 +39,7 @@ import numpy as np
 
 from core.data.datasets import Split, plain
 from core.data.idx import IdxError, md5_hex, read_gzip, read_idx
-from core.params import Param, lookup, resolve
+from core.params import Param, by_name, lookup, resolve
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
 DATA_DIR_ENV = "DESCENT_DATA_DIR"
@@ -327,9 +327,8 @@ FASHION_CLASSES = (
     "Ankle boot",
 )
 
-IMAGE_SETS: dict[str, ImageSet] = {
-    spec.name: spec
-    for spec in [
+IMAGE_SETS: dict[str, ImageSet] = by_name(
+    [
         ImageSet(
             "mnist",
             "MNIST",
@@ -360,7 +359,7 @@ IMAGE_SETS: dict[str, ImageSet] = {
             debian_package="dataset-fashion-mnist",
         ),
     ]
-}
+)
 
 
 def get_image_set(name: str) -> ImageSet:

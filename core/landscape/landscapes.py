@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.params import Param, lookup, resolve
+from core.params import Param, by_name, lookup, resolve
 
 TAU = 2 * math.pi
 
@@ -216,9 +216,8 @@ _MC_MINIMA = tuple(
     for k, x in enumerate((_MC_X, _MC_X + math.pi))
 )
 
-LANDSCAPES: dict[str, Landscape] = {
-    ls.name: ls
-    for ls in [
+LANDSCAPES: dict[str, Landscape] = by_name(
+    [
         Landscape(
             "mccormick",
             "McCormick (modified)",
@@ -383,7 +382,7 @@ LANDSCAPES: dict[str, Landscape] = {
             reference="A quadratic bowl rotated 45°, condition number κ",
         ),
     ]
-}
+)
 
 
 def get_landscape(name: str, **params: float) -> Landscape:

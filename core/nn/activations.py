@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.params import lookup
+from core.params import by_name, lookup
 
 LEAKY_SLOPE = 0.01  # leaky ReLU's slope for z < 0, torch.nn.LeakyReLU's default
 
@@ -91,9 +91,8 @@ class Activation:
         return dout * self.derivative(z, a)
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    act.name: act
-    for act in [
+ACTIVATIONS: dict[str, Activation] = by_name(
+    [
         Activation("sigmoid", "Sigmoid", "σ(z) = 1/(1 + e^−z);  σ′ = σ(1 − σ)", sigmoid, sigmoid_derivative),
         Activation(
             "tanh", "Tanh", "tanh(z) = (e^z − e^−z)/(e^z + e^−z);  tanh′ = 1 − tanh²", tanh, tanh_derivative
@@ -117,7 +116,7 @@ ACTIVATIONS: dict[str, Activation] = {
             output_only=True,
         ),
     ]
-}
+)
 
 
 def get_activation(name: str) -> Activation:

@@ -26,7 +26,7 @@ from core.nn.activations import ACTIVATIONS, get_activation
 from core.nn.inits import INITS
 from core.nn.losses import CLIP, LOSSES
 from core.nn.norms import EPS, NORMS, GroupNorm, InstanceNorm, Norm
-from core.params import Param, lookup, resolve
+from core.params import Param, by_name, lookup, resolve
 
 # Element-wise activations have a derivative to plot; softmax normalizes a row and has its own section.
 ELEMENTWISE = {name: act for name, act in ACTIVATIONS.items() if act.derivative is not None}
@@ -114,13 +114,12 @@ class Sweep:
 
 
 # How ŷ sweeps: evenly over (0, 1), or log-spaced from 1e-20 to 1 so that cross-entropy's clip at 1e-15 shows.
-SWEEPS: dict[str, Sweep] = {
-    s.name: s
-    for s in [
+SWEEPS: dict[str, Sweep] = by_name(
+    [
         Sweep("linear", "linear (0, 1)", lambda n: np.arange(1, n + 1) / (n + 1)),  # 3/5 is the float 0.6
         Sweep("log", "log 10⁻²⁰ … 1", lambda n: np.logspace(-20, 0, n)),
     ]
-}
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.params import lookup
+from core.params import by_name, lookup
 
 
 def gaussian(rng: np.random.Generator, inputs: int, neurons: int) -> np.ndarray:
@@ -40,14 +40,13 @@ class Init:
     reference: str = ""
 
 
-INITS: dict[str, Init] = {
-    init.name: init
-    for init in [
+INITS: dict[str, Init] = by_name(
+    [
         Init("gaussian", "Gaussian N(0, 1)", "W ~ N(0, 1)", gaussian),
         Init("xavier", "Xavier (Glorot uniform)", "W ~ U(±√(6/(m+n)))", xavier, "Glorot and Bengio (2010)"),
         Init("he", "He (normal)", "W ~ N(0, 2/m)", he, "He et al. (2015)"),
     ]
-}
+)
 
 
 def get_init(name: str) -> Init:

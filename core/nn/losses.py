@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.params import lookup
+from core.params import by_name, lookup
 
 CLIP = 1e-15  # cross-entropy clips ŷ to [CLIP, 1 − CLIP] and takes log(ŷ + CLIP), as the seed does
 
@@ -93,9 +93,8 @@ class Loss:
     fused: Callable | None = None  # (y, z) -> (L, ∂L/∂z, ŷ), z the output layer's pre-activation
 
 
-LOSSES: dict[str, Loss] = {
-    loss.name: loss
-    for loss in [
+LOSSES: dict[str, Loss] = by_name(
+    [
         Loss("mse", "Mean squared error", "(1/n)·Σ(y − ŷ)²", mse, mse_grad),
         Loss(
             "cross_entropy",
@@ -107,7 +106,7 @@ LOSSES: dict[str, Loss] = {
             fused=softmax_cross_entropy,
         ),
     ]
-}
+)
 
 
 def get_loss(name: str) -> Loss:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.nn.layers import Layer
-from core.params import Param
+from core.params import Param, by_name
 
 EPS = Param("eps", "ε", 1e-8, 1e-12, 1e-1, log=True, help="inside the square root, as in the seed")
 MOMENTUM = Param(
@@ -205,9 +205,8 @@ class Norm:
 
 
 # The normalizations a fully connected network can put between a layer's product and its activation.
-NORMS: dict[str, Norm] = {
-    norm.name: norm
-    for norm in [
+NORMS: dict[str, Norm] = by_name(
+    [
         Norm(
             "batch",
             "Batch norm",
@@ -223,4 +222,4 @@ NORMS: dict[str, Norm] = {
             "Ba et al. (2016)",
         ),
     ]
-}
+)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.nn.config import TrainConfig
+from core.params import by_name
 
 SEED_MNIST = {
     "dataset": "mnist",
@@ -39,9 +40,8 @@ class Recipe:
         return TrainConfig(**{**self.fields, **overrides})
 
 
-RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in [
+RECIPES: dict[str, Recipe] = by_name(
+    [
         Recipe(
             "seed_mnist",
             "The seed's MNIST recipe",
@@ -102,4 +102,4 @@ RECIPES: dict[str, Recipe] = {
             },
         ),
     ]
-}
+)

@@ -30,7 +30,7 @@ import numpy as np
 from core.nn.config import TrainConfig
 from core.nn.events import EvalEvent
 from core.nn.training import Controls, load_data, train
-from core.params import lookup
+from core.params import by_name, lookup
 
 CURVE_POINTS = 200  # points of a train job's loss curve
 RANGE_POINTS = 1000  # points of an lr range test's curves
@@ -215,13 +215,12 @@ class JobSpec:
     run: Callable[[Mapping], dict]
 
 
-JOBS: dict[str, JobSpec] = {
-    j.name: j
-    for j in [
+JOBS: dict[str, JobSpec] = by_name(
+    [
         JobSpec("train", "a short training run", train_job),
         JobSpec("lr_range", "a learning-rate range test", lr_range_job),
     ]
-}
+)
 
 
 def run_job(spec: Mapping) -> dict:
