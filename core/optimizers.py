@@ -268,7 +268,7 @@ class OptimizerSpec:
     family: str  # how the step scales with η: "gd", "adaptive", "adagrad", "adadelta" or "sign"
     reference: str
 
-    def hyperparameters(self, **given: float) -> dict[str, float]:
+    def hyperparameters(self, /, **given: float) -> dict[str, float]:
         """Defaults overlaid with `given`, each checked against its range."""
         return resolve(self.params, given, f"optimizer {self.name!r}")
 

@@ -48,7 +48,7 @@ class ScheduleSpec:
     factor: Callable  # factor(k, steps, **params) -> multiplier of η
     params: tuple[Param, ...] = ()
 
-    def bind(self, steps: int, **given: float) -> Callable:
+    def bind(self, steps: int, /, **given: float) -> Callable:
         """factor(k) for a run of `steps` steps, parameters checked."""
         values = resolve(self.params, given, f"schedule {self.name!r}")
         return lambda k: self.factor(k, steps, **values)
@@ -99,6 +99,6 @@ SCHEDULES: dict[str, ScheduleSpec] = by_name(
 )
 
 
-def get_schedule(name: str, steps: int, **params: float) -> Callable:
+def get_schedule(name: str, steps: int, /, **params: float) -> Callable:
     """factor(k) of schedule `name` for a run of `steps` steps."""
     return lookup(SCHEDULES, name, "schedule").bind(steps, **params)

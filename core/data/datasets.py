@@ -251,7 +251,7 @@ def get_dataset(name: str) -> DatasetSpec:
     return lookup(DATASETS, name, "dataset")
 
 
-def make_dataset(name: str, **params: float) -> Split:
+def make_dataset(name: str, /, **params: float) -> Split:
     """The registry's dataset `name`, defaults overlaid with `params`; a clear ValueError otherwise."""
     spec = get_dataset(name)
     return spec.make(**resolve(spec.params, plain(params), f"dataset {name!r}"))

@@ -42,7 +42,7 @@ class Landscape:
     reference: str = ""
     many_minima: bool = False  # `minima` holds the global minima only; local ones are too many to list
 
-    def bind(self, **values: float) -> Landscape:
+    def bind(self, /, **values: float) -> Landscape:
         """This landscape with its parameters (e.g. a condition number) fixed; defaults fill gaps."""
         if not self.params:
             resolve(self.params, values, f"landscape {self.name!r}")
@@ -385,6 +385,6 @@ LANDSCAPES: dict[str, Landscape] = by_name(
 )
 
 
-def get_landscape(name: str, **params: float) -> Landscape:
+def get_landscape(name: str, /, **params: float) -> Landscape:
     """The registry entry `name` with its parameters bound; a clear ValueError otherwise."""
     return lookup(LANDSCAPES, name, "landscape").bind(**params)

@@ -285,14 +285,14 @@ class NormReport:
         ]
 
 
-def norm_layer(name: str, channels: int, eps: float = EPS.default, **params):
+def norm_layer(name: str, channels: int, /, eps: float = EPS.default, **params):
     """The float64 layer (γ = 1, β = 0) for `channels` channels; a ValueError names a bad setting."""
     demo = lookup(NORM_DEMOS, name, "normalization")
     settings = resolve(demo.params, params, demo.norm.label)
     return demo.norm.layer(channels, eps=EPS.check(eps), dtype=np.float64, **settings)
 
 
-def normalize(name: str, x, eps: float = EPS.default, **params) -> NormReport:
+def normalize(name: str, x, /, eps: float = EPS.default, **params) -> NormReport:
     """A normalization (γ = 1, β = 0) of batch x, with mean and variance over the axes it averages over.
 
     The statistics come from the layer's own grouping, so they are exactly what it standardized with:

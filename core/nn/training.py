@@ -136,7 +136,7 @@ class Controls:
             self._changes.append({"action": "step", "steps": n})
             self._cond.notify_all()
 
-    def set(self, **values: float) -> None:
+    def set(self, /, **values: float) -> None:
         """New hyperparameter values (already validated by the caller), from the next step on."""
         self._post({"action": "set", "values": values})
 

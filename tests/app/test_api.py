@@ -289,3 +289,22 @@ def test_event_streams_batch_their_events_and_ping_when_idle(monkeypatch):
 
     assert asyncio.run(body()) == [b'event: steps\ndata: {"a":1}\n\nevent: end\ndata: {}\n\n', b": ping\n\n"]
     assert asyncio.run(quiet()) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "says"),
+    [
+        (
+            "/api/stability",
+            {"x": 0.0, "y": 0.0, "landscape": "beale", "landscape_params": {"name": 0.0}},
+            "'name'",
+        ),
+        ("/api/paths", {"racers": [{"optimizer": "sgd", "hyper": {"self": 1.0}}]}, "'self'"),
+        ("/api/paths", {"racers": [{"optimizer": "sgd"}], "schedule_params": {"steps": 1.0}}, "'steps'"),
+    ],
+)
+def test_a_parameter_named_like_an_argument_is_a_422_not_a_500(client, path, body, says):
+    """Parameter names are the user's: one that is also a function's own argument name is refused as
+    unknown, like any other."""
+    r = client.post(path, json=body)
+    assert r.status_code == 422 and says in r.text and "has no parameter" in r.text
