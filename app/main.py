@@ -23,7 +23,20 @@ from threadpoolctl import threadpool_limits
 
 from app import runlog, server, settings
 from app.jobs import JobLimits, JobManager
-from app.routers import blocks, landscapes, log, network_tools, networks, pages, paths, registry, runs, tools
+from app.races import RaceManager
+from app.routers import (
+    blocks,
+    landscapes,
+    log,
+    network_tools,
+    networks,
+    pages,
+    paths,
+    races,
+    registry,
+    runs,
+    tools,
+)
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SameOrigin, SecurityHeaders, content_security_policy
 
@@ -103,6 +116,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
     )
     app.state.log = runlog.ServerLog()  # opened on first use: a run log that cannot be opened stops nothing
     app.state.runs = RunManager(limits or Limits.from_env(), app.state.log)
+    app.state.races = RaceManager(app.state.runs, app.state.log)
     app.state.jobs = JobManager(JobLimits.from_env())  # its process pool starts with the first job
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -113,6 +127,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
         paths.router,
         networks.router,
         runs.router,
+        races.router,
         blocks.router,
         log.router,
         network_tools.router,

@@ -658,16 +658,15 @@ def record_race(
     return target.record_many(entries)  # one transaction: a race is logged whole or not at all
 
 
-def record_training(
+def training_entry(
     config: Mapping,
     step,
     loss,
     evals: Sequence[Mapping],
     ending: Mapping,
-    target: RunLog,
-) -> int:
-    """A training run: its TrainConfig (as a dict), per-step batch losses, its evaluations (step,
-    train/test loss and accuracy) and its last event (`summary`, or `error` with a message)."""
+) -> dict:
+    """The entry of a training run: its TrainConfig (as a dict), per-step batch losses, its evaluations
+    (step, train/test loss and accuracy) and its last event (`summary`, or `error` with a message)."""
     key = "test_accuracy" if any(e.get("test_accuracy") is not None for e in evals) else "train_accuracy"
     accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
     curves = {"loss": downsample(step, loss, mean=True)}
@@ -678,7 +677,7 @@ def record_training(
     final_accuracy = ending.get("test_accuracy", ending.get("train_accuracy"))
     hyper = get_optimizer(config["optimizer"]).hyperparameters(**(config.get("hyper") or {}))
     config = {**config, "hyper": hyper}
-    entry = {
+    return {
         "kind": "training",
         "problem": config["dataset"],
         "optimizer": config["optimizer"],
@@ -694,4 +693,26 @@ def record_training(
         "results": {k: v for k, v in ending.items() if k != "type"},
         "curves": curves,
     }
-    return target.record(entry)
+
+
+def record_training(
+    config: Mapping,
+    step,
+    loss,
+    evals: Sequence[Mapping],
+    ending: Mapping,
+    target: RunLog,
+) -> int:
+    """A training run (see `training_entry`)."""
+    return target.record(training_entry(config, step, loss, evals, ending))
+
+
+def record_network_race(entries: Sequence[dict], racers: Sequence[Mapping], target: RunLog) -> list[int]:
+    """A race of optimizers on one network: each racer's training entry, linked by a race id and
+    holding the whole race (`race_racers`) and its place in it (`racer`), in one transaction."""
+    race = uuid.uuid4().hex[:12]
+    linked = [
+        {**entry, "race": race, "config": {**entry["config"], "race_racers": list(racers), "racer": k}}
+        for k, entry in enumerate(entries)
+    ]
+    return target.record_many(linked)

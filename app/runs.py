@@ -18,6 +18,8 @@ for a while, and forgets finished runs after a while.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import math
 import multiprocessing
@@ -27,7 +29,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,8 +95,10 @@ class Run:
         weights: dict | None = None,
         trained_steps: int | None = None,
         log: runlog.ServerLog | None = None,
+        on_snapshot: Callable[[int, np.ndarray], None] | None = None,
     ):
         self.id = secrets.token_urlsafe(16)
+        self._on_snapshot = on_snapshot  # a race's: takes each weight snapshot (step, float32 weights)
         self._log = log  # where the run is logged once it ends; None: nowhere
         self.loaded = weights is not None  # it started from a saved model
         self.trained_steps = trained_steps  # steps that model had trained, if its file said
@@ -118,7 +122,7 @@ class Run:
         self._pipe, child_commands = _PROCESSES.Pipe()
         self._pipe_lock = threading.Lock()
         name = f"descent-run-{self.id[:6]}"
-        args = (config, str(data_dir()), weights, child_events, child_commands)
+        args = (config, str(data_dir()), weights, child_events, child_commands, on_snapshot is not None)
         self._process = _PROCESSES.Process(target=run_process.main, args=args, name=name, daemon=True)
         self._child_ends = (child_events, child_commands)
         self._listener = threading.Thread(target=self._listen, name=name, daemon=True)
@@ -146,6 +150,9 @@ class Run:
             partial.write_bytes(data[len(run_process.WEIGHTS) :])
             partial.replace(self._final)
             return True
+        if data.startswith(run_process.SNAPSHOT) and self._on_snapshot is not None:
+            self._on_snapshot(*run_process.decode_snapshot(data))
+            return True
         event = orjson.loads(data)
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise ValueError(f"not an event: {data[:80]!r}")
@@ -166,6 +173,15 @@ class Run:
         with self._serving_lock:
             self._split = self._serving = None  # a finished run keeps its history, not its data
         self._first.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the run has ended and its process has been reaped."""
+        self._listener.join(timeout)
+
+    @property
+    def history(self) -> _History:
+        """What the run has sent, as the run log reads it."""
+        return self._history
 
     def _fail(self, message: str) -> None:
         event = events.error(message)
@@ -295,8 +311,8 @@ class Run:
 class _History:
     """What a late subscriber needs, kept as JSON text so that catching up costs a join, not an encode:
     the start, every step's loss and lr, every evaluation (without its bulky parts, but with its
-    per-layer diagnostics), epoch summary and control, the latest full evaluation, and the ending
-    events. The run log reads it through `curve`, `evaluations` and `changes`.
+    per-layer diagnostics), epoch summary, control and sharpness probe, the latest full evaluation,
+    and the ending events. The run log reads it through `curve`, `evaluations` and `changes`.
 
     Events arrive as the process sent them, decoded from JSON (core/nn/events.py types them; numpy
     arrays arrive as lists)."""
@@ -306,7 +322,7 @@ class _History:
         self.latest_eval: str | None = None
         self.ending: list[tuple[str, str]] = []
         self.columns: dict[str, list[str]] = {"step": [], "loss": [], "lr": []}  # "1,2,3" fragments
-        self.records: dict[str, list[str]] = {"evals": [], "epochs": [], "controls": []}
+        self.records: dict[str, list[str]] = {"evals": [], "epochs": [], "controls": [], "sharpness": []}
         self.last_step = 0  # the last step trained
 
     def add(self, event: Mapping, text: str) -> None:
@@ -325,6 +341,8 @@ class _History:
             self.records["evals"].append(orjson.dumps(kept).decode())
         elif kind in ("epoch", "control"):
             self.records[f"{kind}s"].append(text)
+        elif kind == "sharpness":
+            self.records["sharpness"].append(text)
         elif kind in events.ENDINGS:
             self.ending.append((kind, text))
 
@@ -335,6 +353,10 @@ class _History:
     def evaluations(self) -> list[Mapping]:
         """Every evaluation so far, without its bulky parts."""
         return [orjson.loads(text) for text in self.records["evals"]]
+
+    def last(self) -> Mapping | None:
+        """The run's last event (summary or error), once sent."""
+        return next((orjson.loads(text) for kind, text in self.ending if kind in events.LAST), None)
 
     def changes(self) -> list[dict]:
         """Each live change so far (a "set" control): the step it took effect at and the new values."""
@@ -410,25 +432,60 @@ class RunManager:
         With `weights` (named arrays of a saved model) the network starts from them, and the run
         starts paused: it evaluates the loaded model, then waits to be resumed.
         """
-        self.sweep()
-        with self._lock:
-            if self._active() + self._starting >= self.limits.max_active:
-                raise Busy(f"{self.limits.max_active} runs are already training; stop one or wait")
-            self._starting += 1
-        try:
+        with self._reserve(1):
             split = load_data(config, download=False)
             if weights is not None:
                 network_for(config, split).load_state_dict(weights)  # refuse weights that do not fit
             run = Run(config, split, self._folder, weights, trained_steps, self.log)
             run.start()
-        except BaseException:
+            self._add(run)
+        return run
+
+    def create_race(
+        self, configs: Sequence[TrainConfig], on_snapshot: Callable[[int, int, np.ndarray], None]
+    ) -> list[Run]:
+        """Start a race's runs, all or none (Busy if they do not all fit under the cap). They share the
+        data (the configs differ only in the optimizer), are not logged one by one (the race logs them
+        together), and send `on_snapshot(racer, step, weights)` after each evaluation."""
+        runs: list[Run] = []
+        with self._reserve(len(configs)):
+            split = load_data(configs[0], download=False)
+            try:
+                for k, config in enumerate(configs):
+                    snapshot = functools.partial(on_snapshot, k)
+                    runs.append(Run(config, split, self._folder, on_snapshot=snapshot))
+                    runs[-1].start()
+            except BaseException:
+                for run in runs:
+                    run.controls.stop()
+                raise
+            for run in runs:
+                self._add(run)
+        return runs
+
+    @contextlib.contextmanager
+    def _reserve(self, n: int) -> Iterator[None]:
+        """Hold n places under the cap while runs start; Busy if there are not n free."""
+        self.sweep()
+        with self._lock:
+            free = self.limits.max_active - self._active() - self._starting
+            if n > free:
+                raise Busy(
+                    f"{self.limits.max_active} runs may train at once and {self.limits.max_active - free}"
+                    f" are training or starting; {n} more do not fit: stop one or wait"
+                    if n > 1
+                    else f"{self.limits.max_active} runs are already training; stop one or wait"
+                )
+            self._starting += n
+        try:
+            yield
+        finally:
             with self._lock:
-                self._starting -= 1
-            raise
+                self._starting -= n
+
+    def _add(self, run: Run) -> None:
         with self._lock:
             self._runs[run.id] = run
-            self._starting -= 1
-        return run
 
     def get(self, run_id: str) -> Run | None:
         self.sweep()

@@ -11,6 +11,7 @@ from app import runlog
 from app.routers.blocks import blocks_registry
 from app.routers.network_tools import job_limits
 from app.routers.networks import get_networks
+from app.routers.races import race_options
 from app.routers.registry import registry
 from app.schemas.tools import tool_limits
 from core.data.datasets import DATASETS
@@ -25,6 +26,7 @@ NAV = [
     ("/playground", "Network playground"),
     ("/network-tools", "Network tools"),
     ("/mnist", "MNIST"),
+    ("/lab", "Network lab"),
     ("/blocks", "Building blocks"),
     ("/log", "Run log"),
     ("/docs", "API"),
@@ -81,6 +83,12 @@ def playground_page(request: Request):
 @router.get("/mnist", response_class=HTMLResponse)
 def mnist_page(request: Request):
     return _network_page(request, "mnist.html")
+
+
+@router.get("/lab", response_class=HTMLResponse)
+def lab_page(request: Request):
+    """Races of optimizers on one network, its loss surface and its sharpness."""
+    return _network_page(request, "lab.html", races=race_options().model_dump(mode="json"))
 
 
 @router.get("/log", response_class=HTMLResponse)

@@ -17,7 +17,7 @@ from app.schemas.runs import FiltersOut, HyperIn, ImagesOut, LoadedOut, PredictI
 from app.streaming import EVENT_STREAM, EventStream
 from app.uploads import UploadError, read_npz
 from core.data.mnist import IMAGE_SETS, DataError
-from core.nn.config import LIVE, PARAMS
+from core.nn.config import LIVE, PARAMS, TrainConfig
 from core.optimizers import get_optimizer
 from core.params import resolve
 
@@ -167,16 +167,20 @@ def stop(run: ThisRun) -> RunOut:
 def set_hyper(run: ThisRun, req: HyperIn) -> RunOut:
     """Change the learning rate (the schedule's base), other optimizer hyperparameters, or the live
     training options (l1, l2, max_norm, clip_norm: `live` in GET /api/networks), from the next step on."""
-    spec = get_optimizer(run.config.optimizer)
+    _live(run).controls.set(**live_changes(run.config, req.values))
+    return _out(run)
+
+
+def live_changes(config: TrainConfig, values: dict[str, float]) -> dict[str, float]:
+    """The values a running `config` may take (its optimizer's hyperparameters, the live options), each
+    checked against its range; else a 422 naming the value and its range."""
+    spec = get_optimizer(config.optimizer)
     allowed = (*spec.params, *(PARAMS[name] for name in LIVE))
     try:
-        values = {
-            k: v for k, v in resolve(allowed, req.values, f"run with {spec.name}").items() if k in req.values
-        }
+        resolved = resolve(allowed, values, f"run with {spec.name}")
     except ValueError as e:
         raise invalid("values", str(e)) from None
-    _live(run).controls.set(**values)
-    return _out(run)
+    return {k: v for k, v in resolved.items() if k in values}
 
 
 @router.post("/{run_id}/predict", responses=NOT_FOUND | LOST)

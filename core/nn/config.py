@@ -48,6 +48,15 @@ CLIP_NORM = Param(
     100.0,
     help="the whole gradient (L1/L2 terms included) is scaled to norm ≤ this before each step; 0: off",
 )
+SHARPNESS_EVERY = Param(
+    "sharpness_every",
+    "steps between sharpness probes",
+    0,
+    0,
+    1_000_000,
+    integer=True,
+    help="λmax of the loss's Hessian against the optimizer's stability threshold; 0: off",
+)
 TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, THROTTLE, SEED)
 
 # a Param's number, a registry's name, named numbers (checked by their registry entry), hidden layers
@@ -140,6 +149,7 @@ class TrainConfig:
     eval_every: int = number(EVAL_EVERY, key="every")
     eval_train_size: int = number(EVAL_TRAIN, key="evaltrain", server_high=60_000)
     surface: int = number(SURFACE, server_high=100)
+    sharpness_every: int = number(SHARPNESS_EVERY, key="sharp")
     chunk: int = number(CHUNK, internal=True)  # at least, with a throttle
     throttle: float = number(THROTTLE, server_high=10.0, server_default=0.1)
     seed: int = number(SEED, key="seed")

@@ -77,6 +77,21 @@ class EvalEvent(TypedDict):
     misclassified: NotRequired[list[Misclassified]]
     surface: NotRequired[Surface]  # 2D inputs with `surface` > 0
     diagnostics: Diagnostics
+    sharpness: NotRequired[float | None]  # the latest probe's (with sharpness_every)
+    threshold: NotRequired[float | None]
+
+
+class SharpnessEvent(TypedDict):
+    """Every `sharpness_every` steps: λmax of the training loss's Hessian on a fixed subset, and the
+    optimizer's stability threshold at its current η (None for rules without one). For Adam and
+    RMSprop the threshold applies to `preconditioned`, λmax of P⁻¹H; for the others to `sharpness`.
+    A value that is not finite is None."""
+
+    type: Literal["sharpness"]
+    step: int
+    sharpness: float | None
+    threshold: float | None
+    preconditioned: NotRequired[float | None]
 
 
 class Metrics(TypedDict):
@@ -93,6 +108,7 @@ class EpochEvent(Metrics):
     epoch: int
     step: int
     seconds: float
+    batches: str  # a digest of the epoch's batch order: the same for every run with the same seed
 
 
 class ControlEvent(TypedDict):
@@ -144,6 +160,7 @@ Event = (
     StartEvent
     | StepsEvent
     | EvalEvent
+    | SharpnessEvent
     | EpochEvent
     | ControlEvent
     | EarlyStopEvent

@@ -31,6 +31,7 @@ A non-finite loss ends the run with a `diverged` event: no NaN ever leaves this 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -51,6 +52,7 @@ from core.nn.events import (
     EvalEvent,
     Event,
     Metrics,
+    SharpnessEvent,
     StartEvent,
     Status,
     StepsEvent,
@@ -59,6 +61,7 @@ from core.nn.events import (
 )
 from core.nn.network import Network, NetworkSpec
 from core.nn.scoring import Scorer
+from core.nn.sharpness import EXAMPLES, SharpnessProbe
 from core.optimizers import get_optimizer
 from core.schedules import get_schedule
 
@@ -219,10 +222,17 @@ class _Run:
         self.targets = one_hot(split.y_train, split.classes)
         self.scorer = Scorer(net, split, config)
         self.opt = spec.make(net.params, self.hp)
-        next(self.opt)
+        _, self.opt_state = next(self.opt)
+        self.probe = None  # λmax every `sharpness_every` steps, on the first EXAMPLES training examples
+        if config.sharpness_every:
+            rows = slice(0, EXAMPLES)
+            x, y = split.x_train[rows], self.targets[rows]
+            self.probe = SharpnessProbe(net, x, y, config.optimizer, seed=config.seed)
+        self.sharpness: dict[str, float | None] = {}  # the latest probe's sharpness and threshold
         self.losses: list[float] = []  # steps taken but not yet sent, and their rates
         self.rates: list[float] = []
         self.step, self.epochs_done = 0, 0
+        self.batches = ""  # the digest of the current epoch's batch order
         self.status: Status = "done"
         self.stepped = False  # the last step was a single step while paused: evaluate where it led
         self.final: Metrics | None = None  # the last evaluated epoch's
@@ -238,6 +248,7 @@ class _Run:
             yield diverged(0)
         else:
             yield first
+            yield from self._probe()
         self.started = self.last_flush = self.last_eval = time.perf_counter()
         epoch = 0
         for epoch in range(1, self.config.epochs + 1) if first is not None else ():
@@ -264,6 +275,7 @@ class _Run:
     def _epoch(self, epoch: int) -> Iterator[Event]:
         """One pass over the shuffled training set, then its evaluation unless the throttle skips it."""
         order, size = self.rng.permutation(self.n), self.config.batch_size
+        self.batches = hashlib.blake2b(order.tobytes(), digest_size=8).hexdigest()
         seconds = 0.0
         for start in range(0, self.n, size):
             state = yield from self._gate(epoch)
@@ -318,7 +330,7 @@ class _Run:
             net.add_regularization(live["l1"], live["l2"])
             clip_global_norm(net.grad, live["clip_norm"])
             self.hp["lr"] = float(self.base["lr"] * self.factors[self.step])  # a numpy float64 would upcast
-            self.opt.send(net.grad)
+            _, self.opt_state = self.opt.send(net.grad)
             net.apply_max_norm(live["max_norm"])
         self.step += 1
         self.losses.append(loss)
@@ -333,8 +345,18 @@ class _Run:
         evaluate = (self.stepped or periodic) and not last
         if evaluate or (len(self.losses) >= c.chunk and self._due(self.last_flush)):
             yield self._flush(epoch)
+        if self.probe is not None and self.step % c.sharpness_every == 0:
+            yield from self._probe()
         if evaluate:
             yield from self._evaluate(epoch, self.step / self.per_epoch)
+
+    def _probe(self) -> Iterator[SharpnessEvent]:
+        """The sharpness at the current weights, if probing, against the threshold at the current η."""
+        if self.probe is None:
+            return
+        measured = self.probe.measure(self.hp, self.opt_state, self.step)
+        self.sharpness = {"sharpness": measured["sharpness"], "threshold": measured["threshold"]}
+        yield cast(SharpnessEvent, {"type": "sharpness", "step": self.step, **measured})
 
     def _end_epoch(self, epoch: int, seconds: float) -> Iterator[Event]:
         if self.losses:
@@ -348,7 +370,9 @@ class _Run:
             test_loss=last["test_loss"],
             test_accuracy=last["test_accuracy"],
         )
-        yield EpochEvent(type="epoch", epoch=epoch, step=self.step, seconds=seconds, **self.final)
+        yield EpochEvent(
+            type="epoch", epoch=epoch, step=self.step, seconds=seconds, batches=self.batches, **self.final
+        )
         if self.config.patience and last["test_loss"] is not None:
             yield from self._early_stop(epoch, last["test_loss"])
 
@@ -372,6 +396,7 @@ class _Run:
             yield from self._diverge(epoch, self.step)
             return None
         self.last_eval = time.perf_counter()
+        event.update(self.sharpness)  # type: ignore[typeddict-item]
         yield event
         return event
 

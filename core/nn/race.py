@@ -1,0 +1,230 @@
+"""A race of optimizers on one network: every racer starts from the same weights and sees the same
+mini-batches in the same order, so their curves differ only because of the optimizer.
+
+One seed decides both: a racer's TrainConfig is the race's with its own optimizer and hyperparameters
+(`racer_configs`), and `train` draws the initial weights and each epoch's batch order from the seed
+alone (every epoch event carries a digest of its order, so fairness can be checked, not assumed).
+
+    race = Race(base, [Racer("sgd", {"lr": 0.1}), Racer("adam", {"lr": 0.01})])
+    for k, event in race.events():           # racer k's training events, interleaved
+        ...
+    race.trajectories[k].points()            # its weight snapshots, for the loss surface
+
+The server trains each racer in a process of its own (app/races.py) and keeps the same
+`Trajectory`s; the command line runs them here, in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from core.data.datasets import Split
+from core.nn.config import TrainConfig
+from core.nn.events import LAST, Event
+from core.nn.network import Network
+from core.nn.surface import filter_normalized_directions, interpolation, loss_grid, pca_directions, project
+from core.nn.training import load_data, network_for, train
+from core.optimizers import get_optimizer
+from core.params import Param, by_name
+
+MIN_RACERS, MAX_RACERS = 2, 6
+MAX_SNAPSHOTS = 64  # kept per racer: past that every other one goes and snapshots come half as often
+RESOLUTION = Param(
+    "resolution", "surface points per axis", 21, 5, 61, integer=True, help="odd: the centre is a point"
+)
+SURFACE_EVERY = Param(
+    "every", "epochs between surface recomputations", 5, 0, 1000, integer=True, help="0: on demand only"
+)
+SURFACE_KINDS = ("pca", "random")  # PCA of the racers' trajectories, or filter-normalized random
+
+
+@dataclass(frozen=True)
+class Racer:
+    optimizer: str
+    hyper: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "hyper", get_optimizer(self.optimizer).hyperparameters(**self.hyper))
+
+
+def racer_configs(base: TrainConfig, racers: list[Racer]) -> list[TrainConfig]:
+    """Each racer's config: the race's, with its optimizer and hyperparameters; a ValueError for a
+    race of too few or too many."""
+    if not MIN_RACERS <= len(racers) <= MAX_RACERS:
+        raise ValueError(f"a race has {MIN_RACERS} to {MAX_RACERS} racers, got {len(racers)}")
+    return [replace(base, optimizer=r.optimizer, hyper=dict(r.hyper)) for r in racers]
+
+
+class Trajectory:
+    """A racer's weight snapshots (float32 copies), at most MAX_SNAPSHOTS of them: when full, every
+    other one is dropped (the first always stays) and only every `stride`-th offered one is kept."""
+
+    def __init__(self, cap: int = MAX_SNAPSHOTS):
+        self.cap, self.stride, self.offered = cap, 1, 0
+        self.steps: list[int] = []
+        self.weights: list[np.ndarray] = []
+
+    def offer(self, step: int, params: np.ndarray) -> bool:
+        """Keep this snapshot if it is due; True if kept."""
+        self.offered += 1
+        if (self.offered - 1) % self.stride:
+            return False
+        if len(self.steps) >= self.cap:
+            self.steps, self.weights = self.steps[::2], self.weights[::2]
+            self.stride *= 2
+        self.steps.append(step)
+        self.weights.append(np.array(params, dtype=np.float32))
+        return True
+
+    def points(self) -> np.ndarray:
+        """(snapshots, parameters)."""
+        return np.stack(self.weights) if self.weights else np.empty((0, 0), np.float32)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+class Race:
+    """The racers of one race trained in turn in this process (the command line's race)."""
+
+    def __init__(self, base: TrainConfig, racers: list[Racer], split: Split | None = None):
+        self.configs = racer_configs(base, racers)
+        self.racers = racers
+        self.split = split if split is not None else load_data(base)
+        self.nets: list[Network] = [network_for(c, self.split) for c in self.configs]
+        self.initial = self.nets[0].params.copy()
+        self.trajectories = [Trajectory() for _ in racers]
+
+    def events(self) -> Iterator[tuple[int, Event]]:
+        """(racer, event) pairs, one event of each unfinished racer in turn, until all have ended.
+        A snapshot of a racer's weights is kept at each of its evaluations."""
+        runs = {
+            k: train(config, None, self.split, net)
+            for k, (config, net) in enumerate(zip(self.configs, self.nets, strict=True))
+        }
+        while runs:
+            for k in list(runs):
+                event = next(runs[k], None)
+                if event is None:
+                    del runs[k]
+                    continue
+                if event["type"] == "eval":
+                    self.trajectories[k].offer(event["step"], self.nets[k].params)
+                yield k, event
+                if event["type"] in LAST:
+                    del runs[k]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    label: str
+    description: str
+    training: Mapping[str, object]  # TrainConfig fields
+    racers: tuple[Racer, ...]
+    surface: Mapping[str, object]
+
+
+PRESETS: dict[str, Preset] = by_name(
+    [
+        Preset(
+            "moons",
+            "Three optimizers on moons",
+            "SGD, momentum and Adam on a 16-16 ReLU network, from the same weights and batches",
+            {
+                "dataset": "moons",
+                "hidden": ((16, "relu"), (16, "relu")),
+                "batch_size": 16,
+                "epochs": 30,
+                "sharpness_every": 25,
+            },
+            (Racer("sgd", {"lr": 0.1}), Racer("momentum", {"lr": 0.05}), Racer("adam", {"lr": 0.01})),
+            {"kind": "pca", "resolution": 21, "every": 5},
+        ),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The plane a surface is drawn on: centre + a·d1 + b·d2."""
+
+    centre: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """(n, 2) plane coordinates of (n, parameters) weights."""
+        return project(points, self.centre, self.d1, self.d2)
+
+
+MARGIN = 0.25  # of the paths' extent, on each side of the drawn grid
+ALPHAS = np.linspace(-0.5, 1.5, 41)  # the 1D interpolation's α: from before the start to past the end
+
+
+def race_surface(
+    net: Network,
+    x: np.ndarray,
+    y: np.ndarray,
+    initial: np.ndarray,
+    trajectories: Sequence[tuple[Sequence[int], np.ndarray]],
+    kind: str,
+    resolution: int,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict, Plane]:
+    """The `surface` event of a race, and its plane: the loss over a grid on the plane through the
+    shared initial weights spanned by the trajectories' top two PCA directions (`kind` "pca") or by
+    two filter-normalized random directions ("random"), each racer's projected path, and the loss
+    along the line from the initial weights to each racer's latest weights.
+
+    `trajectories`: each racer's (steps, (snapshots, parameters) weights); `net` gives the network's
+    shape; (x, y) is the fixed evaluation subset."""
+    if kind not in SURFACE_KINDS:
+        raise ValueError(f"unknown surface kind {kind!r}; valid: {', '.join(SURFACE_KINDS)}")
+    centre = np.asarray(initial, np.float64)
+    walked = [np.asarray(points, np.float64) for _, points in trajectories if len(points)]
+    explained = None
+    if kind == "pca":
+        d1, d2, explained = pca_directions(walked, centre)
+    else:
+        d1, d2 = filter_normalized_directions(net, centre, seed)
+    plane = Plane(centre, d1, d2)
+    paths = [
+        {"racer": k, "step": list(steps), **_coordinates(plane, points)}
+        for k, (steps, points) in enumerate(trajectories)
+    ]
+    a = _axis([c for p in paths for c in p["a"]], resolution)
+    b = _axis([c for p in paths for c in p["b"]], resolution)
+    grid = loss_grid(net, x, y, centre, d1, d2, a, b, progress)
+    ends = [points[-1] for points in walked]
+    line = interpolation(net, x, y, centre, ends, ALPHAS)
+    event = {
+        "type": "surface",
+        "kind": kind,
+        "explained": None if explained is None else [float(e) for e in explained],
+        "a": a,
+        "b": b,
+        "loss": grid,
+        "centre_loss": float(line[0][np.argmin(np.abs(ALPHAS))]) if len(ends) else None,
+        "paths": paths,
+        "interpolation": {"alpha": ALPHAS, "loss": line},
+    }
+    return event, plane
+
+
+def _coordinates(plane: Plane, points: np.ndarray) -> dict[str, list[float]]:
+    if not len(points):
+        return {"a": [], "b": []}
+    ab = plane.project(np.asarray(points, np.float64))
+    return {"a": ab[:, 0].tolist(), "b": ab[:, 1].tolist()}
+
+
+def _axis(values: list[float], resolution: int) -> np.ndarray:
+    """`resolution` points covering the values (and 0, the centre) with a margin on each side."""
+    low, high = min([0.0, *values]), max([0.0, *values])
+    pad = MARGIN * (high - low) or 1.0
+    return np.linspace(low - pad, high + pad, resolution)
