@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from app.cli import data, paths, serve, train
+from app.cli import data, paths, race, serve, train
 from app.cli.common import Parser, UsageError
 
 INTERRUPTED = 128 + 2  # the shell's status for a command ended by SIGINT (Ctrl-C)
@@ -32,7 +32,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="descent", description="See and tune gradient-based optimizers.")
     parser.add_argument("--version", action=VersionAction, help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", title="commands", parser_class=Parser)
-    for module in (paths, serve, data, train):
+    for module in (paths, serve, data, train, race):
         module.register(sub)
     return parser
 

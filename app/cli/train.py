@@ -40,9 +40,13 @@ def _widths(text: str) -> list[int]:
     return [] if widths == [0] else widths
 
 
-def config_from(args) -> TrainConfig:
+def config_from(args, hyper: dict[str, float] | None = None) -> TrainConfig:
+    """The TrainConfig of the parsed flags; `hyper` (and the default optimizer) for a parser without
+    --optimizer, --lr and --param (a race's)."""
     fields = {
-        name: getattr(args, name) for name, o in OPTIONS.items() if _flagged(o) and name not in STRUCTURED
+        name: getattr(args, name)
+        for name, o in OPTIONS.items()
+        if _flagged(o) and name not in STRUCTURED and hasattr(args, name)
     }
     widths = _widths(args.hidden)
     activations = args.activation.split(",")
@@ -52,9 +56,10 @@ def config_from(args) -> TrainConfig:
         raise UsageError(
             f"--activation takes one name or one per hidden layer ({len(widths)}), got {args.activation!r}"
         )
-    hyper = pairs(args.param, "--param")
-    if args.lr is not None:
-        hyper["lr"] = args.lr
+    if hyper is None:
+        hyper = pairs(args.param, "--param")
+        if args.lr is not None:
+            hyper["lr"] = args.lr
     try:
         return TrainConfig(
             dataset=args.dataset,
@@ -125,8 +130,8 @@ def _save(net, target: Path) -> None:
 class Report:
     """Prints training events: JSON lines, or a line per epoch and, on a terminal, a progress bar."""
 
-    def __init__(self, args, config: TrainConfig):
-        self.args, self.config = args, config
+    def __init__(self, args, config: TrainConfig, prefix: str = "", bar: bool = True):
+        self.args, self.config, self.prefix, self.with_bar = args, config, prefix, bar
         self.per_epoch = 1
         self.bar: tqdm | None = None
 
@@ -146,12 +151,12 @@ class Report:
             sys.stdout.write(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
         if event["type"] == "start":
             self.per_epoch = event["steps_per_epoch"]
-        elif event["type"] == "steps" and not self.args.quiet:
+        elif event["type"] == "steps" and self.with_bar and not self.args.quiet:
             self._advance(event["step"])
         elif event["type"] == "epoch":
             self._close_bar()
         if not self.args.json and (line := _line(event, self.config)) is not None:
-            print(line, flush=True)
+            print(self.prefix + line, flush=True)
 
     def _advance(self, steps) -> None:
         if self.bar is None:
@@ -175,6 +180,8 @@ def _line(event: Event, config: TrainConfig) -> str | None:
             f"test loss {event['test_loss'] or 0:.4f} acc {_percent(event['test_accuracy'])}  "
             f"{event['seconds']:.2f} s"
         )
+    if event["type"] == "sharpness":
+        return _sharpness_line(event)
     if event["type"] == "diverged":
         return event["message"]
     if event["type"] == "early_stop":
@@ -185,6 +192,18 @@ def _line(event: Event, config: TrainConfig) -> str | None:
     if event["type"] == "summary":
         return f"{event['status']}: {event['steps']} steps in {event['seconds']:.1f} s"
     return None
+
+
+def _sharpness_line(event) -> str:
+    """The probe's λmax, and what its threshold applies to (λmax of P⁻¹H for Adam and RMSprop)."""
+    measured = "preconditioned" if "preconditioned" in event else "sharpness"
+    value, threshold = event[measured], event["threshold"]
+    name = "λmax(P⁻¹H)" if measured == "preconditioned" else "λmax"
+    shown = "-" if value is None else f"{value:.4g}"
+    against = "" if threshold is None else f"  threshold {threshold:.4g}"
+    if value is not None and threshold is not None:
+        against += f" ({value / threshold:.1%})"
+    return f"step {event['step']:>6}  {name} {shown}{against}"
 
 
 def _flagged(option: Option) -> bool:
