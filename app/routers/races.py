@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
 from app.races import Race, RaceManager, SurfaceSettings
+from app.routers.log import SharedPathRoute
 from app.routers.runs import invalid, live_changes
 from app.runs import Busy
 from app.schemas.races import (
@@ -26,7 +27,9 @@ from core.data.mnist import DataError
 from core.nn.race import MAX_RACERS, MIN_RACERS, PRESETS, SURFACE_EVERY
 from core.nn.surface import RESOLUTION
 
-router = APIRouter(prefix="/api/races", tags=["races"])
+router = APIRouter(
+    prefix="/api/races", tags=["races"], route_class=SharedPathRoute
+)  # GET and POST .../surface
 
 Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"description": "no race with this id (races live in memory and are forgotten)"}}
