@@ -44,7 +44,8 @@ RESOLUTION = Param(
 )
 MARGIN = 0.25  # each axis reaches 25% beyond the farthest projected snapshot
 RANDOM_SPAN = 1.0  # random directions: at least [−1, 1] on each axis, Li et al.'s range
-CHUNK_BYTES = 256 * 2**20  # about the most the examples of one chunk may hold (bounds memory for large x)
+CHUNK_BYTES = 256 * 2**20  # about what one chunk of examples may hold: bounds memory for a large x
+BLOCK_BYTES = 2**20  # about what one block of examples may hold: keeps its work arrays in cache
 
 Progress = Callable[[int, int], None]
 
@@ -82,28 +83,38 @@ def _axis_values(values, what: str) -> np.ndarray:
     return values
 
 
-def _head(twin: Network, z, y) -> float:
-    """The loss from the first dense layer's pre-activation z: the forward of `loss_and_grad`."""
+def _output(twin: Network, z) -> np.ndarray:
+    """The last layer's pre-activation from the first dense layer's z: the forward of `loss_and_grad`."""
     first, last = twin.dense[0], twin.dense[-1]
-    if first is not last:
-        out = first.act.forward(z)
-        for layer in twin.layers[1:-1]:
-            out = layer.forward(out, True)
-        z = last.linear(out)
+    if first is last:
+        return z
+    out = first.act.forward(z)
+    for layer in twin.layers[1:-1]:
+        out = layer.forward(out, True)
+    return last.linear(out)
+
+
+def _loss(twin: Network, z, y) -> float:
+    """The loss from the last layer's pre-activation z (fused with softmax where loss_and_grad fuses)."""
+    last = twin.dense[-1]
     if twin.loss.fused is not None and twin.loss.fused_with == last.act.name:
         return twin.loss.fused(y, z)[0]
     return twin.loss.value(y, last.act.forward(z))
 
 
-def _chunks(twin: Network, n: int) -> list[slice]:
-    """Example ranges whose work arrays fit CHUNK_BYTES; one range when batch norm couples the examples
-    (the losses are means over examples, so chunks combine exactly, weighted by their size)."""
+def _ranges(n: int, rows: int) -> list[slice]:
+    return [slice(i, min(i + rows, n)) for i in range(0, n, max(1, rows))]
+
+
+def _chunks(twin: Network, n: int, budget: int) -> list[slice]:
+    """Example ranges whose work arrays take about `budget` bytes; one range when batch norm couples
+    the examples. Chunks of a memory budget combine exactly, weighted by their size (every loss is a
+    mean over examples); blocks of a cache budget are evaluated apart and joined before the loss."""
     if any(isinstance(layer, BatchNorm1d) for layer in twin.layers):
         return [slice(0, n)]
     widths = [layer.params["W"].shape[1] for layer in twin.dense]
     per_example = twin.dtype.itemsize * (6 * widths[0] + 3 * sum(widths[1:]))
-    rows = max(1, CHUNK_BYTES // per_example)
-    return [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
+    return _ranges(n, budget // per_example)
 
 
 def _span(x) -> tuple[int, int]:
@@ -133,6 +144,17 @@ def _first_layer(x, first, own: dict[str, slice], p):
     return x[:, lo:hi] @ weights + p[own["b"]].astype(dtype)
 
 
+def _through(twin: Network, z1, base, step, blocks: list[slice], z, out) -> np.ndarray:
+    """The output pre-activation for first-layer z = base + step·z1, computed block by block of
+    examples so that each block's arrays stay in cache; written into `out`."""
+    for rows in blocks:
+        zb = z[: rows.stop - rows.start]
+        np.multiply(z1[rows], step, out=zb)
+        zb += base[rows]
+        out[rows] = _output(twin, zb)
+    return out
+
+
 def _plane_fast(twin, x, y, c, u, v, a, b, progress) -> np.ndarray:
     """Three products for the first layer, X·W, X·D₁, X·D₂ (with its bias in each), then the rest of
     the network per grid point, its parameters written into the twin's views."""
@@ -147,25 +169,25 @@ def _plane_fast(twin, x, y, c, u, v, a, b, progress) -> np.ndarray:
         if layer is not first
     ]
     tilted = bool(np.any(b != 0))
-    chunks = _chunks(twin, len(x))
+    chunks = _chunks(twin, len(x), CHUNK_BYTES)
     grid = np.zeros((len(b), len(a)))
     for k, rows in enumerate(chunks):
         xs, ys, weight = x[rows], y[rows], (rows.stop - rows.start) / len(x)
         z0, z1 = _first_layer(xs, first, own, c), _first_layer(xs, first, own, u)
         z2 = _first_layer(xs, first, own, v) if tilted else z0
-        z = np.empty_like(z0)
+        blocks = _chunks(twin, len(xs), BLOCK_BYTES)
+        z = np.empty((blocks[0].stop, z0.shape[1]), dtype)
+        out = np.empty((len(xs), twin.spec.outputs), dtype)
         for j, bj in enumerate(b):
             tilt = dtype.type(bj)
             base = z0 + tilt * z2 if bj else z0
             row = [(view, cs + tilt * vs, us) for view, cs, us, vs in rest]
             for i, ai in enumerate(a):
                 step = dtype.type(ai)
-                np.multiply(z1, step, out=z)
-                z += base
                 for view, fixed, us in row:
                     np.multiply(us, step, out=view)
                     view += fixed
-                grid[j, i] += weight * _head(twin, z, ys)
+                grid[j, i] += weight * _loss(twin, _through(twin, z1, base, step, blocks, z, out), ys)
             if progress is not None:
                 progress(k * len(b) + j + 1, len(chunks) * len(b))
     return grid
@@ -232,24 +254,27 @@ def pca_directions(trajectories: Sequence, centre) -> tuple[np.ndarray, np.ndarr
     """(d₁, d₂, ratios): the top two principal directions of every snapshot minus `centre`, as unit
     vectors, and the fraction of the total squared deviation Σ‖θ − centre‖² along each (Li et al.).
 
-    Snapshots are stacked across racers, so the plane is shared. Signs are fixed so that the first
-    snapshot of the first racer has coordinates ≤ 0: paths run up and to the right.
+    Snapshots are stacked across racers, so the plane is shared; those with a non-finite weight are
+    left out. Signs are fixed so that the first snapshot has coordinates ≤ 0: paths run up and to the
+    right. Fewer than two directions of spread (one snapshot, all equal) is a ValueError.
     """
     centre = np.asarray(centre)
     snapshots = [np.atleast_2d(np.asarray(t)) for t in trajectories]
-    snapshots = [t for t in snapshots if t.size]
-    if not snapshots:
-        raise ValueError("PCA directions need weight snapshots; got none")
     if any(t.ndim != 2 or t.shape[1] != centre.size for t in snapshots):
         raise ValueError(f"each trajectory must be an array (snapshots, {centre.size})")
     dtype = np.result_type(centre, *snapshots, np.float32)
-    deviation = np.concatenate(snapshots).astype(dtype) - centre.astype(dtype)
-    _, s, vt = np.linalg.svd(deviation, full_matrices=False)
-    s = s.astype(np.float64)
-    if len(s) < 2 or s[1] <= s[0] * max(deviation.shape) * np.finfo(dtype).eps:
+    rows = [t[np.isfinite(t).all(axis=1)] for t in snapshots]  # a diverged snapshot has no direction
+    stacked = np.concatenate(rows) if rows else np.zeros((0, centre.size))
+    deviation = stacked.astype(dtype) - centre.astype(dtype)
+    s, vt = np.zeros(0), np.zeros((0, centre.size))
+    if len(deviation):
+        _, s, vt = np.linalg.svd(deviation, full_matrices=False)
+        s = s.astype(np.float64)
+    spread = int(np.sum(s > s[0] * max(deviation.shape) * np.finfo(dtype).eps)) if len(s) else 0
+    if spread < 2:
         raise ValueError(
-            f"PCA needs snapshots that spread in at least two directions around the centre; "
-            f"{len(deviation)} snapshot(s) span {int(np.sum(s > 0)) if len(s) else 0}"
+            "PCA needs finite snapshots that spread in at least two directions around the centre; "
+            f"{len(deviation)} snapshot(s) span {spread}"
         )
     total = float(np.sum(s * s))
     directions = []
@@ -292,7 +317,7 @@ def project(points, centre, d1, d2) -> np.ndarray:
     d1, d2 = np.asarray(d1, np.float64), np.asarray(d2, np.float64)
     basis = np.stack([d1, d2], axis=1)
     gram = basis.T @ basis
-    if np.linalg.cond(gram) > 1e12:
+    if gram[0, 0] * gram[1, 1] * (1 - 1e-12) <= gram[0, 1] ** 2:  # cos² of their angle ≈ 1, or a zero
         raise ValueError("d1 and d2 must be independent to span a plane")
     points = np.asarray(points)
     flat = np.atleast_2d(points)
@@ -328,11 +353,11 @@ def _half_width(values: list[np.ndarray], span: float) -> float:
     return max(reach, span) or RANDOM_SPAN
 
 
-def _plain(values) -> list:
+def _plain(values) -> Any:
     """Nested lists of floats, a non-finite value as None (never a NaN in JSON)."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 0:
-        return float(values) if np.isfinite(values) else None  # type: ignore[return-value]
+        return float(values) if np.isfinite(values) else None
     return [_plain(v) for v in values]
 
 
