@@ -99,7 +99,7 @@ def _mirrors(name: str) -> Setting[list[str]]:
 
 
 # Runs (app.runs.Limits)
-MAX_RUNS = Setting("DESCENT_MAX_RUNS", 4, "runs training at once", 1, 64)
+MAX_RUNS = Setting("DESCENT_MAX_RUNS", 6, "runs training at once", 1, 64)
 IDLE_SECONDS = Setting("DESCENT_IDLE_SECONDS", 60.0, "seconds an unwatched run goes on", 1, DAY, False)
 KEEP_SECONDS = Setting("DESCENT_KEEP_SECONDS", 600.0, "seconds a finished run is kept", 0, 7 * DAY, False)
 MAX_KEPT = Setting("DESCENT_MAX_KEPT", 32, "finished runs kept", 0, 1000)

@@ -32,6 +32,7 @@ from core.params import Param, by_name
 
 MIN_RACERS, MAX_RACERS = 2, 6
 MAX_SNAPSHOTS = 64  # kept per racer: past that every other one goes and snapshots come half as often
+SNAPSHOT_BYTES = 64 * 2**20  # and at most this much of them (32 snapshots of the seed's MNIST network)
 RESOLUTION = Param(
     "resolution", "surface points per axis", 21, 5, 61, integer=True, help="odd: the centre is a point"
 )
@@ -59,11 +60,12 @@ def racer_configs(base: TrainConfig, racers: list[Racer]) -> list[TrainConfig]:
 
 
 class Trajectory:
-    """A racer's weight snapshots (float32 copies), at most MAX_SNAPSHOTS of them: when full, every
-    other one is dropped (the first always stays) and only every `stride`-th offered one is kept."""
+    """A racer's weight snapshots (float32 copies), at most MAX_SNAPSHOTS of them (fewer for a network
+    so large that they would pass SNAPSHOT_BYTES): when full, every other one is dropped (the first
+    always stays) and only every `stride`-th offered one is kept."""
 
     def __init__(self, cap: int = MAX_SNAPSHOTS):
-        self.cap, self.stride, self.offered = cap, 1, 0
+        self.cap, self.stride, self.offered = cap, 1, 0  # the cap shrinks to SNAPSHOT_BYTES' worth
         self.steps: list[int] = []
         self.weights: list[np.ndarray] = []
 
@@ -72,6 +74,7 @@ class Trajectory:
         self.offered += 1
         if (self.offered - 1) % self.stride:
             return False
+        self.cap = max(2, min(self.cap, SNAPSHOT_BYTES // (4 * max(1, params.size))))
         if len(self.steps) >= self.cap:
             self.steps, self.weights = self.steps[::2], self.weights[::2]
             self.stride *= 2
