@@ -45,7 +45,7 @@ RESOLUTION = Param(
 MARGIN = 0.25  # each axis reaches 25% beyond the farthest projected snapshot
 RANDOM_SPAN = 1.0  # random directions: at least [−1, 1] on each axis, Li et al.'s range
 CHUNK_BYTES = 256 * 2**20  # about what one chunk of examples may hold: bounds memory for a large x
-BLOCK_BYTES = 2**20  # about what one block of examples may hold: keeps its work arrays in cache
+BLOCK_BYTES = 2 * 2**20  # about what one block of examples may hold: keeps its work arrays in cache
 
 Progress = Callable[[int, int], None]
 
@@ -163,11 +163,11 @@ def _plane_fast(twin, x, y, c, u, v, a, b, progress) -> np.ndarray:
     y = twin._targets(y, len(x))
     first, places = twin.dense[0], _layout(twin)
     own = {key: s for layer, key, s in places if layer is first}
-    rest = [
-        (view := layer.params[key], *(p[s].reshape(view.shape).astype(dtype) for p in (c, u, v)))
-        for layer, key, s in places
-        if layer is not first
-    ]
+    rest = []  # (the twin's view, its part of c, of u, of v) for every parameter after the first layer
+    for layer, key, s in places:
+        if layer is not first:
+            view = layer.params[key]
+            rest.append((view, *(p[s].reshape(view.shape).astype(dtype) for p in (c, u, v))))
     tilted = bool(np.any(b != 0))
     chunks = _chunks(twin, len(x), CHUNK_BYTES)
     grid = np.zeros((len(b), len(a)))
@@ -210,7 +210,9 @@ def loss_grid(
     """L(centre + aᵢ·d1 + bⱼ·d2) on (x, y) for every i, j → array (len(b), len(a)): row j is bⱼ.
 
     Computed in `dtype` (default: the network's own) in a twin network, never touching `net`;
-    `progress(done, total)` is called as rows finish. Non-finite losses stay NaN or inf here.
+    `progress(done, total)` is called as rows finish. Non-finite losses stay NaN or inf here. Work
+    arrays take about CHUNK_BYTES whatever the number of examples, except with batch norm, whose
+    statistics need every example at once.
     """
     twin = _twin(net, net.dtype if dtype is None else dtype)
     n = twin.params.size
