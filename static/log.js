@@ -6,6 +6,7 @@ import { fmt, h, PALETTE, pct, postJSON, readEmbedded, T, UrlState } from "./com
 import { FIELDS as LANDSCAPE_FIELDS, LANDSCAPES, normalize } from "./landscape_state.js";
 import { COLORSCALE } from "./landscape_figures.js";
 import { configFields } from "./run_config.js";
+import { labUrl } from "./lab_url.js";
 import { axis, CONFIG, keepSized, smallLayout } from "./run_figures.js";
 import { changeMarks, curveControls, smoothedPair, valueAxis } from "./charts.js";
 
@@ -118,7 +119,12 @@ export function trainingUrl(config, logId = null) {
 function reopenLinks(run) {
   if (run.kind === "training") {
     const page = PAGE.toy_datasets.includes(run.config.dataset) ? "the network playground" : "the MNIST page";
-    return [h("a.reopen", { href: trainingUrl(run.config, run.id), title: `Open this run (its settings and curves) in ${page}` }, "Open")];
+    const links = [h("a.reopen", { href: trainingUrl(run.config, run.id), title: `Open this run (its settings and curves) in ${page}` }, "Open")];
+    const racers = run.config.race_racers ?? [];
+    if (run.race && racers.length > 1) {
+      links.push(h("a.reopen.race", { href: labUrl(PAGE.training, run.config), title: `Race its ${racers.length} optimizers again in the network lab (same seed, same race)` }, "open in lab"));
+    }
+    return links;
   }
   const links = [h("a.reopen", { href: landscapeUrl(run.config, run.config.racers), title: "Open this path on the landscape page" }, "Open")];
   const all = run.config.race_racers ?? [];
