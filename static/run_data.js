@@ -1,7 +1,7 @@
 // What a network page keeps of a run: its events taken in order (the per-step loss, evaluations,
 // epochs, live changes, how it ended), or a finished run rebuilt from the run log.
 
-export const EVENT_TYPES = ["start", "history", "steps", "eval", "epoch", "control", "early_stop", "diverged", "error", "summary"];
+export const EVENT_TYPES = ["start", "history", "steps", "eval", "sharpness", "epoch", "control", "early_stop", "diverged", "error", "summary"];
 const ENDED = ["done", "stopped", "early_stopped", "diverged", "error"];
 
 /**
@@ -22,6 +22,7 @@ export class RunData {
     this.evals = []; // scalar parts, one per step (the first evaluation of a step wins)
     this.epochs = [];
     this.controls = [];
+    this.sharpness = []; // each probe: {step, sharpness, threshold, preconditioned?}
     this.latest = null; // the latest full evaluation
     this.diagnostics = []; // [{step, epoch, layers}]: per-layer gradient norms and dead fractions
     this.status = "starting";
@@ -60,6 +61,7 @@ export class RunData {
         }
         this.epochs = e.epochs;
         this.controls = e.controls;
+        this.sharpness = e.sharpness ?? [];
         this.status = e.status;
         break;
       case "steps":
@@ -73,6 +75,9 @@ export class RunData {
         this.latest = e;
         this.addEval(e);
         this.addDiagnostics(e);
+        break;
+      case "sharpness":
+        this.sharpness.push(e);
         break;
       case "epoch":
         if (this.epochs.at(-1)?.epoch !== e.epoch) this.epochs.push(e);
