@@ -46,6 +46,8 @@ MARGIN = 0.25  # each axis reaches 25% beyond the farthest projected snapshot
 RANDOM_SPAN = 1.0  # random directions: at least [−1, 1] on each axis, Li et al.'s range
 CHUNK_BYTES = 256 * 2**20  # about what one chunk of examples may hold: bounds memory for a large x
 BLOCK_BYTES = 2 * 2**20  # about what one block of examples may hold: keeps its work arrays in cache
+PCA_BLOCK_BYTES = 64 * 2**20  # about what one block of snapshot columns may hold in float64
+SPREAD = 1e-12  # a PCA direction must hold more than this fraction of the squared deviation
 
 Progress = Callable[[int, int], None]
 
@@ -252,41 +254,54 @@ def interpolation(net: Network, x, y, start, ends, alphas) -> np.ndarray:
 # --- directions --------------------------------------------------------------------------------------
 
 
+def _deviations(snapshots: list[np.ndarray], keep: list[np.ndarray], centre: np.ndarray):
+    """(columns, block): the kept snapshots minus centre in float64, PCA_BLOCK_BYTES of columns at a time."""
+    count = sum(int(k.sum()) for k in keep)
+    width = max(1, PCA_BLOCK_BYTES // (8 * max(count, 1)))
+    for lo in range(0, centre.size, width):
+        columns = slice(lo, min(lo + width, centre.size))
+        block = np.concatenate([t[k, columns] for t, k in zip(snapshots, keep, strict=True)])
+        yield columns, block.astype(np.float64) - centre[columns]
+
+
 def pca_directions(trajectories: Sequence, centre) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """(d₁, d₂, ratios): the top two principal directions of every snapshot minus `centre`, as unit
     vectors, and the fraction of the total squared deviation Σ‖θ − centre‖² along each (Li et al.).
 
     Snapshots are stacked across racers, so the plane is shared; those with a non-finite weight are
     left out. Signs are fixed so that the first snapshot has coordinates ≤ 0: paths run up and to the
-    right. Fewer than two directions of spread (one snapshot, all equal) is a ValueError.
+    right. Fewer than two directions holding more than SPREAD of the deviation (one snapshot, all
+    equal, all on one line) is a ValueError.
+
+    The right singular vectors of the (K, P) deviations M come from the eigenvectors of the K×K Gram
+    matrix MMᵀ = UΣ²Uᵀ, as dₖ = Mᵀuₖ/σₖ, accumulated in float64 over blocks of columns: a direct
+    SVD of M takes tens of seconds for 200 snapshots of the seed's MNIST network, this about one, and
+    M is never held whole.
     """
-    centre = np.asarray(centre)
+    centre = np.asarray(centre, np.float64).ravel()
     snapshots = [np.atleast_2d(np.asarray(t)) for t in trajectories]
     if any(t.ndim != 2 or t.shape[1] != centre.size for t in snapshots):
         raise ValueError(f"each trajectory must be an array (snapshots, {centre.size})")
-    dtype = np.result_type(centre, *snapshots, np.float32)
-    rows = [t[np.isfinite(t).all(axis=1)] for t in snapshots]  # a diverged snapshot has no direction
-    stacked = np.concatenate(rows) if rows else np.zeros((0, centre.size))
-    deviation = stacked.astype(dtype) - centre.astype(dtype)
-    s, vt = np.zeros(0), np.zeros((0, centre.size))
-    if len(deviation):
-        _, s, vt = np.linalg.svd(deviation, full_matrices=False)
-        s = s.astype(np.float64)
-    spread = int(np.sum(s > s[0] * max(deviation.shape) * np.finfo(dtype).eps)) if len(s) else 0
+    keep = [np.isfinite(t).all(axis=1) for t in snapshots]  # a diverged snapshot has no direction
+    count = sum(int(k.sum()) for k in keep)
+    gram = np.zeros((count, count))
+    for _, block in _deviations(snapshots, keep, centre) if count else ():
+        gram += block @ block.T
+    variances, vectors = np.linalg.eigh(gram)  # ascending
+    total = float(np.trace(gram))
+    spread = int(np.sum(variances > SPREAD * total)) if total > 0 else 0
     if spread < 2:
         raise ValueError(
             "PCA needs finite snapshots that spread in at least two directions around the centre; "
-            f"{len(deviation)} snapshot(s) span {spread}"
+            f"{count} snapshot(s) span {spread}"
         )
-    total = float(np.sum(s * s))
-    directions = []
-    for k in range(2):
-        d = vt[k].astype(np.float64)
-        d /= np.linalg.norm(d)
-        if float(deviation[0].astype(np.float64) @ d) > 0:
-            d = -d
-        directions.append(d)
-    return directions[0], directions[1], [float(s[0] ** 2 / total), float(s[1] ** 2 / total)]
+    top = vectors[:, [-1, -2]]
+    top *= np.where(top[0] > 0, -1.0, 1.0)  # the first snapshot's coordinate σₖ·u₀ₖ ≤ 0
+    d = np.zeros((2, centre.size))
+    for columns, block in _deviations(snapshots, keep, centre):
+        d[:, columns] = top.T @ block
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    return d[0], d[1], [float(variances[-1] / total), float(variances[-2] / total)]
 
 
 def filter_normalized_directions(net: Network, centre, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
