@@ -22,8 +22,10 @@ holds; random directions in high dimensions hold almost none of it (Li et al., s
 
 Speed: the first dense layer is linear in its weights, so for a whole grid
 X·(W + a·D₁ + b·D₂) = X·W + a·X·D₁ + b·X·D₂ takes three matrix products instead of one per point;
-the rest of the network runs per point on those products (`fast=False` evaluates every point from
-scratch, the reference the tests hold the fast path to).
+the rest of the network runs per point on those products, in blocks of examples small enough to
+stay in cache (`fast=False` evaluates every point from scratch: the reference the tests hold the fast
+path to). PCA works on the snapshots' Gram matrix rather than an SVD of them all (see
+`pca_directions`).
 """
 
 from __future__ import annotations
@@ -402,7 +404,10 @@ def surface(
         raise ValueError(f"resolution must be odd so that the centre is a grid point, got {resolution}")
     centre = _vector(net.params if centre is None else centre, net.params.size, "centre")
     d1, d2, explained = directions.make(net, trajectories, centre, seed)
-    paths = [np.atleast_2d(project(np.asarray(t), centre, d1, d2)) for t in trajectories if np.size(t)]
+    paths = [
+        np.atleast_2d(project(np.asarray(t), centre, d1, d2)) if np.size(t) else np.zeros((0, 2))
+        for t in trajectories
+    ]
     axes = []
     for k in range(2):
         half = _half_width([p[:, k] for p in paths], directions.span)

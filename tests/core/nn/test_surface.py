@@ -328,6 +328,8 @@ def test_random_surface_needs_no_paths():
     x, y = data(spec, 8)
     result = surface(net, x, y, kind="random", resolution=3, seed=1)
     assert result["a"] == result["b"] == [-1.0, 0.0, 1.0] and result["paths"] == []
+    waiting = surface(net, x, y, [np.zeros((0, net.params.size)), net.params[None]], kind="random", seed=1)
+    assert waiting["paths"][0] == [] and np.allclose(waiting["paths"][1], [[0.0, 0.0]])  # one per racer
     again = surface(net, x, y, kind="random", resolution=3, seed=1)
     assert again == result
 
