@@ -161,7 +161,7 @@ export class RacerCards {
     else if (data.earlyStop) text = `stopped early at epoch ${data.earlyStop.stopped_epoch} · ${text}`;
     else if (data.error) text = data.error.message;
     else if (data.ended || data.status === "paused") text = `${STATUS[data.status] ?? data.status} · ${text}`;
-    c.status.textContent = text;
+    c.status.textContent = text.replace(/ %/g, "\u00a0%"); // "90.0 %" stays on one line
     c.status.title = text;
   }
 

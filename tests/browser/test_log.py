@@ -205,3 +205,52 @@ def test_settings_that_differ_never_break_a_word_at_1280_pixels(page, watch, liv
     finally:
         page.set_viewport_size({"width": 1366, "height": 768})
     assert watch.errors == []
+
+
+def test_a_network_race_opens_in_the_lab_with_its_racers(page, watch, live_server, log):
+    """Each racer's row links to the lab with the whole race: same settings, same racers, same seed."""
+    seed = random.randrange(1, 10**6)
+    racers = [
+        {"optimizer": "nesterov", "hyper": {"lr": 0.0321}},
+        {"optimizer": "rmsprop", "hyper": {"lr": 0.00456}},
+    ]
+    training = {
+        "dataset": "circles",
+        "hidden": [{"width": 5, "activation": "tanh"}],
+        "epochs": 2,
+        "seed": seed,
+    }
+    body = {"training": training | {"batch_size": 20, "throttle": 0}, "racers": racers}
+    race_id = httpx.post(f"{live_server}/api/races", json=body).json()["id"]
+    with httpx.stream("GET", f"{live_server}/api/races/{race_id}/events", timeout=60) as r:
+        assert any(line == "event: race_end" for line in r.iter_lines())
+    rows = [row for row in log.list(kind="training", limit=10)[1] if row["seed"] == seed]
+    assert sorted(row["optimizer"] for row in rows) == ["nesterov", "rmsprop"]
+    page.goto(f"{live_server}/log?kind=training")
+    page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+    links = [row(page, r["id"]).locator("a.reopen.race") for r in rows]
+    assert [link.inner_text() for link in links] == ["open in lab"] * 2
+    assert links[0].get_attribute("href") == links[1].get_attribute("href")
+    query = parse_qs(urlsplit(links[0].get_attribute("href")).query)
+    linked = [r.split(":", 1) for r in query["racers"][0].split(";")]
+    assert [(name, dict(kv.split(":") for kv in hyper.split(","))) for name, hyper in linked] == [
+        ("nesterov", {"lr": "0.0321", "gamma": "0.9"}),
+        ("rmsprop", {"lr": "0.00456", "gamma": "0.9", "eps": "1e-8"}),
+    ]
+    links[0].click()
+    page.wait_for_url("**/lab?*")
+    page.wait_for_function("() => window.descent && descent.state")
+    sent = page.evaluate("descent.body()")
+    assert [(r["optimizer"], r["hyper"]["lr"]) for r in sent["racers"]] == [
+        ("nesterov", 0.0321),
+        ("rmsprop", 0.00456),
+    ]
+    t = sent["training"]
+    assert (t["dataset"], t["hidden"], t["epochs"], t["batch_size"], t["seed"]) == (
+        "circles",
+        [{"width": 5, "activation": "tanh"}],
+        2,
+        20,
+        seed,
+    )
+    assert watch.errors == [] and foreign(watch, live_server) == set()
