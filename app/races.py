@@ -33,7 +33,8 @@ from app.streaming import next_or_ping
 from core.data.datasets import one_hot
 from core.nn.config import TrainConfig
 from core.nn.events import LAST
-from core.nn.race import Plane, Racer, Trajectory, race_surface, racer_configs
+from core.nn.race import Racer, Trajectory, race_surface, racer_configs
+from core.nn.surface import Plane
 from core.nn.training import network_for
 
 log = logging.getLogger("descent.races")

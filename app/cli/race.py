@@ -20,8 +20,8 @@ from app.cli.train import STRUCTURED, Report, _flagged, _option, config_from
 from core.data.datasets import one_hot
 from core.data.mnist import DataError
 from core.nn.config import OPTIONS
-from core.nn.race import MAX_RACERS, MIN_RACERS, SURFACE_KINDS, Race, Racer, race_surface
-from core.nn.surface import RESOLUTION
+from core.nn.race import MAX_RACERS, MIN_RACERS, Race, Racer, race_surface
+from core.nn.surface import DIRECTIONS, RESOLUTION
 from core.optimizers import OPTIMIZERS
 
 SURFACE_EXAMPLES = 1000  # the surface's evaluation subset: the first training examples, as on the server
@@ -122,6 +122,6 @@ def register(sub) -> None:
         metavar="N",
         help="N odd: end with the loss over an N×N grid on the plane of the paths (default: none)",
     )
-    p.add_argument("--surface-kind", choices=SURFACE_KINDS, default="pca", help="the plane's directions")
+    p.add_argument("--surface-kind", choices=tuple(DIRECTIONS), default="pca", help="the plane's directions")
     p.add_argument("--json", action="store_true", help="one JSON event per line, each naming its racer")
     p.set_defaults(func=cmd_race)

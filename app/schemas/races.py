@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field, create_model, field_validator, model_vali
 from app.schemas.common import OptimizerName, Settings, Strict
 from app.schemas.runs import FIELD, _TrainFields
 from core.nn.config import OPTIONS
-from core.nn.race import MAX_RACERS, MIN_RACERS, SURFACE_EVERY, SURFACE_KINDS, Racer
-from core.nn.surface import RESOLUTION
+from core.nn.race import MAX_RACERS, MIN_RACERS, SURFACE_EVERY, Racer
+from core.nn.surface import DIRECTIONS, RESOLUTION
 
-SurfaceKind = Literal[SURFACE_KINDS]
+SurfaceKind = Literal[tuple(DIRECTIONS)]
 MAX_RESOLUTION = 61  # a shared server's: a grid of 3,721 networks evaluated
 SHARED = {name: o for name, o in OPTIONS.items() if not o.internal and name not in ("optimizer", "hyper")}
 

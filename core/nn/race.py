@@ -25,7 +25,7 @@ from core.data.datasets import Split
 from core.nn.config import TrainConfig
 from core.nn.events import LAST, Event
 from core.nn.network import Network
-from core.nn.surface import filter_normalized_directions, interpolation, loss_grid, pca_directions, project
+from core.nn.surface import Plane, finite_lists, interpolation, plane, surface
 from core.nn.training import load_data, network_for, train
 from core.optimizers import get_optimizer
 from core.params import Param, by_name
@@ -39,7 +39,6 @@ RESOLUTION = Param(
 SURFACE_EVERY = Param(
     "every", "epochs between surface recomputations", 5, 0, 1000, integer=True, help="0: on demand only"
 )
-SURFACE_KINDS = ("pca", "random")  # PCA of the racers' trajectories, or filter-normalized random
 
 
 @dataclass(frozen=True)
@@ -151,20 +150,6 @@ PRESETS: dict[str, Preset] = by_name(
 )
 
 
-@dataclass(frozen=True)
-class Plane:
-    """The plane a surface is drawn on: centre + a·d1 + b·d2."""
-
-    centre: np.ndarray
-    d1: np.ndarray
-    d2: np.ndarray
-
-    def project(self, points: np.ndarray) -> np.ndarray:
-        """(n, 2) plane coordinates of (n, parameters) weights."""
-        return project(points, self.centre, self.d1, self.d2)
-
-
-MARGIN = 0.25  # of the paths' extent, on each side of the drawn grid
 ALPHAS = np.linspace(-0.5, 1.5, 41)  # the 1D interpolation's α: from before the start to past the end
 
 
@@ -179,55 +164,24 @@ def race_surface(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict, Plane]:
-    """The `surface` event of a race, and its plane: the loss over a grid on the plane through the
-    shared initial weights spanned by the trajectories' top two PCA directions (`kind` "pca") or by
-    two filter-normalized random directions ("random"), each racer's projected path, and the loss
-    along the line from the initial weights to each racer's latest weights.
+    """The `surface` event of a race, and its plane (core/nn/surface.py): the loss over a grid on the
+    plane through the shared initial weights (PCA of the racers' paths, or filter-normalized random),
+    each racer's projected path with the steps of its snapshots, and the loss along the straight line
+    from the initial weights to each racer's latest weights (Goodfellow, Vinyals and Saxe, 2015).
 
     `trajectories`: each racer's (steps, (snapshots, parameters) weights); `net` gives the network's
     shape; (x, y) is the fixed evaluation subset."""
-    if kind not in SURFACE_KINDS:
-        raise ValueError(f"unknown surface kind {kind!r}; valid: {', '.join(SURFACE_KINDS)}")
-    centre = np.asarray(initial, np.float64)
-    walked = [np.asarray(points, np.float64) for _, points in trajectories if len(points)]
-    explained = None
-    if kind == "pca":
-        d1, d2, explained = pca_directions(walked, centre)
-    else:
-        d1, d2 = filter_normalized_directions(net, centre, seed)
-    plane = Plane(centre, d1, d2)
-    paths = [
-        {"racer": k, "step": list(steps), **_coordinates(plane, points)}
-        for k, (steps, points) in enumerate(trajectories)
-    ]
-    a = _axis([c for p in paths for c in p["a"]], resolution)
-    b = _axis([c for p in paths for c in p["b"]], resolution)
-    grid = loss_grid(net, x, y, centre, d1, d2, a, b, progress)
-    ends = [points[-1] for points in walked]
-    line = interpolation(net, x, y, centre, ends, ALPHAS)
+    walked = [points for _, points in trajectories]
+    on = plane(net, [w for w in walked if len(w)], initial, kind, seed)
     event = {
         "type": "surface",
-        "kind": kind,
-        "explained": None if explained is None else [float(e) for e in explained],
-        "a": a,
-        "b": b,
-        "loss": grid,
-        "centre_loss": float(line[0][np.argmin(np.abs(ALPHAS))]) if len(ends) else None,
-        "paths": paths,
-        "interpolation": {"alpha": ALPHAS, "loss": line},
+        **surface(net, x, y, walked, initial, resolution=resolution, progress=progress, on=on),
     }
-    return event, plane
-
-
-def _coordinates(plane: Plane, points: np.ndarray) -> dict[str, list[float]]:
-    if not len(points):
-        return {"a": [], "b": []}
-    ab = plane.project(np.asarray(points, np.float64))
-    return {"a": ab[:, 0].tolist(), "b": ab[:, 1].tolist()}
-
-
-def _axis(values: list[float], resolution: int) -> np.ndarray:
-    """`resolution` points covering the values (and 0, the centre) with a margin on each side."""
-    low, high = min([0.0, *values]), max([0.0, *values])
-    pad = MARGIN * (high - low) or 1.0
-    return np.linspace(low - pad, high + pad, resolution)
+    event["paths"] = [
+        {"racer": k, "step": list(steps), "a": [p[0] for p in path], "b": [p[1] for p in path]}
+        for k, ((steps, _), path) in enumerate(zip(trajectories, event["paths"], strict=True))
+    ]
+    ends = [w[-1] for w in walked if len(w)]
+    line = interpolation(net, x, y, initial, ends, ALPHAS) if ends else np.zeros((0, len(ALPHAS)))
+    event["interpolation"] = {"alpha": ALPHAS.tolist(), "loss": finite_lists(line)}
+    return event, on

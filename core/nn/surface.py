@@ -372,12 +372,36 @@ def _half_width(values: list[np.ndarray], span: float) -> float:
     return max(reach, span) or RANDOM_SPAN
 
 
-def _plain(values) -> Any:
+def finite_lists(values) -> Any:
     """Nested lists of floats, a non-finite value as None (never a NaN in JSON)."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 0:
         return float(values) if np.isfinite(values) else None
-    return [_plain(v) for v in values]
+    return [finite_lists(v) for v in values]
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The plane a surface is drawn on, centre + a·d1 + b·d2, and how its directions were chosen."""
+
+    centre: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    kind: str
+    explained: list[float] | None  # PCA's two variance ratios
+
+    def project(self, points) -> np.ndarray:
+        """Plane coordinates of weight vectors (see `project`)."""
+        return project(points, self.centre, self.d1, self.d2)
+
+
+def plane(net: Network, trajectories: Sequence = (), centre=None, kind: str = "pca", seed: int = 0) -> Plane:
+    """The plane through `centre` (default: the network's weights) spanned by the trajectories' top two
+    principal directions ("pca") or two filter-normalized random directions ("random")."""
+    directions = lookup(DIRECTIONS, kind, "direction kind")
+    centre = _vector(net.params if centre is None else centre, net.params.size, "centre")
+    d1, d2, explained = directions.make(net, trajectories, centre, seed)
+    return Plane(centre, d1, d2, kind, explained)
 
 
 def surface(
@@ -390,39 +414,38 @@ def surface(
     resolution: int = 21,
     seed: int = 0,
     progress: Progress | None = None,
+    on: Plane | None = None,
 ) -> dict[str, Any]:
-    """The loss surface around `centre` (default: the network's weights) for the page and the CLI.
+    """The loss surface around `centre` (default: the network's weights) for the page and the CLI, on
+    the plane `on` if given (else the `kind` of plane, see `plane`).
 
     trajectories: one array (snapshots, P) per racer. Returns plain lists: kind, explained (PCA's two
     variance ratios, None for random directions), the axes a and b (symmetric about the centre, which
     is the middle grid point, covering every projected snapshot with a margin), loss (len(b) rows of
     len(a), None where not finite), paths (each racer's [[a, b], …]) and centre_loss.
     """
-    directions = lookup(DIRECTIONS, kind, "direction kind")
     resolution = int(RESOLUTION.check(resolution))
     if resolution % 2 == 0:
         raise ValueError(f"resolution must be odd so that the centre is a grid point, got {resolution}")
-    centre = _vector(net.params if centre is None else centre, net.params.size, "centre")
-    d1, d2, explained = directions.make(net, trajectories, centre, seed)
+    on = on or plane(net, trajectories, centre, kind, seed)
     paths = [
-        np.atleast_2d(project(np.asarray(t), centre, d1, d2)) if np.size(t) else np.zeros((0, 2))
-        for t in trajectories
+        np.atleast_2d(on.project(np.asarray(t))) if np.size(t) else np.zeros((0, 2)) for t in trajectories
     ]
+    span = DIRECTIONS[on.kind].span
     axes = []
     for k in range(2):
-        half = _half_width([p[:, k] for p in paths], directions.span)
-        axis = half * np.linspace(-1.0, 1.0, resolution)
+        axis = _half_width([p[:, k] for p in paths], span) * np.linspace(-1.0, 1.0, resolution)
         axis[resolution // 2] = 0.0
         axes.append(axis)
-    grid = loss_grid(net, x, y, centre, d1, d2, axes[0], axes[1], progress)
+    grid = loss_grid(net, x, y, on.centre, on.d1, on.d2, axes[0], axes[1], progress)
     return {
-        "kind": kind,
-        "explained": explained,
+        "kind": on.kind,
+        "explained": on.explained,
         "a": axes[0].tolist(),
         "b": axes[1].tolist(),
-        "loss": _plain(grid),
-        "paths": [_plain(p) for p in paths],
-        "centre_loss": _plain(loss_at(net, x, y, centre)),
+        "loss": finite_lists(grid),
+        "paths": [finite_lists(p) for p in paths],
+        "centre_loss": finite_lists(loss_at(net, x, y, on.centre)),
     }
 
 

@@ -66,9 +66,7 @@ def test_the_race_surface_is_true_to_its_network(finished, kind):
     x, y = split.x_train[:200], one_hot(split.y_train[:200], split.classes)
     trajectories = [(t.steps, t.points()) for t in race.trajectories]
     event, plane = race_surface(race.nets[0], x, y, race.initial, trajectories, kind, 9, seed=1)
-    assert event["centre_loss"] == pytest.approx(
-        loss_at(race.nets[0], x, y, race.initial, np.float64), rel=1e-12
-    )
+    assert event["centre_loss"] == loss_at(race.nets[0], x, y, race.initial)
     for k, path in enumerate(event["paths"]):
         assert path["racer"] == k and path["step"] == list(race.trajectories[k].steps)
         assert path["a"][0] == pytest.approx(0, abs=1e-9) and path["b"][0] == pytest.approx(0, abs=1e-9)
