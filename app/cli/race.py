@@ -86,13 +86,13 @@ def cmd_race(args) -> int:
         rows = slice(0, SURFACE_EXAMPLES)
         x, y = split.x_train[rows], one_hot(split.y_train[rows], split.classes)
         trajectories = [(t.steps, t.points()) for t in race.trajectories]
-        event, _ = race_surface(
+        surface, _ = race_surface(
             race.nets[0], x, y, race.initial, trajectories, args.surface_kind, args.surface, base.seed
         )
         if args.json:
-            out.write(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+            out.write(orjson.dumps(surface, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
         else:
-            explained = event["explained"]
+            explained = surface["explained"]
             share = f", {100 * sum(explained):.1f} % of the paths' variance in the plane" if explained else ""
             print(f"surface: {args.surface}×{args.surface} {args.surface_kind} grid{share}")
     return 0

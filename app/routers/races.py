@@ -13,10 +13,12 @@ from app.routers.runs import invalid, live_changes
 from app.runs import Busy
 from app.schemas.races import (
     MAX_RESOLUTION,
+    PresetOut,
     RaceIn,
     RaceOptionsOut,
     RaceOut,
     RacerOut,
+    RangeOut,
     SurfaceIn,
     SurfaceOut,
     SurfaceStateOut,
@@ -65,34 +67,13 @@ def _out(race: Race) -> RaceOut:
 
 
 def options() -> RaceOptionsOut:
-    presets = {
-        name: {
-            "label": p.label,
-            "description": p.description,
-            "request": {
-                "training": {
-                    k: [{"width": w, "activation": a} for w, a in v] if k == "hidden" else v
-                    for k, v in p.training.items()
-                },
-                "racers": [{"optimizer": r.optimizer, "hyper": dict(r.hyper)} for r in p.racers],
-                "surface": dict(p.surface),
-            },
-        }
-        for name, p in PRESETS.items()
-    }
-    ranges = {
-        "resolution": {
-            "low": int(RESOLUTION.low),
-            "high": MAX_RESOLUTION,
-            "default": int(RESOLUTION.default),
-        },
-        "surface_every": {
-            "low": int(SURFACE_EVERY.low),
-            "high": int(SURFACE_EVERY.high),
-            "default": int(SURFACE_EVERY.default),
-        },
-    }
-    return RaceOptionsOut(min_racers=MIN_RACERS, max_racers=MAX_RACERS, presets=presets, **ranges)
+    return RaceOptionsOut(
+        min_racers=MIN_RACERS,
+        max_racers=MAX_RACERS,
+        presets={name: PresetOut.of(p) for name, p in PRESETS.items()},
+        resolution=RangeOut.of(RESOLUTION, high=MAX_RESOLUTION),
+        surface_every=RangeOut.of(SURFACE_EVERY),
+    )
 
 
 @router.get("/options")

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field, create_model, field_validator, model_vali
 from app.schemas.common import OptimizerName, Settings, Strict
 from app.schemas.runs import FIELD, _TrainFields
 from core.nn.config import OPTIONS
-from core.nn.race import MAX_RACERS, MIN_RACERS, SURFACE_EVERY, Racer
+from core.nn.race import MAX_RACERS, MIN_RACERS, SURFACE_EVERY, Preset, Racer
 from core.nn.surface import DIRECTIONS, RESOLUTION
+from core.params import Param
 
 SurfaceKind = Literal[tuple(DIRECTIONS)]
 MAX_RESOLUTION = 61  # a shared server's: a grid of 3,721 networks evaluated
@@ -42,9 +43,11 @@ class RacerIn(Strict):
 
 
 class SurfaceIn(Strict):
-    kind: SurfaceKind = Field("pca", description="PCA of the racers' paths, or filter-normalized random")
+    kind: SurfaceKind = Field(
+        default="pca", description="PCA of the racers' paths, or filter-normalized random"
+    )
     resolution: int = Field(
-        RESOLUTION.default, ge=RESOLUTION.low, le=MAX_RESOLUTION, description=RESOLUTION.help
+        default=int(RESOLUTION.default), ge=RESOLUTION.low, le=MAX_RESOLUTION, description=RESOLUTION.help
     )
 
     @field_validator("resolution")
@@ -57,7 +60,7 @@ class SurfaceIn(Strict):
 
 class RaceSurfaceIn(SurfaceIn):
     every: int = Field(
-        SURFACE_EVERY.default,
+        default=int(SURFACE_EVERY.default),
         ge=SURFACE_EVERY.low,
         le=SURFACE_EVERY.high,
         description=f"{SURFACE_EVERY.label}; {SURFACE_EVERY.help}",
@@ -67,9 +70,9 @@ class RaceSurfaceIn(SurfaceIn):
 class RaceIn(Strict):
     """A race: the network and training every racer shares, and each racer's optimizer."""
 
-    training: RaceTrainIn = Field(default_factory=RaceTrainIn)  # type: ignore[valid-type]
+    training: RaceTrainIn = Field(default_factory=lambda: RaceTrainIn())
     racers: list[RacerIn] = Field(min_length=MIN_RACERS, max_length=MAX_RACERS)
-    surface: RaceSurfaceIn = Field(default_factory=RaceSurfaceIn)
+    surface: RaceSurfaceIn = Field(default_factory=lambda: RaceSurfaceIn())
 
 
 class RacerOut(BaseModel):
@@ -102,11 +105,26 @@ class PresetOut(BaseModel):
     description: str
     request: dict[str, Any] = Field(description="a RaceIn")
 
+    @classmethod
+    def of(cls, preset: Preset) -> PresetOut:
+        training = dict(preset.training)
+        if "hidden" in training:
+            training["hidden"] = [{"width": w, "activation": a} for w, a in preset.training["hidden"]]  # type: ignore[attr-defined]
+        racers = [{"optimizer": r.optimizer, "hyper": dict(r.hyper)} for r in preset.racers]
+        request = {"training": training, "racers": racers, "surface": dict(preset.surface)}
+        return cls(label=preset.label, description=preset.description, request=request)
+
 
 class RangeOut(BaseModel):
     low: int
     high: int
     default: int
+
+    @classmethod
+    def of(cls, param: Param, high: float | None = None) -> RangeOut:
+        return cls(
+            low=int(param.low), high=int(param.high if high is None else high), default=int(param.default)
+        )
 
 
 class RaceOptionsOut(BaseModel):
