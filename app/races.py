@@ -40,7 +40,7 @@ from core.nn.training import network_for
 log = logging.getLogger("descent.races")
 SUBSCRIBER_QUEUE = 512  # batches a subscriber may fall behind before it is dropped
 SURFACES = threading.Semaphore(1)  # surfaces computed at once, server-wide: each is numpy work for seconds
-MAX_RACES_KEPT = 16  # finished races kept (their runs may be forgotten sooner)
+MAX_RACES_KEPT = 4  # finished races kept, with their trajectories (their runs may be forgotten sooner)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from core.params import Param, by_name
 
 MIN_RACERS, MAX_RACERS = 2, 6
 MAX_SNAPSHOTS = 64  # kept per racer: past that every other one goes and snapshots come half as often
-SNAPSHOT_BYTES = 64 * 2**20  # and at most this much of them (32 snapshots of the seed's MNIST network)
+SNAPSHOT_BYTES = 32 * 2**20  # and at most this much of them (16 snapshots of the seed's MNIST network)
 RESOLUTION = Param(
     "resolution", "surface points per axis", 21, 5, 61, integer=True, help="odd: the centre is a point"
 )
