@@ -278,7 +278,7 @@ function renderKey() {
     ...racers.map((r, k) =>
       h("span.key-racer", { style: `--racer: ${racerColor(k)}`, title: r.optimizer }, h("span.swatch"), racerName(k, r.optimizer), h("span.key-lr", {}, ` η ${fmt(r.hyper.lr, 3)}`)),
     ),
-    h("span.key-lines", {}, h("span.line"), "train ", h("span.line.dash"), "test · sharpness: ", h("span.line.dash"), "threshold"),
+    h("span.key-lines", { title: "Loss and accuracy: train solid, test dashed. Sharpness: λmax solid, its threshold dashed" }, h("span.line"), "train ", h("span.line.dash"), "test, threshold"),
   );
 }
 
@@ -286,13 +286,12 @@ function renderStatus() {
   const s = session.status;
   app.dataset.status = s;
   const live = session.live;
-  const paused = s === "paused";
   const available = form.available;
   $("play").disabled = s === "starting" || s === "running" || (!live && !available);
   $("play").title = !available && !live ? "This dataset is not on the server (see the note on the left)" : "Start a race with these settings, or resume a paused one";
-  $("play").querySelector("span").textContent = paused ? "Resume" : session.ended && raceKey(state) === raceSettings ? "Race again" : "Race";
+  $("play").querySelector("span").textContent = s === "paused" ? "Resume" : session.ended && raceKey(state) === raceSettings ? "Race again" : "Race";
   $("pause").disabled = s !== "running";
-  $("step").disabled = !paused;
+  $("step").disabled = s !== "paused";
   $("stop").disabled = !live;
   form.setLocked(live || s === "starting");
   cards.setLocked(live || s === "starting");
@@ -307,7 +306,10 @@ function renderStatus() {
   } else {
     $("epoch").textContent = `epoch 0 / ${state.epochs}`;
   }
-  const text = s === "ended" ? endText() : session.lost ? session.lost.message : STATUS_TEXT[s] ?? s;
+  const paused = session.racers.filter((r) => r.data.status === "paused").length;
+  const racing = session.racers.filter((r) => !r.data.ended).length;
+  const partly = s === "running" && paused > 0 ? `${paused} of ${racing} paused` : null; // each racer pauses before its next step
+  const text = s === "ended" ? endText() : session.lost ? session.lost.message : partly ?? STATUS_TEXT[s] ?? s;
   $("run-status").textContent = text;
   $("run-status").title = text;
   $("run-status").dataset.state = s === "ended" ? "done" : s;
@@ -327,7 +329,9 @@ function renderStatus() {
   $("surface-progress").querySelector(".progress-bar").style.transform = `scaleX(${total ? done / total : 0})`;
   $("surface-progress").querySelector(".progress").setAttribute("aria-valuenow", String(done));
   $("surface-progress").querySelector(".progress").setAttribute("aria-valuemax", String(total));
-  $("surface-count").textContent = total ? `${done} / ${total}` : "";
+  $("surface-count").textContent = total ? `${done}/${total}` : "";
+  $("surface-count").title = "grid rows computed";
+  $("surface-caption").hidden = computing;
 }
 
 // --- start ---------------------------------------------------------------------------------------------

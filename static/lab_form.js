@@ -52,7 +52,9 @@ export class LabForm {
   buildPresets() {
     $("presets").replaceChildren(
       ...Object.entries(PRESETS).map(([name, p]) => {
-        const b = h("button", { type: "button", title: p.description, dataset: { preset: name }, "aria-pressed": "false" }, p.label);
+        const ds = cat.datasets[p.request.training.dataset];
+        const title = ds?.available === false ? `${ds.label} is not on this server: ${ds.remedy.replaceAll("`", "")}` : p.description;
+        const b = h("button", { type: "button", title, disabled: ds?.available === false, dataset: { preset: name }, "aria-pressed": "false" }, p.label);
         b.addEventListener("click", () => this.onPreset(name));
         return b;
       }),

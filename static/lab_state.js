@@ -51,17 +51,23 @@ function presetConfig(name) {
   return { ...defaults, ...p, norm: p.norm ?? "none", optimizer: p.racers[0].optimizer, hyper: p.racers[0].hyper };
 }
 
-/** The preset a dataset kind starts from: the first preset on a dataset of that kind, or the default. */
+/**
+ * What a dataset kind starts from: the first preset on a dataset of that kind, else the default
+ * preset on the kind's first dataset (images: the MNIST page's subset, which trains in seconds).
+ */
 function presetFor(kind) {
   const name = Object.keys(PRESETS).find((n) => cat.datasets[PRESETS[n].request.training.dataset]?.kind === kind);
-  return presetConfig(name ?? DEFAULT_PRESET);
+  if (name) return presetConfig(name);
+  const base = presetConfig(DEFAULT_PRESET);
+  const dataset = cat.datasetList.find((d) => d.kind === kind).name;
+  return { ...base, dataset, data: kind === "images" ? { ...(cat.recipes.mnist_page?.config.data ?? {}) } : {} };
 }
 
-/** The data parameters a dataset starts with: its preset's (an image subset a race trains in seconds). */
+/** The data parameters a dataset starts with: its kind's start's (an image subset, not 60,000 images). */
 export function dataDefaults(name) {
   const ds = cat.datasets[name];
-  const preset = presetFor(ds.kind);
-  return settings(ds.params, preset.dataset === name || ds.kind === "images" ? preset.data ?? {} : {});
+  const start = presetFor(ds.kind);
+  return settings(ds.params, start.dataset === name || ds.kind === "images" ? start.data ?? {} : {});
 }
 
 /** A racer with known settings: its hyperparameters within their ranges, defaults for the rest. */
