@@ -65,18 +65,19 @@ export function curveFigures(racers, view) {
 /**
  * Each racer's sharpness against step (λmax of the loss's Hessian; for Adam and RMSprop λmax of P⁻¹H,
  * what their threshold applies to), with its stability threshold as a dashed line in its colour.
- * `racers` [{name, color, probes: {step, sharpness, threshold, preconditioned}, preconditioned}].
+ * `racers` [{name, color, probes: [{step, sharpness, threshold, preconditioned?}], preconditioned}].
  */
 export function sharpnessFigure(racers, { log = false, smoothing = 0, uirevision, every = 0 } = {}) {
   const traces = [];
   for (const r of racers) {
-    const p = r.probes;
-    const value = r.preconditioned ? p.preconditioned : p.sharpness;
+    const step = r.probes.map((p) => p.step);
+    const value = r.probes.map((p) => (r.preconditioned ? p.preconditioned : p.sharpness) ?? null);
+    const threshold = r.probes.map((p) => p.threshold ?? null);
     const what = r.preconditioned ? "λmax(P⁻¹H)" : "λmax";
-    const mode = p.step.length < 40 ? "lines+markers" : "lines";
-    traces.push(...smoothedPair(p.step, value, smoothing, { mode, name: `${r.name} ${what}`, line: { color: r.color, width: 2 }, marker: { size: 4 }, hovertemplate: `${r.name} ${what} %{y:.4g}<extra></extra>` }));
-    if (p.threshold.some((t) => t !== null)) {
-      traces.push({ type: "scatter", mode: "lines", x: p.step, y: p.threshold, name: `${r.name} threshold`, line: { color: r.color, width: 1.5, dash: "dash", shape: "hv" }, opacity: 0.9, hovertemplate: `${r.name} threshold %{y:.4g}<extra></extra>` });
+    const mode = step.length < 40 ? "lines+markers" : "lines";
+    traces.push(...smoothedPair(step, value, smoothing, { mode, name: `${r.name} ${what}`, line: { color: r.color, width: 2 }, marker: { size: 4 }, hovertemplate: `${r.name} ${what} %{y:.4g}<extra></extra>` }));
+    if (threshold.some((t) => t !== null)) {
+      traces.push({ type: "scatter", mode: "lines", x: step, y: threshold, name: `${r.name} threshold`, line: { color: r.color, width: 1.5, dash: "dash", shape: "hv" }, opacity: 0.9, hovertemplate: `${r.name} threshold %{y:.4g}<extra></extra>` });
     }
   }
   const values = shown(traces);

@@ -3,43 +3,44 @@
 // that extend its paths), pause, resume, step or stop every racer, change one racer's settings live,
 // and recompute the loss surface.
 
-import { fetchOk, postJSON } from "./common.js";
+import { fetchOk, HttpError, postJSON } from "./common.js";
 import { EVENT_TYPES, RunData } from "./run_data.js";
 
-/** A racer's own events: a run's, and its sharpness probes. */
-const RACER_EVENTS = [...new Set([...EVENT_TYPES, "sharpness"])];
 const RACE_EVENTS = ["race", "surface_progress", "surface", "surface_error", "point", "race_end"];
 const POLL_MS = 300; // how often a finished race's recomputing surface is asked for
 
-/** What the lab keeps of one racer: its run's data and its sharpness probes. */
+/** What the lab keeps of one racer: its run's data (curves, controls, sharpness probes) and its settings. */
 export class Racer {
   constructor(k, { run, optimizer, hyper }) {
     this.k = k;
     this.run = run;
     this.optimizer = optimizer;
-    this.hyper = { ...hyper };
+    this.initial = { ...hyper }; // what it started with
+    this.hyper = { ...hyper }; // what it has now
     this.data = new RunData();
-    this.resetSharpness();
   }
 
-  resetSharpness() {
-    this.probes = { step: [], sharpness: [], threshold: [], preconditioned: [], lr: [] };
-    this.preconditioned = false; // its rule's threshold applies to λmax(P⁻¹H) (Adam, RMSprop, …)
+  apply(type, e) {
+    this.data.apply(type, e);
+    if (type === "control" && e.action === "set") Object.assign(this.hyper, e.values);
+    if (type === "history") this.hyper = { ...this.initial, ...this.data.settings() };
   }
 
-  /**
-   * A probe {step, sharpness, threshold, preconditioned?}, with the η it was taken at (the racer's η
-   * when it came: a live change comes before the probes it affects); the latest of a step wins.
-   */
-  addProbe(e) {
-    const p = this.probes;
-    if (p.step.at(-1) === e.step) for (const key of Object.keys(p)) p[key].pop();
-    p.step.push(e.step);
-    p.sharpness.push(e.sharpness ?? null);
-    p.threshold.push(e.threshold ?? null);
-    p.preconditioned.push(e.preconditioned ?? null);
-    p.lr.push(this.hyper.lr ?? null);
-    if ("preconditioned" in e) this.preconditioned = true;
+  /** Its probes: [{step, sharpness, threshold, preconditioned?}] (run_data.js keeps them). */
+  get probes() {
+    return this.data.sharpness;
+  }
+
+  /** Whether its rule's threshold applies to λmax(P⁻¹H) (Adam, RMSprop, …), not to λmax(H). */
+  get preconditioned() {
+    return this.probes.some((p) => "preconditioned" in p);
+  }
+
+  /** Its η at step `step`: the one it started with, or the last live change made by then. */
+  lrAt(step) {
+    let lr = this.initial.lr ?? null;
+    for (const c of this.data.controls) if (c.action === "set" && c.values.lr !== undefined && c.step <= step) lr = c.values.lr;
+    return lr;
   }
 
   /**
@@ -47,25 +48,13 @@ export class Racer {
    * which has none before its first step): {step, value, sharpness, threshold, preconditioned, lr}.
    */
   get probe() {
-    const p = this.probes;
-    const values = this.preconditioned ? p.preconditioned : p.sharpness;
-    for (let i = p.step.length - 1; i >= 0; i--) {
-      if (values[i] === null) continue;
-      return { step: p.step[i], sharpness: p.sharpness[i], threshold: p.threshold[i], preconditioned: p.preconditioned[i], lr: p.lr[i], value: values[i] };
+    const key = this.preconditioned ? "preconditioned" : "sharpness";
+    for (let i = this.probes.length - 1; i >= 0; i--) {
+      const p = this.probes[i];
+      if (p[key] === null || p[key] === undefined) continue;
+      return { step: p.step, sharpness: p.sharpness, threshold: p.threshold, preconditioned: p.preconditioned ?? null, lr: this.lrAt(p.step), value: p[key] };
     }
     return null;
-  }
-
-  apply(type, e) {
-    if (type === "sharpness") return this.addProbe(e);
-    this.data.apply(type, e);
-    if (type === "start") this.resetSharpness();
-    if (type === "history") {
-      // a reconnect: the probes come back with the evaluations that carried them
-      this.resetSharpness();
-      for (const ev of e.evals) if (ev.sharpness !== undefined) this.addProbe(ev);
-    }
-    if (type === "control" && e.action === "set") Object.assign(this.hyper, e.values);
   }
 }
 
@@ -137,7 +126,7 @@ export class RaceSession {
     if (out) this.takeOut(out);
     const source = new EventSource(`/api/races/${encodeURIComponent(id)}/events`);
     this.source = source;
-    for (const type of [...RACER_EVENTS, ...RACE_EVENTS]) {
+    for (const type of [...EVENT_TYPES, ...RACE_EVENTS]) {
       source.addEventListener(type, (message) => {
         if (this.source !== source) return;
         const event = JSON.parse(message.data);
@@ -167,7 +156,7 @@ export class RaceSession {
 
   apply(type, e) {
     this.version++;
-    if (RACER_EVENTS.includes(type) && Number.isInteger(e.racer)) {
+    if (EVENT_TYPES.includes(type) && Number.isInteger(e.racer)) {
       const racer = this.racers[e.racer];
       racer?.apply(type, e);
       return racer ?? null;
@@ -238,9 +227,18 @@ export class RaceSession {
   /** Compute the loss surface again now, in the plane `kind` at `resolution` points per axis. */
   async recompute(kind, resolution) {
     const id = this.id;
-    const out = await postJSON(`/api/races/${encodeURIComponent(id)}/surface`, { kind, resolution });
+    let out;
+    try {
+      out = await postJSON(`/api/races/${encodeURIComponent(id)}/surface`, { kind, resolution });
+    } catch (e) {
+      // refused because one is computing already (a background one, whose progress is yet to come): show it
+      if (!(e instanceof HttpError && e.status === 409)) throw e;
+      const state = await (await fetchOk(`/api/races/${encodeURIComponent(id)}/surface`)).json();
+      if (state.state !== "computing") throw e;
+      out = { surface: state };
+    }
     if (this.id !== id) return;
-    if (out.surface) this.progress = { state: out.surface.state, done: out.surface.done ?? 0, total: out.surface.total ?? 0 };
+    this.progress = { state: out.surface.state, done: out.surface.done ?? 0, total: out.surface.total ?? 0 };
     this.onChange();
     if (!this.source) this.poll(id); // the stream has ended: ask until the surface is there
   }

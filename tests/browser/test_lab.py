@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 # The moons preset (SGD η 0.1, momentum η 0.05 γ 0.9, Adam η 0.01; sharpness every 25 steps) cut to a
 # few epochs: 25 steps an epoch, a second or two in all.
@@ -137,7 +138,9 @@ def test_a_race_draws_every_racer_in_every_figure(page, watch, live_server):
         line = traces[f"{name} threshold"]
         value = next(t for n, t in traces.items() if n.startswith(f"{name} λmax"))
         assert line["dash"] == "dash" and line["color"] == value["color"]
-        assert line["x"] == racer["probes"]["step"] == value["x"]
+        steps = [p["step"] for p in racer["probes"]]
+        assert steps == list(range(0, 6 * 25 + 1, 25))  # every 25 steps of 6 epochs of 25 steps, from 0
+        assert line["x"] == steps == value["x"]
         assert {round(v, 6) for v in line["y"]} == {round(threshold, 6)}
         assert any(v is not None and v > 0 for v in value["y"])
     assert watch.errors == [] and foreign(watch, live_server) == set()
@@ -187,7 +190,7 @@ def test_pause_step_and_resume_reach_every_racer(page, watch, live_server, app):
 def test_a_live_lr_change_reaches_its_racer_and_moves_its_threshold(page, watch, live_server, app):
     page.goto(live_server + LONG)
     page.click("#play")
-    page.wait_for_function("() => descent.session.racers[0]?.probes.step.length >= 2")
+    page.wait_for_function("() => descent.session.racers[0]?.probes.length >= 2")
     card = page.locator('#racers article[data-racer="0"]')
     assert card.locator("select").is_disabled()  # a racing optimizer stays what it is
     box = card.locator('input.num[data-param="lr"]')
@@ -203,7 +206,7 @@ def test_a_live_lr_change_reaches_its_racer_and_moves_its_threshold(page, watch,
     assert page.evaluate("descent.session.racers.slice(1).every((r) => r.data.controls.length === 0)")
     assert "lr:0.05;" in page.url.split("racers=")[1]
     # its next probe's threshold is 2/η at the new η, and η* = η·threshold/λmax is marked on its slider
-    page.wait_for_function("() => descent.session.racers[0].probes.threshold.at(-1) === 40")
+    page.wait_for_function("() => descent.session.racers[0].probes.at(-1).threshold === 40")
     assert card.locator(".slider .marker").is_visible()
     # the mark and the probe it comes from, read at once (probes keep coming)
     probe, title = page.evaluate(
@@ -305,15 +308,16 @@ def test_nothing_is_locked_that_can_act_and_nothing_acts_that_is_locked(page, wa
     assert page.locator("#locked-note").is_visible()
     assert page.locator("#add-racer").is_disabled()
     assert page.locator('#racers article[data-racer="0"] input.num[data-param="lr"]').is_enabled()
-    assert page.locator("#recompute").is_enabled() and page.locator("#play").is_disabled()
-    page.click("#recompute")
+    expect(page.locator("#recompute")).to_be_enabled()  # (not while a background surface computes)
+    assert page.locator("#play").is_disabled()
+    page.click("#recompute")  # (or a background surface already computing: it shows that one's progress)
     page.wait_for_function("() => descent.session.surface !== null", timeout=30_000)
-    assert page.locator("#banner").is_hidden()
+    assert page.locator("#banner").is_hidden(), page.locator("#banner").inner_text()
     page.click("#stop")
     wait_status(page, "ended")
     assert not page.evaluate("document.getElementById('race-settings').disabled")
     assert page.locator("#play").inner_text().strip() == "Race again"
-    assert watch.errors == []
+    assert [e for e in watch.errors if "status of 409" not in e] == []
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
