@@ -41,13 +41,19 @@ export function curveFigures(racers, view) {
     loss.push(...smoothedPair(epoch, evals.map((e) => e.test_loss), view.smoothing, trace("test", "dash")));
     accuracy.push(...smoothedPair(epoch, pct("train_accuracy"), view.accuracySmoothing, trace("train")));
     accuracy.push(...smoothedPair(epoch, pct("test_accuracy"), view.accuracySmoothing, trace("test", "dash")));
-    const marks = [endMarks(data, (at) => at.epoch ?? at.step / per), changeMarks(data.controls, (step) => step / per, { color: r.color })];
-    for (const m of marks) {
+    // how it ended (diverged, stopped early): named, a line lower per racer so that labels stay apart
+    const ends = endMarks(data, (at) => at.epoch ?? at.step / per);
+    for (const a of ends.annotations) Object.assign(a, { text: `${r.name}: ${a.text}`, y: a.y - 0.09 * r.k, ending: true });
+    for (const m of [ends, changeMarks(data.controls, (step) => step / per, { color: r.color })]) {
       shapes.push(...m.shapes);
       annotations.push(...m.annotations);
     }
   }
   const reach = Math.max(1, ...racers.map((r) => epochRange(r.data, view.epochs)[1]));
+  for (const a of annotations.filter((a) => a.ending)) {
+    a.xanchor = a.x < reach / 2 ? "left" : "right"; // inside the plot
+    delete a.ending;
+  }
   const x = axis("epoch", { range: [0, reach] });
   const lossY = valueAxis(shown(loss), { log: view.logY, maxLabels: 4 });
   const accuracies = shown(accuracy).filter(Number.isFinite);
