@@ -359,4 +359,12 @@ async function reattach(id) {
   render();
 }
 
-window.descent = { state, session, form, cards, body: () => raceBody(state) };
+window.descent = {
+  state,
+  session,
+  form,
+  cards,
+  body: () => raceBody(state),
+  /** Every figure shows the data as it is now (no redraw pending). */
+  drawn: () => !dirty.curves && !dirty.sharpness && !dirty.surface,
+};
