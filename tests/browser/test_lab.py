@@ -266,6 +266,18 @@ def test_a_link_with_a_race_re_attaches_to_it(page, watch, live_server):
     assert watch.errors == []
 
 
+def test_a_link_to_a_forgotten_race_keeps_its_settings_and_says_so(page, watch, live_server):
+    page.goto(live_server + "/lab?epochs=7&seed=3&race=forgotten")
+    banner = page.locator("#banner")
+    banner.wait_for(state="visible")
+    assert "no longer on the server" in banner.inner_text()
+    assert page.evaluate("[descent.state.epochs, descent.state.seed, descent.session.id]") == [7, 3, None]
+    page.wait_for_function("() => !location.search.includes('race=')")
+    assert page.locator("#play").is_enabled()
+    # the one error: Chromium's own line for the 404 that answered the question
+    assert [e for e in watch.errors if "status of 404" not in e] == []
+
+
 def test_the_servers_refusal_shows_by_the_form_and_on_the_racer_it_names(page, watch, live_server):
     where = ["body", "racers", 1, "hyper", "lr"]
     detail = [{"loc": where, "msg": "lr must be at most 10", "type": "value_error"}]
