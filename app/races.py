@@ -105,7 +105,7 @@ class Race:
         """Once every racer has ended: the last surface, the run log, then `race_end`."""
         for run in self.runs:
             run.join()
-        if any(len(t) > 1 for t in self.trajectories):
+        if any(len(t) for t in self.trajectories):
             self._compute(self.settings.kind, self.settings.resolution)
         self._record()
         self.ended = time.monotonic()
@@ -121,7 +121,8 @@ class Race:
             ending = history.last() or {"type": "error", "message": "the racer sent no last event"}
             entries.append(runlog.training_entry(asdict(config), step, loss, history.evaluations(), ending))
         racers = [{"optimizer": r.optimizer, "hyper": dict(r.hyper)} for r in self.racers]
-        self._log.safely("a network race", runlog.record_network_race, entries, racers)
+        surface = asdict(self.settings)
+        self._log.safely("a network race", runlog.record_network_race, entries, racers, surface)
 
     # --- the loss surface -----------------------------------------------------------------------
 
@@ -131,8 +132,15 @@ class Race:
             if self.surface["state"] == "computing":
                 return False
             self.surface.update(state="computing", done=0, total=resolution, error=None)
+        self._progress(0, resolution)  # at once: a page learns that a surface is on its way
         threading.Thread(target=self._compute, args=(kind, resolution), daemon=True).start()
         return True
+
+    def _progress(self, done: int, total: int) -> None:
+        with self._lock:
+            self.surface.update(done=done, total=total)
+        progress = {"type": "surface_progress", "done": done, "total": total}
+        self._publish("surface_progress", orjson.dumps(progress).decode())
 
     def _compute(self, kind: str, resolution: int) -> None:
         with self._lock:
@@ -162,15 +170,9 @@ class Race:
         rows = slice(0, SURFACE_EXAMPLES)
         x, y = split.x_train[rows], one_hot(split.y_train[rows], split.classes)
 
-        def progress(done: int, total: int) -> None:
-            with self._lock:
-                self.surface.update(done=done, total=total)
-            self._publish(
-                "surface_progress",
-                orjson.dumps({"type": "surface_progress", "done": done, "total": total}).decode(),
-            )
-
-        return race_surface(net, x, y, net.params, trajectories, kind, resolution, self.base.seed, progress)
+        return race_surface(
+            net, x, y, net.params, trajectories, kind, resolution, self.base.seed, self._progress
+        )
 
     def surface_out(self) -> dict:
         with self._lock:

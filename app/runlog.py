@@ -707,12 +707,16 @@ def record_training(
     return target.record(training_entry(config, step, loss, evals, ending))
 
 
-def record_network_race(entries: Sequence[dict], racers: Sequence[Mapping], target: RunLog) -> list[int]:
+def record_network_race(
+    entries: Sequence[dict], racers: Sequence[Mapping], surface: Mapping, target: RunLog
+) -> list[int]:
     """A race of optimizers on one network: each racer's training entry, linked by a race id and
-    holding the whole race (`race_racers`) and its place in it (`racer`), in one transaction."""
+    holding the whole race (`race_racers`), its place in it (`racer`) and the race's loss-surface
+    settings (`race_surface`), in one transaction."""
     race = uuid.uuid4().hex[:12]
+    shared = {"race_racers": list(racers), "race_surface": dict(surface)}
     linked = [
-        {**entry, "race": race, "config": {**entry["config"], "race_racers": list(racers), "racer": k}}
+        {**entry, "race": race, "config": {**entry["config"], **shared, "racer": k}}
         for k, entry in enumerate(entries)
     ]
     return target.record_many(linked)

@@ -4,7 +4,7 @@
 // of weight space update live; each racer's η changes while it races.
 
 import { curveControls, lossAndAccuracyControls } from "./charts.js";
-import { debounce, fmt, h, hideBanner, HttpError, messageOf, showBanner, throttled } from "./common.js";
+import { debounce, fmt, h, hideBanner, HttpError, messageOf, readEmbedded, showBanner, throttled } from "./common.js";
 import { CONFIG, keepSized } from "./run_figures.js";
 import { cat, configLink, FIELDS, fromRequest, initialState, normalize, presetState, raceBody, racerName } from "./lab_state.js";
 import { RaceSession } from "./lab_race.js";
@@ -237,6 +237,8 @@ function drawSurface() {
   const n = surface ? `${surface.a.length}×${surface.b.length}` : "";
   $("surface-caption").textContent = surface ? `${kind.label} · ${n} · to step ${steps.toLocaleString("en-US")}` : `${kind.label} plane`;
   $("surface-caption").title = surface ? `${kind.title}; a ${n} grid; the paths as far as step ${steps.toLocaleString("en-US")}` : kind.title;
+  if (surface?.note) $("surface-caption").textContent += " (too early for PCA)"; // the server fell back to a random plane
+  if (surface?.note) $("surface-caption").title += `; ${surface.note}`;
 }
 
 const draws = {
@@ -345,9 +347,10 @@ render();
 
 /** A link with a race: watch it while the server keeps it; else its settings are all there is. */
 async function reattach(id) {
-  const response = await fetch(`/api/races/${encodeURIComponent(id)}`);
+  const known = readEmbedded("page").race?.[id] != null; // the server said whether it still has it
+  const response = known ? await fetch(`/api/races/${encodeURIComponent(id)}`) : null;
   if (session.id || session.status === "starting") return;
-  if (!response.ok) {
+  if (!response?.ok) {
     state.race = null;
     saveUrl();
     showBanner("The race in this link is no longer on the server (races live in its memory): its settings are here, press Race to run it again.");

@@ -122,7 +122,7 @@ function reopenLinks(run) {
     const links = [h("a.reopen", { href: trainingUrl(run.config, run.id), title: `Open this run (its settings and curves) in ${page}` }, "Open")];
     const racers = run.config.race_racers ?? [];
     if (run.race && racers.length > 1) {
-      links.push(h("a.reopen.race", { href: labUrl(PAGE.training, run.config), title: `Race its ${racers.length} optimizers again in the network lab (same seed, same race)` }, "open in lab"));
+      links.push(h("a.reopen.race", { href: labUrl(PAGE.training, run.config, run.config.race_surface), title: `Race its ${racers.length} optimizers again in the network lab (same seed, same race)` }, "open in lab"));
     }
     return links;
   }
@@ -386,7 +386,7 @@ async function drawMap(paths, token) {
 /** Settings that differ between the selected runs, flattened to dotted names. */
 function flatten(config, prefix = "", out = {}) {
   for (const [k, v] of Object.entries(config)) {
-    if (["race_racers", "racer", "chunk", "throttle", "surface"].includes(k)) continue;
+    if (["race_racers", "race_surface", "racer", "chunk", "throttle", "surface"].includes(k)) continue;
     const name = prefix + k;
     if (v && typeof v === "object" && !Array.isArray(v)) flatten(v, `${name}.`, out);
     else if (k === "racers" && Array.isArray(v) && v.length === 1) flatten(v[0], "", out);

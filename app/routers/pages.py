@@ -88,7 +88,10 @@ def mnist_page(request: Request):
 @router.get("/lab", response_class=HTMLResponse)
 def lab_page(request: Request):
     """Races of optimizers on one network, its loss surface and its sharpness."""
-    return _network_page(request, "lab.html", races=race_options().model_dump(mode="json"))
+    race_id = request.query_params.get("race")
+    race = request.app.state.races.get(race_id) if race_id else None
+    linked = {race_id: race.status if race else None} if race_id else {}  # None: forgotten (no 404 asked)
+    return _network_page(request, "lab.html", races=race_options().model_dump(mode="json"), race=linked)
 
 
 @router.get("/log", response_class=HTMLResponse)

@@ -171,8 +171,8 @@ def set_hyper(race: ThisRace, racer: Annotated[int, Path(ge=0, lt=MAX_RACERS)], 
 def recompute_surface(race: ThisRace, req: SurfaceIn) -> RaceOut:
     """Compute the loss surface now, in the background; its progress and result come on the race's
     events (and from GET .../surface)."""
-    if not any(len(t) > 1 for t in race.trajectories):
-        raise HTTPException(409, "no racer has moved yet: a surface needs at least two snapshots")
+    if not any(len(t) for t in race.trajectories):
+        raise HTTPException(409, "the racers have not been evaluated yet: try again in a moment")
     if not race.recompute(req.kind, req.resolution):
         raise HTTPException(409, "a surface is being computed for this race; wait for it to finish")
     return _out(race)

@@ -170,12 +170,21 @@ def race_surface(
     from the initial weights to each racer's latest weights (Goodfellow, Vinyals and Saxe, 2015).
 
     `trajectories`: each racer's (steps, (snapshots, parameters) weights); `net` gives the network's
-    shape; (x, y) is the fixed evaluation subset."""
+    shape; (x, y) is the fixed evaluation subset. While the paths are too short for PCA (they do not
+    yet spread in two directions) the plane is random, and the event's `note` says so."""
     walked = [points for _, points in trajectories]
-    on = plane(net, [w for w in walked if len(w)], initial, kind, seed)
+    note = None
+    try:
+        on = plane(net, [w for w in walked if len(w)], initial, kind, seed)
+    except ValueError as e:  # too few snapshots yet for two principal directions
+        if kind != "pca":
+            raise
+        on = plane(net, walked, initial, "random", seed)
+        note = f"drawn on random directions: {e}"
     event = {
         "type": "surface",
         **surface(net, x, y, walked, initial, resolution=resolution, progress=progress, on=on),
+        "note": note,
     }
     event["paths"] = [
         {"racer": k, "step": list(steps), "a": [p[0] for p in path], "b": [p[1] for p in path]}

@@ -1,6 +1,8 @@
 """Races of optimizers on one network over the API: fairness, the merged stream, controls, the loss
 surface and the run log."""
 
+import json
+import re
 import time
 
 import numpy as np
@@ -101,6 +103,7 @@ def test_a_race_is_logged_as_one_entry_of_linked_racers(client):
     full = [client.app.state.log.get().get(row["id"]) for row in rows]
     assert sorted(r["config"]["racer"] for r in full) == [0, 1, 2]
     assert all(r["config"]["race_racers"][r["config"]["racer"]]["optimizer"] == r["optimizer"] for r in full)
+    assert all(r["config"]["race_surface"] == RACE["surface"] for r in full)
 
 
 def test_pause_resume_step_and_a_live_rate_act_on_the_racers(client):
@@ -178,3 +181,18 @@ def test_a_race_that_does_not_fit_under_the_cap_is_429_and_starts_nothing(tmp_pa
         r = c.post("/api/races", json=RACE)
         assert r.status_code == 429 and "3 more do not fit" in r.json()["detail"]
         assert c.app.state.runs.active() == 0
+
+
+def embedded(html: str) -> dict:
+    return json.loads(
+        re.search(r'<script type="application/json" id="page">(.*?)</script>', html, re.S).group(1)
+    )
+
+
+def test_the_lab_page_says_whether_its_linked_race_is_still_there(client):
+    long = {**RACE, "training": {**RACE["training"], "epochs": 400}}
+    race = client.post("/api/races", json=long).json()
+    assert embedded(client.get(f"/lab?race={race['id']}").text)["race"] == {race["id"]: "running"}
+    client.post(f"/api/races/{race['id']}/stop")
+    assert embedded(client.get("/lab?race=gone").text)["race"] == {"gone": None}
+    assert embedded(client.get("/lab").text)["race"] == {}

@@ -92,3 +92,14 @@ def test_the_race_surface_is_true_to_its_network(finished, kind):
             loss_at(race.nets[0], x, y, t.points()[-1], np.float64), rel=1e-12
         )
     assert (event["explained"] is None) == (kind == "random")
+
+
+def test_too_early_for_pca_the_surface_falls_back_to_random_directions_and_says_so(finished):
+    race, _ = finished
+    x, y = race.split.x_train[:100], one_hot(race.split.y_train[:100], race.split.classes)
+    only_start = [([0], t.points()[:1]) for t in race.trajectories]
+    event, plane = race_surface(race.nets[0], x, y, race.initial, only_start, "pca", 5)
+    assert event["kind"] == plane.kind == "random" and event["explained"] is None
+    assert event["note"].startswith("drawn on random directions")
+    full = [(t.steps, t.points()) for t in race.trajectories]
+    assert race_surface(race.nets[0], x, y, race.initial, full, "pca", 5)[0]["note"] is None
