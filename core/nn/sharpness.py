@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from core.nn.layers import ActivationLayer, Dense
 from core.nn.network import Network
 from core.params import by_name
 
@@ -71,9 +72,10 @@ def _twin(net: Network) -> tuple[Network, list[_HeldPieces]]:
     twin = Network(replace(net.spec, dropout=0.0), dtype=np.float64)
     held = []
     for layer in twin.layers:
-        if getattr(layer, "act", None) is not None and layer.act.name in PIECEWISE_LINEAR:
-            layer.act = _HeldPieces(layer.act)
-            held.append(layer.act)
+        if isinstance(layer, Dense | ActivationLayer) and layer.act.name in PIECEWISE_LINEAR:
+            pieces = _HeldPieces(layer.act)
+            layer.act = pieces  # type: ignore[assignment]  # the same protocol: name, forward, backward
+            held.append(pieces)
     return twin, held
 
 
