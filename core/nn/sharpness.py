@@ -74,7 +74,7 @@ def _twin(net: Network) -> tuple[Network, list[_HeldPieces]]:
     for layer in twin.layers:
         if isinstance(layer, Dense | ActivationLayer) and layer.act.name in PIECEWISE_LINEAR:
             pieces = _HeldPieces(layer.act)
-            layer.act = pieces  # type: ignore[assignment]  # the same protocol: name, forward, backward
+            layer.act = pieces  # the same protocol: name, forward, backward
             held.append(pieces)
     return twin, held
 
