@@ -41,7 +41,7 @@ ITERATIONS = 20  # Lanczos steps: λmax to about 1e-6 relative on the networks h
 FORWARD_STEP = 1e-6  # h of the probe's forward differences, along a unit vector
 EXAMPLES = 512  # the probe's training examples (see SharpnessProbe)
 PROBE_ITERATIONS = 20  # the most Lanczos steps of one probe: a cold start's
-TOLERANCE = 1e-3  # a probe stops once its top Ritz pair's residual is below this fraction of λmax
+TOLERANCE = 1e-2  # a probe stops once its top Ritz pair's residual is below this fraction of λmax
 
 
 PIECEWISE_LINEAR = ("relu", "leaky_relu")  # activations whose pieces a probe holds fixed
@@ -228,13 +228,13 @@ class SharpnessProbe:
         _hold(self.held, True)
         if not (np.isfinite(loss) and np.isfinite(self.base).all()):
             return result
-        result["sharpness"] = self._top("sharpness", self._product)
+        result["sharpness"] = self._top("sharpness", self.product)
         if rule is not None and rule.preconditioner is not None and t > 0:
             with np.errstate(all="ignore"):
                 scale = 1 / np.sqrt(rule.preconditioner(state, hyper, t))
             if np.isfinite(scale).all():
                 result["preconditioned"] = self._top(
-                    "preconditioned", lambda v: scale * self._product(scale * v)
+                    "preconditioned", lambda v: scale * self.product(scale * v)
                 )
         return result
 
@@ -248,8 +248,9 @@ class SharpnessProbe:
         self.products += 1
         return loss
 
-    def _product(self, v: np.ndarray) -> np.ndarray:
-        """H·v by a forward difference along v/|v| (v need not be a unit vector)."""
+    def product(self, v: np.ndarray) -> np.ndarray:
+        """H·v at the weights of the last `measure`, by a forward difference along v/|v| (v need not be
+        a unit vector): one gradient pass."""
         norm = float(np.linalg.norm(v))
         if norm == 0.0:
             return np.zeros_like(v)
