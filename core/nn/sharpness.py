@@ -118,18 +118,18 @@ def lanczos(
     most `tolerance`·|θ|: then an eigenvalue lies within that residual of θ, and θ's own error is of
     the order of residual²/gap. A start near the top eigenvector stops in a few products.
     """
-    n = start.size
-    basis = np.zeros((min(iterations, n), n))
+    basis: list[np.ndarray] = []  # the Lanczos vectors (a list: no n-wide matrix to allocate per call)
     alphas: list[float] = []
     betas: list[float] = []
     v = start / np.linalg.norm(start)
-    for k in range(len(basis)):
-        basis[k] = v
+    for _ in range(min(iterations, start.size)):
+        basis.append(v)
         w = product(v)
         if not np.isfinite(w).all():
             return float("nan"), start
         alphas.append(float(v @ w))
-        w -= basis[: k + 1].T @ (basis[: k + 1] @ w)  # full reorthogonalization
+        for u in basis:  # full reorthogonalization (modified Gram-Schmidt)
+            w -= (u @ w) * u
         beta = float(np.linalg.norm(w))
         values, vectors = _ritz(alphas, betas)
         top = vectors[:, -1]
@@ -137,7 +137,7 @@ def lanczos(
             break  # an invariant subspace (the Ritz values are exact), or converged
         betas.append(beta)
         v = w / beta
-    ritz = basis[: len(alphas)].T @ top
+    ritz = sum(c * u for c, u in zip(top, basis, strict=True))
     return float(values[-1]), ritz / np.linalg.norm(ritz)
 
 
@@ -224,7 +224,9 @@ class SharpnessProbe:
         if not np.isfinite(self.theta).all():
             return result
         _hold(self.held, False)  # the base pass records the pieces the products then keep
-        loss = self._gradient(self.theta, self.base)
+        np.copyto(self.twin.params, self.theta)
+        loss = self._pass()
+        np.copyto(self.base, self.twin.grad)
         _hold(self.held, True)
         if not (np.isfinite(loss) and np.isfinite(self.base).all()):
             return result
@@ -238,13 +240,10 @@ class SharpnessProbe:
                 )
         return result
 
-    def _gradient(self, point: np.ndarray, out: np.ndarray) -> float:
-        """∇L(point) into `out`; returns the loss."""
-        twin = self.twin
-        np.copyto(twin.params, point)
+    def _pass(self) -> float:
+        """The loss at the twin's weights, its gradient left in `twin.grad`."""
         with np.errstate(all="ignore"):  # a diverging network overflows: reported as None
-            loss = twin.loss_and_grad(self.x, self.y)
-        np.copyto(out, twin.grad)
+            loss = self.twin.loss_and_grad(self.x, self.y)
         self.products += 1
         return loss
 
@@ -254,9 +253,11 @@ class SharpnessProbe:
         norm = float(np.linalg.norm(v))
         if norm == 0.0:
             return np.zeros_like(v)
-        out = np.empty_like(v)
-        self._gradient(self.theta + (FORWARD_STEP / norm) * v, out)
-        out -= self.base
+        shifted = self.twin.params  # θ + h·v/|v|, written in place
+        np.multiply(v, FORWARD_STEP / norm, out=shifted)
+        shifted += self.theta
+        self._pass()
+        out = np.subtract(self.twin.grad, self.base)
         out *= norm / FORWARD_STEP
         return out
 
