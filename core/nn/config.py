@@ -140,7 +140,7 @@ class TrainConfig:
     schedule: str = choice("learning-rate schedule", "constant", SCHEDULES, key="sched")
     schedule_params: Mapping[str, float] = settings("the schedule's parameters", "sp")
     batch_size: int = number(BATCH, key="bs", server_high=4096)
-    epochs: int = number(EPOCHS, key="epochs", server_high=500)
+    epochs: int = number(EPOCHS, key="epochs")  # full-batch training takes thousands (an epoch is a step)
     l1: float = number(L1, key="l1", live=True)
     l2: float = number(L2, key="l2", live=True)
     max_norm: float = number(MAX_NORM, key="maxnorm", live=True)

@@ -130,6 +130,22 @@ class Preset:
     surface: Mapping[str, object]
 
 
+# Cohen et al.'s conditions (MSE on a linear output, tanh layers, a small image subset, full batch):
+# three tanh layers sharpen from λmax ≈ 22 past 2/η for each η here (bench/edge_of_stability.py).
+EDGE_OF_STABILITY = {
+    "dataset": "mnist",
+    "data": {"train_size": 500, "test_size": 1000},
+    "hidden": ((200, "tanh"), (200, "tanh"), (200, "tanh")),
+    "output": "linear",
+    "loss": "mse",
+    "init": "xavier",
+    "output_init": "xavier",
+    "batch_size": 500,  # the whole training set: gradient descent (an epoch is one step)
+    "epochs": 10_000,
+    "sharpness_every": 100,
+}
+EDGE_OF_STABILITY_RATES = (0.08, 0.07, 0.06)  # 2/η = 25, 28.6, 33.3
+
 PRESETS: dict[str, Preset] = by_name(
     [
         Preset(
@@ -145,6 +161,15 @@ PRESETS: dict[str, Preset] = by_name(
             },
             (Racer("sgd", {"lr": 0.1}), Racer("momentum", {"lr": 0.05}), Racer("adam", {"lr": 0.01})),
             {"kind": "pca", "resolution": 21, "every": 5},
+        ),
+        Preset(
+            "edge_of_stability",
+            "Edge of stability",
+            "Full-batch gradient descent at three step sizes on 784-200-200-200-10 tanh, MSE, 500 MNIST"
+            " images: λmax rises to 2/η and hovers there while the loss keeps falling (Cohen et al., 2021)",
+            EDGE_OF_STABILITY,
+            tuple(Racer("sgd", {"lr": lr}) for lr in EDGE_OF_STABILITY_RATES),
+            {"kind": "pca", "resolution": 21, "every": 0},
         ),
     ]
 )

@@ -169,10 +169,33 @@ def test_unknown_races_are_404_and_the_options_name_the_presets(client):
     assert client.get("/api/races/nope/events").status_code == 404
     options = client.get("/api/races/options").json()
     assert options["min_racers"] == 2 and options["max_racers"] == 6
-    for preset in options["presets"].values():
-        r = client.post("/api/races", json=preset["request"])
-        assert r.status_code == 201, r.text
-        client.post(f"/api/races/{r.json()['id']}/stop")
+    assert set(options["presets"]) == {"moons", "edge_of_stability"}
+    r = client.post("/api/races", json=options["presets"]["moons"]["request"])
+    assert r.status_code == 201, r.text
+    client.post(f"/api/races/{r.json()['id']}/stop")
+
+
+def test_the_edge_of_stability_preset_is_a_race_of_full_batch_gradient_descent(
+    client, mnist_dir, monkeypatch
+):
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(mnist_dir))
+    preset = client.get("/api/races/options").json()["presets"]["edge_of_stability"]["request"]
+    training = preset["training"]
+    assert training["batch_size"] == training["data"]["train_size"] and training["loss"] == "mse"
+    assert [r["optimizer"] for r in preset["racers"]] == ["sgd"] * 3
+    r = client.post("/api/races", json=preset)
+    assert r.status_code == 201, r.text
+    race = r.json()
+    events = []
+    with client.stream("GET", f"/api/races/{race['id']}/events") as stream:
+        for name, data in sse(stream.iter_lines(), until="sharpness"):
+            events.append((name, data))
+    client.post(f"/api/races/{race['id']}/stop")
+    k = events[-1][1]["racer"]
+    probe = seen(events, "sharpness", k)[0]  # the first probe, at step 0, against the racer's 2/η
+    lr = preset["racers"][k]["hyper"]["lr"]
+    assert probe["step"] == 0 and probe["threshold"] == pytest.approx(2 / lr)
+    assert 0 < probe["sharpness"] < probe["threshold"]  # it starts below the edge and sharpens toward it
 
 
 def test_a_race_that_does_not_fit_under_the_cap_is_429_and_starts_nothing(tmp_path):
