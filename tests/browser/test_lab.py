@@ -340,6 +340,10 @@ def test_nothing_is_cut_off_or_leaves_its_panel(page, watch, live_server, size, 
         race_to_the_end(page)
         page.screenshot(path=tmp_path / f"lab-raced-{size[0]}x{size[1]}.png")
         problems += page.evaluate(FIND_OVERFLOW, CONTROLS)
+        # the page fits the window: its panels scroll, the page never does (into blank space)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        if height > size[1]:
+            problems.append(f"the page is {height} px tall in a {size[1]} px window")
     finally:
         page.set_viewport_size({"width": 1366, "height": 768})
     assert problems == [], f"/lab at {size[0]}×{size[1]}:\n" + "\n".join(problems)
