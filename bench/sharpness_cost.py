@@ -13,7 +13,7 @@ Both runs go through core.nn.training.train with evaluation held back (a 60 s th
 scored), so the ratio is the probe's against the steps'; the time is the whole run's, the first probe
 (a cold start) included. Best of --repeat, the two orders alternating.
 
-    OPENBLAS_NUM_THREADS=1 DESCENT_DATA_DIR=... python bench/sharpness_cost.py [--repeat 2]
+    OPENBLAS_NUM_THREADS=1 DESCENT_DATA_DIR=... python bench/sharpness_cost.py [--repeat 2] [--only 3,5]
 """
 
 import os
@@ -53,13 +53,17 @@ def seconds(fields: dict, steps: int, every: int, split) -> tuple[float, int]:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--only", help="the cases to run, by number from 1, e.g. 3,5")
     args = parser.parse_args()
+    chosen = {int(i) for i in args.only.split(",")} if args.only else set(range(1, len(CASES) + 1))
     threads = os.environ.get("OPENBLAS_NUM_THREADS")
     print(f"Sharpness every 100 steps against none; {threads} BLAS thread(s), best of {args.repeat}")
     print(f"probe: the first {EXAMPLES} training examples, float64, warm-started Lanczos")
     columns = {"steps": 6, "without": 8, "with": 8, "probes": 7, "per probe": 10, "ratio": 6}
     print(f"  {'case':32} " + " ".join(f"{name:>{width}}" for name, width in columns.items()))
-    for label, fields, steps in CASES:
+    for number, (label, fields, steps) in enumerate(CASES, 1):
+        if number not in chosen:
+            continue
         split = load_data(TrainConfig(**fields))
         plain, probed, probes = [], [], 0
         for i in range(args.repeat):
