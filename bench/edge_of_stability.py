@@ -130,7 +130,7 @@ def report(run: dict, result: dict) -> None:
         fell = "fell" if result["loss_end"] < result["loss_then"] else "did not fall"
         print(
             f"    train loss {result['loss_then']:.5f} -> {result['loss_end']:.5f} ({fell}; it rose at"
-            f" {result['rose']:.0%} of the steps, which gradient descent below 2/η never does)"
+            f" {result['rose']:.0%} of the steps: not the monotone descent of steps below 2/η)"
         )
     print(f"  verdict: {result['verdict']}")
 
