@@ -24,32 +24,22 @@ from multiprocessing import Pool
 
 import numpy as np
 
+from core.nn.race import EDGE_OF_STABILITY, EDGE_OF_STABILITY_RATES
 from core.nn.training import TrainConfig, train
 
-# 784-200-200-200-10, tanh, Xavier, linear output and MSE, on 500 MNIST images, full batch. Three tanh
-# layers sharpen much further than two (λmax rises from about 22 to above 35 here, where 784-200-200-10
-# levels off near 30 as the loss vanishes), and 500 images are fitted fast enough for the edge to come
-# within a few thousand steps.
-EDGE_OF_STABILITY = {
-    "dataset": "mnist",
-    "data": {"train_size": 500, "test_size": 1000},
-    "hidden": ((200, "tanh"), (200, "tanh"), (200, "tanh")),
-    "output": "linear",
-    "loss": "mse",
-    "init": "xavier",
-    "output_init": "xavier",
-    "optimizer": "sgd",
-    "batch_size": 500,  # the whole training set: gradient descent
-    "sharpness_every": 100,
-}
-STEPS = 10_000  # a full-batch epoch is one step: TrainConfig takes at most 10,000 epochs
-RATES = (0.08, 0.07, 0.06)  # 2/η = 25, 28.6, 33.3; λmax starts near 22
+# The lab's "Edge of stability" preset: 784-200-200-200-10, tanh, Xavier, linear output and MSE, on 500
+# MNIST images, full batch. Three tanh layers sharpen much further than two (λmax rises from about 22 to
+# above 35 here, where 784-200-200-10 levels off near 30 as the loss vanishes), and 500 images are fitted
+# fast enough for the edge to come within a few thousand steps.
+STEPS = int(EDGE_OF_STABILITY["epochs"])  # a full-batch epoch is one step
+RATES = EDGE_OF_STABILITY_RATES  # 2/η = 25, 28.6, 33.3; λmax starts near 22
 CHECKPOINTS = (0, 500, 1000, 2000, 3000, 4000, 6000, 8000, 10_000)
 
 
 def race(lr: float, steps: int) -> dict:
     """One racer: the per-step losses and the sharpness probes of a run at step size `lr`."""
-    config = TrainConfig(**EDGE_OF_STABILITY, hyper={"lr": lr}, epochs=steps, throttle=1.0)
+    settings = {**EDGE_OF_STABILITY, "epochs": steps}
+    config = TrainConfig(**settings, optimizer="sgd", hyper={"lr": lr}, throttle=1.0)
     losses: list[float] = []
     probes: list[tuple[int, float | None, float | None]] = []
     status, start = "", time.perf_counter()
