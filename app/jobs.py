@@ -1,18 +1,20 @@
-"""Batches of independent jobs (core/nn/sweeps.py specs) on a pool of worker processes: submit a list of
-specs, poll for progress and results, cancel. In memory only.
+"""Batches of independent jobs (core/nn/sweeps.py specs) on a pool of workers: submit a list of specs,
+poll for progress and results, cancel. In memory only.
 
-The pool is any `concurrent.futures.Executor`, made by `executor_factory` on first use: by default a
-`ProcessPoolExecutor` with one process per core (one BLAS thread each), or what $DESCENT_JOB_EXECUTOR
-names. The manager hands it at most
-one task per worker at a time, taking jobs in turn, so two jobs share the pool fairly, a cancelled
-job's remaining specs never reach it, and a shutdown leaves at most one task per worker to finish.
-It needs nothing but `submit(fn, spec)` and `shutdown(wait)`: an executor of Dask
-(`distributed.Client(address).get_executor()`) or an adapter over Ray (`ray.remote(fn).remote(spec)
-.future()`) replaces the pool without changing any caller.
+The pool is any `concurrent.futures.Executor`, made by `executor_factory`: by default a
+`ProcessPoolExecutor` with one process per core (one BLAS thread each, lower priority), made with the
+first job; with DESCENT_JOB_EXECUTOR=dask a Dask cluster (app/dask_pool.py), started or connected to
+at app startup; or what DESCENT_JOB_EXECUTOR=package.module:factory makes. A pool is always made on a
+thread of its own, never in a request: jobs submitted meanwhile wait in the queue, and `pool()` says
+so. The manager hands the pool at most one task per worker at a time (a Dask pool: per thread of its
+cluster), taking jobs in turn, so two jobs share the pool fairly, a cancelled job's remaining specs
+never reach it, and a shutdown leaves at most one task per worker to finish. It needs nothing of the
+pool but `submit(fn, spec)` and `shutdown(wait)`.
 
-A pool that breaks (a worker died) is set aside, and the next spec starts a fresh one. If no pool
-can be made, or a fresh one refuses its first task, `submit` raises PoolUnavailable and makes no job.
-The default pool's workers end with the server, however it ends (see `_exit_with_server`).
+A pool that breaks (a worker died) is set aside and a fresh one started. A pool that cannot be made,
+or refuses its first task, fails the specs waiting for it, with the reason, and the next job tries
+again. A job whose every spec failed ends "failed". The default pool's workers end with the server,
+however it ends (see `_exit_with_server`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from app import settings
 from core.nn.sweeps import run_job
 
 log = logging.getLogger("descent.jobs")
-JobStatus = Literal["running", "done", "cancelled"]
+JobStatus = Literal["running", "done", "failed", "cancelled"]
+PoolState = Literal["idle", "starting", "ready", "failed"]
+NICE = 10  # workers' priority below the server's, as run processes (app/run_process.py)
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,26 @@ class Busy(Exception):
     """Too many jobs are running."""
 
 
-class PoolUnavailable(Exception):
-    """The pool could not be started; the message says what failed."""
+@dataclass(frozen=True)
+class PoolInfo:
+    """Where jobs run, and whether that pool is ready."""
+
+    state: PoolState
+    where: str  # "local pool, 2 processes", "Dask at tcp://…, 8 workers, 16 threads"
+    capacity: int  # tasks in flight at once
+    error: str | None  # why the last start failed
+
+
+def limit_worker() -> None:
+    """One BLAS thread (the workers are the parallelism) and a lower priority than the server's: what
+    every worker of every pool gets."""
+    threadpool_limits(1)
+    with suppress(OSError):
+        os.nice(max(0, NICE - os.nice(0)))
 
 
 def _worker_init(lifeline: Connection) -> None:
-    threadpool_limits(1)  # one BLAS thread per process: the processes are the parallelism
+    limit_worker()
     threading.Thread(target=_exit_with_server, args=(lifeline,), name="lifeline", daemon=True).start()
 
 
@@ -139,16 +157,21 @@ class Job:
     def finished(self) -> bool:
         return self.ended is not None
 
+    @property
+    def waiting(self) -> int:
+        """Specs not yet handed to the pool."""
+        return len(self.pending)
+
 
 class JobManager:
     """Runs jobs on a pool (see the module docstring); thread-safe.
 
     A pool calls back from threads of its own, some of them holding the pool's own lock (Python 3.12+
-    fails every future of a broken pool that way), while `_feed` submits to the pool under the
-    manager's lock. So a callback never waits for the manager's lock: it leaves the future on a queue
-    that whoever holds the lock empties before letting go. Nor does it ever drop a pool's last
-    reference (that would wait for the pool's lock too): a pool replaced from a callback is retired,
-    and shut down later from a caller's thread."""
+    fails every future of a broken pool that way; Dask calls back on its event loop), while `_feed`
+    submits to the pool under the manager's lock. So a callback never waits for the manager's lock: it
+    leaves the future on a queue that whoever holds the lock empties before letting go. Nor does it
+    ever drop a pool's last reference (that would wait for the pool's lock too): a pool replaced from
+    a callback is retired, and shut down later from a caller's thread."""
 
     def __init__(
         self,
@@ -159,6 +182,11 @@ class JobManager:
         self.limits = limits or JobLimits()
         self._factory, self._run = executor_factory or executor_factory_from_env(), run
         self._executor: Executor | None = None
+        self._state: PoolState = "idle"
+        self._error: str | None = None  # why the last start failed
+        self._fresh = False  # the pool has taken no task yet
+        self._starter: threading.Thread | None = None  # making a pool
+        self._epoch = 0  # shutdowns so far: a pool made before the last one is not used
         self._generation = 0  # pools started so far: tells a future's pool from its successor
         self._retired: list[Executor] = []  # pools replaced, still to shut down (see `_reap`)
         self._jobs: dict[str, Job] = {}
@@ -167,9 +195,16 @@ class JobManager:
         self._returned: SimpleQueue = SimpleQueue()  # (job, index, generation, future) not yet recorded
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Start the pool now, in the background (the app does at startup), unless it is the local
+        pool: that starts in an instant, with the first job."""
+        if self._factory is not process_pool:
+            with self._locked():
+                self._start_pool()
+
     def submit(self, specs: Sequence[Mapping]) -> Job:
-        """Start a job; Busy past the cap on running jobs, ValueError past the cap on its size,
-        PoolUnavailable (and no job) if the pool cannot be started."""
+        """Start a job; Busy past the cap on running jobs, ValueError past the cap on its size. While
+        the pool starts, the job waits."""
         if not 1 <= len(specs) <= self.limits.max_specs:
             raise ValueError(f"a job has 1 to {self.limits.max_specs} specs, got {len(specs)}")
         self.sweep()
@@ -179,10 +214,7 @@ class JobManager:
             job = Job(list(specs))
             self._jobs[job.id] = job
             self._turns.append(job)
-            if (failure := self._feed()) is not None:
-                self._cancel(job)
-                del self._jobs[job.id]
-                raise PoolUnavailable(failure)
+            self._feed()
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -198,8 +230,16 @@ class JobManager:
         with self._locked():
             return self._active()
 
+    def pool(self) -> PoolInfo:
+        """Where jobs run, and whether that pool is ready."""
+        with self._locked():
+            state, executor, error = self._state, self._executor, self._error
+        where = getattr(executor, "where", None)
+        return PoolInfo(state, where() if where else self._label(), self._capacity(executor), error)
+
     def cancel(self, job: Job) -> None:
-        """Hand out none of its remaining specs; those already in the pool finish (or are withdrawn)."""
+        """Hand out none of its remaining specs and withdraw those in the pool (one already running
+        may finish, its result dropped). The specs that finished are kept."""
         with self._locked():
             self._cancel(job)
 
@@ -227,9 +267,9 @@ class JobManager:
                 self._cancel(job)
 
     def shutdown(self, wait: bool = False) -> None:
-        """Cancel every job and close the pool (what is running finishes unless `wait` is False and
-        the pool can withdraw it). Not final: an app served again (tests start and stop one app many
-        times) starts a fresh pool with its next job."""
+        """Cancel every job and close the pool, waiting for one still starting (what is running
+        finishes unless `wait` is False and the pool can withdraw it). Not final: an app served again
+        (tests start and stop one app many times) starts a fresh pool with its next job."""
         with self._locked():
             for job in list(self._jobs.values()):
                 self._cancel(job)
@@ -237,9 +277,14 @@ class JobManager:
                 self._in_flight -= len(job.futures)
                 job.futures.clear()
             self._retire()
+            self._epoch += 1
+            self._state, self._error = "idle", None
             pools, self._retired = self._retired, []
+            starter = self._starter
         for pool in pools:
             pool.shutdown(wait=wait)
+        if starter is not None:
+            starter.join()  # it shuts down the pool it made: this epoch has ended
 
     # --- the lock, and what pools hand back ---------------------------------------------------------
 
@@ -264,7 +309,7 @@ class JobManager:
                 return
             try:
                 self._record_all()
-                self._feed()  # a failure here fails the specs waiting: nobody else to tell
+                self._feed()
             finally:
                 self._lock.release()
 
@@ -296,7 +341,61 @@ class JobManager:
             job.results.append((index, future.result(), None))
         self._check_done(job)
 
-    # --- feeding the pool (all under the lock) ---------------------------------------------------------
+    # --- the pool and feeding it (all under the lock) -----------------------------------------------
+
+    def _label(self) -> str:
+        """Where jobs run, before the pool says so itself."""
+        if (label := getattr(self._factory, "label", None)) is not None:
+            return label
+        n = self.limits.workers
+        if self._factory is process_pool:
+            return f"local pool, {n} process{'es' * (n != 1)}"
+        name = getattr(self._factory, "__qualname__", type(self._factory).__qualname__)
+        return f"{self._factory.__module__}:{name}, {n} worker{'s' * (n != 1)}"
+
+    def _capacity(self, executor: Executor | None) -> int:
+        capacity = getattr(executor, "capacity", None)
+        return capacity() if capacity is not None else self.limits.workers
+
+    def _start_pool(self) -> None:
+        """Make a pool on a thread of its own; `_feed` resumes once it is ready."""
+        if self._state == "starting" or self._executor is not None:
+            return
+        self._state, self._error = "starting", None
+        self._starter = threading.Thread(
+            target=self._make_pool, args=(self._epoch,), name="job-pool-start", daemon=True
+        )
+        self._starter.start()
+
+    def _make_pool(self, epoch: int) -> None:
+        try:
+            pool: Executor | None = self._factory(self.limits.workers)
+            error = None
+        except Exception as e:
+            pool, error = None, f"{type(e).__name__}: {e}"
+            log.error("the job pool (%s) could not start: %s", self._label(), error)
+        with self._locked():
+            if epoch == self._epoch:
+                self._starter = None
+                if pool is None:
+                    self._pool_failed(str(error))
+                else:
+                    self._executor, pool = pool, None
+                    self._generation += 1
+                    self._state, self._fresh = "ready", True
+                    self._feed()
+        if pool is not None:  # shut down while it started
+            pool.shutdown(wait=False)
+
+    def _pool_failed(self, error: str) -> None:
+        """No pool: every spec waiting for one fails with the reason; the next job tries again."""
+        self._state, self._error = "failed", error
+        message = f"the job pool could not start: {error}"
+        for job in list(self._turns):
+            job.results.extend((index, None, message) for index in job.pending)
+            job.pending.clear()
+            self._check_done(job)
+        self._turns.clear()
 
     def _active(self) -> int:
         return sum(not job.finished for job in self._jobs.values())
@@ -305,9 +404,9 @@ class JobManager:
         if job.finished:
             return
         job.pending.clear()
+        self._end(job, "cancelled")
         for future in list(job.futures.values()):
             future.cancel()
-        self._end(job, "cancelled")
         self._record_all()  # the futures just withdrawn
 
     def _end(self, job: Job, status: JobStatus) -> None:
@@ -317,49 +416,35 @@ class JobManager:
 
     def _check_done(self, job: Job) -> None:
         if not job.finished and job.done == len(job.specs):
-            self._end(job, "done")
+            self._end(job, "failed" if job.failed == len(job.specs) else "done")
 
-    def _feed(self) -> str | None:
-        """Hand out specs, one job's at a time in turn, until every worker has one. If no pool can be
-        started, every spec not handed out yet fails, and the reason is returned."""
-        while self._turns and self._in_flight < self.limits.workers:
-            job = self._turns.popleft()
-            index = job.pending.popleft()
-            if job.pending:
-                self._turns.append(job)
+    def _feed(self) -> None:
+        """Hand out specs, one job's at a time in turn, until every worker has one; start a pool if
+        there is none. A running pool that refuses a task is replaced; a fresh one that refuses
+        fails the specs waiting."""
+        while self._turns and self._in_flight < self._capacity(self._executor):
+            if self._executor is None:
+                self._start_pool()
+                return
+            job = self._turns[0]
+            index = job.pending[0]
             try:
-                future = self._hand_out(job.specs[index])
-            except PoolUnavailable as e:
-                job.results.append((index, None, str(e)))
-                self._fail_waiting(str(e))
-                return str(e)
+                future = self._executor.submit(self._run, job.specs[index])
+            except Exception as e:
+                fresh = self._fresh
+                self._retire()
+                if fresh:
+                    self._pool_failed(f"{type(e).__name__}: {e}")
+                    return
+                continue  # a pool that broke while idle: start a fresh one
+            self._fresh = False
+            self._turns.rotate(-1)
+            job.pending.popleft()
+            if not job.pending:
+                self._turns.pop()
             self._in_flight += 1
             job.futures[index] = future
             future.add_done_callback(partial(self._finished, job, index, self._generation))
-        return None
-
-    def _hand_out(self, spec: Mapping) -> Future:
-        """Submit to the pool. A running pool that refuses (broken, or shut down) is replaced once;
-        PoolUnavailable if a fresh pool cannot be made or refuses too."""
-        if self._executor is not None:
-            try:
-                return self._executor.submit(self._run, spec)
-            except Exception:
-                self._retire()
-        try:
-            self._executor = self._factory(self.limits.workers)
-            self._generation += 1
-            return self._executor.submit(self._run, spec)
-        except Exception as e:
-            self._retire()
-            raise PoolUnavailable(f"the job pool could not start: {type(e).__name__}: {e}") from e
-
-    def _fail_waiting(self, message: str) -> None:
-        for job in list(self._turns):
-            job.results.extend((index, None, message) for index in job.pending)
-            job.pending.clear()
-            self._check_done(job)
-        self._turns.clear()
 
     def _retire(self) -> None:
         """Set the pool aside: dropping its last reference here, maybe on one of its own threads,
@@ -367,6 +452,7 @@ class JobManager:
         if self._executor is not None:
             self._retired.append(self._executor)
             self._executor = None
+            self._state = "idle"
 
     def _reap(self) -> None:
         """Shut down retired pools, outside the lock (on a caller's thread, never a pool's)."""

@@ -60,9 +60,11 @@ async def lifespan(app: FastAPI):
     """Pin BLAS to one thread (runs and streams share two cores: see README), switch between Python
     threads every millisecond so the event loop answers promptly while workers compute, check the run
     log (in the background: it reads the whole file, and says in one line if it is damaged), sweep
-    idle and old runs every second, hand freed memory back every few seconds, and stop every run on
+    idle and old runs every second, hand freed memory back every few seconds, start a job pool that is
+    slow to start (a Dask cluster) in the background, and stop every run and the job pool on
     shutdown."""
     threadpool_limits(1)
+    app.state.jobs.start()
     checked = asyncio.create_task(asyncio.to_thread(app.state.log.check))
     sys.setswitchinterval(0.001)
     gc.collect()
@@ -82,7 +84,7 @@ async def lifespan(app: FastAPI):
         task.cancel()
         checked.cancel()
         app.state.runs.stop_all()
-        app.state.jobs.shutdown()
+        await asyncio.to_thread(app.state.jobs.shutdown)  # a Dask cluster takes a moment to close
 
 
 class Descent(FastAPI):
@@ -117,7 +119,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
     app.state.log = runlog.ServerLog()  # opened on first use: a run log that cannot be opened stops nothing
     app.state.runs = RunManager(limits or Limits.from_env(), app.state.log)
     app.state.races = RaceManager(app.state.runs, app.state.log)
-    app.state.jobs = JobManager(JobLimits.from_env())  # its process pool starts with the first job
+    app.state.jobs = JobManager(JobLimits.from_env())
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER), name="swagger")

@@ -76,10 +76,22 @@ def _hosts(text: str) -> list[str]:
 
 
 def _factory(text: str) -> Callable:
+    if text == "dask":
+        try:
+            from app.dask_pool import DaskFactory
+        except ImportError as e:
+            raise ValueError(f"=dask needs the dask extra: pip install 'descent[dask]' ({e})") from None
+        return DaskFactory.from_env()
     module, _, attribute = text.partition(":")
     if not module or not attribute:
-        raise ValueError(f"must read package.module:callable, got {text!r}")
+        raise ValueError(f"must read dask or package.module:callable, got {text!r}")
     return getattr(importlib.import_module(module), attribute)
+
+
+def _address(text: str) -> str:
+    if not re.fullmatch(r"(tcp|tls)://[^\s/:]+:\d{1,5}", text):
+        raise ValueError(f"must read tcp://host:port (or tls://), got {text!r}")
+    return text
 
 
 def _folder(text: str) -> str:
@@ -117,8 +129,12 @@ JOB_KEEP_SECONDS = Setting(
 )
 JOB_MAX_KEPT = Setting("DESCENT_JOB_MAX_KEPT", 32, "finished jobs kept", 0, 1000)
 JOB_EXECUTOR = Setting(
-    "DESCENT_JOB_EXECUTOR", None, "the executor jobs run on (see Many runs)", parse=_factory,
-    shown="a process pool", takes="package.module:callable",
+    "DESCENT_JOB_EXECUTOR", None, "where jobs run (see Many runs)", parse=_factory,
+    shown="a process pool", takes="dask, or package.module:callable",
+)  # fmt: skip
+DASK_ADDRESS = Setting(
+    "DESCENT_DASK_ADDRESS", None, "the Dask scheduler jobs run on (with DESCENT_JOB_EXECUTOR=dask)",
+    parse=_address, shown="a local Dask cluster", takes="tcp://host:port",
 )  # fmt: skip
 # Where things are, and who may ask
 ALLOWED_HOSTS: Setting[list[str]] = Setting(
@@ -144,6 +160,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     JOB_IDLE_SECONDS,
     JOB_KEEP_SECONDS,
     JOB_MAX_KEPT,
+    DASK_ADDRESS,
     JOB_EXECUTOR,
     ALLOWED_HOSTS,
     HOME,

@@ -1,12 +1,14 @@
 // A client for /api/jobs: submit a list of job specs, poll for results as they come, cancel.
-// Used by the network tools; the server runs the specs on its process pool (app/jobs.py).
+// Used by the network tools; the server runs the specs on its job pool (app/jobs.py): a local process
+// pool or a Dask cluster. Each answer says where (`pool`) and how many specs still wait for it.
 
 import { messageOf, postJSON } from "./common.js";
 
 
 const POLL_MS = 200;
 
-/** One tool's job: onProgress(runner) as results come, onEnd(runner) once it is done, cancelled or refused. */
+/** One tool's job: onProgress(runner) as results come, onEnd(runner) once it is done, failed, cancelled or
+ * refused. `pool` is the server's pool as last reported, `waiting` the specs it has not taken yet. */
 export class JobRunner {
   constructor(tool, { onProgress, onEnd }) {
     this.tool = tool;
@@ -28,6 +30,8 @@ export class JobRunner {
     try {
       const job = await postJSON("/api/jobs", { specs });
       this.id = job.id;
+      this.pool = job.pool;
+      this.waiting = job.waiting;
       this.since = 0;
       this.poll(this.id);
     } catch (e) {
@@ -55,10 +59,13 @@ export class JobRunner {
     this.since = job.next;
     this.results.push(...job.results);
     this.seconds = job.seconds;
+    this.pool = job.pool;
+    this.waiting = job.waiting;
     this.onProgress(this);
     if (job.status === "running") setTimeout(() => this.poll(id), POLL_MS);
     else {
       this.status = job.status;
+      if (job.status === "failed") this.error = failures(this.results);
       this.id = null;
       this.onEnd(this);
     }
@@ -73,6 +80,13 @@ export class JobRunner {
       this.onEnd(this);
     }
   }
+}
+
+/** Every spec of a job failed: each distinct reason once, with how many specs gave it. */
+function failures(results) {
+  const counts = new Map();
+  for (const { error } of results) counts.set(error, (counts.get(error) ?? 0) + 1);
+  return [...counts].map(([error, n]) => (results.length > 1 ? `${error} (${n} of ${results.length})` : error)).join("; ");
 }
 
 /** A 422 names every spec: say each distinct problem once, with how many specs have it. */

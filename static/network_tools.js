@@ -120,18 +120,53 @@ function axisDefaults(spec) {
 
 const runners = {};
 for (const tool of TOOLS) {
-  runners[tool] = new JobRunner(tool, {
-    onProgress: (r) => {
-      app.dataset[tool] = "running";
-      if (tool === state.tool) renderProgress();
-      DRAW[tool](r);
-    },
-    onEnd: (r) => {
-      app.dataset[tool] = r.status;
-      if (tool === state.tool) renderProgress();
-      DRAW[tool](r);
-    },
-  });
+  const update = (r) => {
+    app.dataset[tool] = r.status;
+    if (r.pool) showPool(r.pool);
+    renderTabBar(tool);
+    if (tool === state.tool) renderProgress();
+    DRAW[tool](r);
+  };
+  runners[tool] = new JobRunner(tool, { onProgress: update, onEnd: update });
+}
+
+// --- where jobs run -----------------------------------------------------------------------------------------
+
+let pool = LIMITS.pool;
+
+/** The pool line: where jobs run, and whether that pool is starting or could not start. */
+function showPool(next) {
+  pool = next;
+  const line = $("pool-status");
+  const place = pool.where.startsWith("local pool") ? `the ${pool.where}` : pool.where;
+  line.dataset.state = pool.state;
+  line.textContent = {
+    idle: `Jobs run on ${place}.`,
+    ready: `Jobs run on ${place}.`,
+    starting: `Starting ${place}: jobs wait in the queue until it is ready.`,
+    failed: `${place[0].toUpperCase()}${place.slice(1)} could not start (${pool.error}); the next job tries again.`,
+  }[pool.state];
+}
+
+/** Ask until the pool is no longer starting (a Dask cluster takes a few seconds). */
+async function watchPool() {
+  while (pool.state === "starting") {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      const response = await fetch("/api/jobs/pool");
+      if (response.ok) showPool(await response.json());
+    } catch {
+      return;
+    }
+  }
+}
+
+/** The thin bar under a tool's tab: its job's progress, whichever tool is shown. */
+function renderTabBar(tool) {
+  const runner = runners[tool];
+  const bar = document.querySelector(`#tab-${tool} .tab-progress`);
+  bar.dataset.state = runner.status;
+  bar.firstElementChild.style.transform = `scaleX(${runner.total ? runner.results.length / runner.total : 0})`;
 }
 
 /** The TrainIn body of the configuration, with overrides (hyper values, batch size, seed). */
@@ -353,14 +388,16 @@ function renderProgress() {
   $("progress").dataset.state = runner.status;
   const noun = { range: "run", map: "cells", seeds: "seeds" }[state.tool];
   const time = runner.seconds ? ` · ${runner.seconds < 1 ? `${Math.round(1000 * runner.seconds)} ms` : `${runner.seconds.toFixed(1)} s`}` : "";
+  const queued = runner.waiting === runner.total && pool.state === "starting";
   $("tool-status").textContent = {
     idle: "",
-    running: state.tool === "range" ? `running…${time}` : `${done} of ${runner.total} ${noun}${time}`,
-    done: `done: ${done} ${state.tool === "range" ? "run" : noun}${time} on ${LIMITS.workers} worker process${LIMITS.workers > 1 ? "es" : ""}`,
+    running: queued ? `waiting for the pool to start${time}` : state.tool === "range" ? `running…${time}` : `${done} of ${runner.total} ${noun}${time}`,
+    done: `done: ${done} ${state.tool === "range" ? "run" : noun}${time}`,
+    failed: `failed: ${done} of ${runner.total}`,
     cancelled: `cancelled after ${done} of ${runner.total}`,
     error: "",
   }[runner.status];
-  if (runner.status === "error") showError(runner.error);
+  if (runner.status === "error" || runner.status === "failed") showError(runner.error);
 }
 
 function showError(message) {
@@ -486,4 +523,6 @@ $("run").addEventListener("click", run);
 $("cancel").addEventListener("click", () => runners[state.tool].cancel());
 buildForm();
 showTool(state.tool);
+showPool(pool);
+watchPool();
 app.dataset.status = "ready";

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from app.jobs import Busy, Job, JobManager, PoolUnavailable
+from app.jobs import Busy, Job, JobManager
 from app.routers.log import SharedPathRoute
 from app.schemas.network_tools import (
     MAX_IMAGE_TEST,
@@ -21,6 +21,7 @@ from app.schemas.network_tools import (
     JobOut,
     JobResultOut,
     JobsIn,
+    PoolOut,
 )
 from core.data.mnist import IMAGE_SETS, locate
 
@@ -46,11 +47,16 @@ def job_limits(request: Request) -> dict:
         "max_image_train": MAX_IMAGE_TRAIN,
         "max_image_test": MAX_IMAGE_TEST,
         "max_range_steps": MAX_RANGE_STEPS,
-        "workers": manager(request).limits.workers,
+        "pool": pool(request).model_dump(),
     }
 
 
-def _out(job: Job, since: int = 0) -> JobOut:
+def pool(request: Request) -> PoolOut:
+    """Where jobs run, and whether that pool is ready."""
+    return PoolOut(**vars(manager(request).pool()))
+
+
+def _out(request: Request, job: Job, since: int = 0) -> JobOut:
     results = [JobResultOut(index=i, result=r, error=e) for i, r, e in job.results[since:]]
     end = job.ended if job.ended is not None else time.monotonic()
     return JobOut(
@@ -59,6 +65,8 @@ def _out(job: Job, since: int = 0) -> JobOut:
         total=len(job.specs),
         done=job.done,
         failed=job.failed,
+        waiting=job.waiting,
+        pool=pool(request),
         results=results,
         next=since + len(results),
         seconds=end - job.created,
@@ -78,11 +86,11 @@ def _find(request: Request, job_id: str) -> Job:
     responses={
         429: {"description": "too many jobs are running"},
         409: {"description": "a spec's dataset is not on this server; the message says how to get it"},
-        503: {"description": "the job pool could not start; the message says what failed (no job was made)"},
     },
 )
 def submit_job(req: JobsIn, request: Request) -> JobOut:
-    """Run every spec on the pool. A job nobody polls for a minute is cancelled."""
+    """Run every spec on the pool; while it starts, the job waits. A job nobody polls for a minute is
+    cancelled."""
     for name in {s.config.dataset for s in req.specs} & set(IMAGE_SETS):
         if locate(name) is None:
             raise HTTPException(409, f"{name} is not on this server: run `descent data {name}`")
@@ -90,9 +98,14 @@ def submit_job(req: JobsIn, request: Request) -> JobOut:
         job = manager(request).submit([s.spec() for s in req.specs])
     except Busy as e:
         raise HTTPException(429, str(e)) from None
-    except PoolUnavailable as e:
-        raise HTTPException(503, str(e)) from None
-    return _out(job)
+    return _out(request, job)
+
+
+@router.get("/pool")
+def get_pool(request: Request) -> PoolOut:
+    """Where jobs run ("local pool, 2 processes", "Dask at tcp://…, 8 workers, 16 threads"), and
+    whether that pool is ready."""
+    return pool(request)
 
 
 @router.get("/{job_id}", responses=NOT_FOUND)
@@ -103,12 +116,13 @@ def get_job(
 ) -> JobOut:
     """Progress, and the results that came in after the first `since`."""
     job = _find(request, job_id)
-    return _out(job, min(since, job.done))
+    return _out(request, job, min(since, job.done))
 
 
 @router.delete("/{job_id}", responses=NOT_FOUND)
 def cancel_job(job_id: JobId, request: Request) -> JobOut:
-    """Cancel: no more of its specs start (those running finish). A finished job is left as it is."""
+    """Cancel: no more of its specs start, and those in the pool are withdrawn (one already running
+    may finish, its result dropped); the results that came are kept. A finished job is left as it is."""
     job = _find(request, job_id)
     manager(request).cancel(job)
-    return _out(job, job.done)
+    return _out(request, job, job.done)

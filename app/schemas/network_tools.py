@@ -154,12 +154,27 @@ class JobResultOut(BaseModel):
     error: str | None
 
 
+class PoolOut(BaseModel):
+    state: Literal["idle", "starting", "ready", "failed"] = Field(
+        description="idle: starts with the next job; starting: jobs wait in the queue"
+    )
+    where: str = Field(
+        description='e.g. "local pool, 2 processes" or "Dask at tcp://…, 8 workers, 16 threads"'
+    )
+    capacity: int = Field(description="specs in flight at once")
+    error: str | None = Field(description="why the last start failed")
+
+
 class JobOut(BaseModel):
     id: str
-    status: Literal["running", "done", "cancelled"]
+    status: Literal["running", "done", "failed", "cancelled"] = Field(
+        description="failed: every spec failed (each result says why)"
+    )
     total: int = Field(description="specs in the job")
     done: int = Field(description="specs finished (or failed)")
     failed: int
+    waiting: int = Field(description="specs not yet handed to the pool")
+    pool: PoolOut
     results: list[JobResultOut] = Field(
         description="results that came in since `since`, in the order they came"
     )

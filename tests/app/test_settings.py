@@ -34,7 +34,9 @@ from core.data.mnist import IMAGE_SETS
         ("DESCENT_JOB_MAX_KEPT", "-3", "an integer in [0, 1000]"),
         ("DESCENT_ALLOWED_HOSTS", "descent.lan:8000", "host names without ports"),
         ("DESCENT_JOB_EXECUTOR", "no_such_module:factory", "DESCENT_JOB_EXECUTOR"),
-        ("DESCENT_JOB_EXECUTOR", "no colon", "package.module:callable"),
+        ("DESCENT_JOB_EXECUTOR", "no colon", "dask or package.module:callable"),
+        ("DESCENT_DASK_ADDRESS", "10.0.0.5:8786", "tcp://host:port"),
+        ("DESCENT_DASK_ADDRESS", "http://10.0.0.5:8786", "tcp://host:port"),
     ],
 )
 def test_a_bad_setting_stops_the_server_with_one_line(monkeypatch, capsys, name, value, says):
@@ -52,6 +54,16 @@ def test_the_command_itself_exits_2_without_a_traceback():
     assert done.stderr.strip() == (
         "descent: error: DESCENT_MAX_RUNS must be an integer in [1, 64] (runs training at once), got 'abc'"
     )
+
+
+def test_dask_is_a_named_executor(monkeypatch):
+    from app.dask_pool import DaskFactory  # the dask extra, which the tests install
+
+    monkeypatch.setenv("DESCENT_JOB_EXECUTOR", "dask")
+    assert settings.JOB_EXECUTOR.read() == DaskFactory(None)
+    monkeypatch.setenv("DESCENT_DASK_ADDRESS", "tcp://10.0.0.5:8786")
+    factory = settings.JOB_EXECUTOR.read()
+    assert factory == DaskFactory("tcp://10.0.0.5:8786") and factory.label == "Dask at tcp://10.0.0.5:8786"
 
 
 def test_settings_are_read_with_their_defaults(monkeypatch):

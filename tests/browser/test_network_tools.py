@@ -1,10 +1,17 @@
 """The network tools in a real Chromium: the LR range test draws and its suggestion link carries the
 rate into the network playground, a 3×3 map completes and a clicked cell replays in the network
-playground, a seed band draws; no console errors, nothing from another host."""
+playground, a seed band draws; the page names where jobs run, says when the pool is starting, and
+draws a bar per job; no console errors, nothing from another host."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from app.jobs import JobLimits, JobManager
+from app.main import create_app
+from tests.conftest import serve
 
 SMALL = "ds=moons&hidden=8:relu&opt=momentum&hyper=lr:0.05,gamma:0.9&epochs=3&bs=16"
 
@@ -96,4 +103,53 @@ def test_the_seed_bands_loss_smooths_its_mean_and_switches_to_a_log_axis(page, w
     assert smoothed == pytest.approx(expected, rel=1e-9)
     page.locator("[aria-label='Seed band loss log scale']").check()
     page.wait_for_function("() => document.getElementById('seeds-loss-plot').layout.yaxis.type === 'log'")
+    assert watch.errors == []
+
+
+def test_the_page_names_the_pool_and_each_tabs_bar_follows_its_own_job(page, watch, live_server):
+    run_tool(page, live_server, "map", "x_min=0.01&x_max=1&nx=2&y=gamma&y_min=0&y_max=0.9&ny=2")
+    pool = page.evaluate("JSON.parse(document.getElementById('page').textContent).limits.pool")
+    assert page.inner_text("#pool-status") == f"Jobs run on the local pool, {pool['capacity']} processes."
+    bars = """(t) => {
+        const bar = document.querySelector(`#tab-${t} .tab-progress`);
+        return [bar.dataset.state, bar.firstElementChild.style.transform];
+    }"""
+    assert page.evaluate(f"({bars})('map')") == ["done", "scaleX(1)"]
+    assert page.evaluate(f"({bars})('seeds')")[0] == "idle"  # no job yet: no bar
+    assert page.evaluate("getComputedStyle(document.getElementById('progress-bar')).display") == "block"
+    page.click("#tab-seeds")
+    page.click("#run")
+    page.wait_for_function("() => document.getElementById('app').dataset.seeds === 'done'")
+    assert page.evaluate(f"({bars})('seeds')") == ["done", "scaleX(1)"]
+    assert page.evaluate(f"({bars})('map')") == ["done", "scaleX(1)"]  # the other job's bar stays
+    assert watch.errors == []
+
+
+class SlowPool(ThreadPoolExecutor):
+    """A pool that takes a while to start, as a cluster does."""
+
+    def __init__(self, workers):
+        time.sleep(2.0)
+        super().__init__(workers)
+
+
+def test_while_the_pool_starts_the_page_says_so_and_the_job_waits(page, watch):
+    app = create_app()
+    app.state.jobs = JobManager(JobLimits(workers=1), executor_factory=SlowPool)
+    with serve(app) as url:
+        page.goto(f"{url}/network-tools?{SMALL}&tool=seeds&seeds=2")
+        page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+        assert page.inner_text("#pool-status").startswith(
+            "Starting tests.browser.test_network_tools:SlowPool"
+        )
+        assert page.get_attribute("#pool-status", "data-state") == "starting"
+        page.click("#run")
+        status = "document.getElementById('tool-status').textContent"
+        page.wait_for_function(f"() => {status}.startsWith('waiting for the pool to start')")
+        page.wait_for_function("() => document.getElementById('app').dataset.seeds === 'done'")
+        assert (
+            page.inner_text("#pool-status")
+            == "Jobs run on tests.browser.test_network_tools:SlowPool, 1 worker."
+        )
+        app.state.jobs.cancel_all()
     assert watch.errors == []
