@@ -6,8 +6,8 @@ The pool is any `concurrent.futures.Executor`, made by `executor_factory`: by de
 first job; with DESCENT_JOB_EXECUTOR=dask a Dask cluster (app/dask_pool.py), started or connected to
 at app startup; or what DESCENT_JOB_EXECUTOR=package.module:factory makes. A pool is always made on a
 thread of its own, never in a request: jobs submitted meanwhile wait in the queue, and `pool()` says
-so. The manager hands the pool at most one task per worker at a time (a Dask pool: per thread of its
-cluster), taking jobs in turn, so two jobs share the pool fairly, a cancelled job's remaining specs
+so. The manager hands the pool at most one task per worker at a time (a Dask pool: two per thread of
+its cluster, see `capacity` there), taking jobs in turn, so two jobs share the pool fairly, a cancelled job's remaining specs
 never reach it, and a shutdown leaves at most one task per worker to finish. It needs nothing of the
 pool but `submit(fn, spec)` and `shutdown(wait)`.
 

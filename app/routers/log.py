@@ -22,20 +22,25 @@ from app.schemas.log import MAX_PAGE, Kind, LogItemOut, LogPageOut, RunOut, Sort
 
 class SharedPathRoute(APIRoute):
     """A route that shares its path with routes of other methods (GET and DELETE /api/log/{id}): its
-    405 names every method allowed on the path, where Starlette names only the first route's."""
+    405 names every method allowed on the path, where Starlette names only the first route's. A path
+    without parameters (GET /api/jobs/pool, declared first) is its own: the parametrized paths it
+    also matches (/api/jobs/{job_id}) never serve it."""
 
     methods_by_path: ClassVar[dict[re.Pattern, set[str]]] = {}
+    literal_paths: ClassVar[set[re.Pattern]] = set()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         SharedPathRoute.methods_by_path.setdefault(self.path_regex, set()).update(self.methods or ())
+        if not self.param_convertors:
+            SharedPathRoute.literal_paths.add(self.path_regex)
 
     async def handle(self, scope, receive, send) -> None:
         if self.methods and scope["method"] not in self.methods:
             path = scope["path"]
-            allowed = {
-                m for regex, methods in self.methods_by_path.items() if regex.match(path) for m in methods
-            }
+            matching = [regex for regex in self.methods_by_path if regex.match(path)]
+            literal = [regex for regex in matching if regex in self.literal_paths]
+            allowed = {m for regex in literal or matching for m in self.methods_by_path[regex]}
             raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed | self.methods))})
         await super().handle(scope, receive, send)
 
