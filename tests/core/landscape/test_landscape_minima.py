@@ -1,16 +1,16 @@
-"""Each landscape's list of minima against a search: a dense grid finds every basin in the domain,
-a trust-region Newton method pins its minimum down. Checked at each parameter's default and its ends."""
+"""Each landscape's list of minima against a search (`core.landscape.minima.search`): a dense grid
+finds every basin in the domain, a trust-region Newton method pins its minimum down. Checked at each
+parameter's default and its ends."""
 
 import functools
 import math
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize
 
 from core.landscape.landscapes import LANDSCAPES, get_landscape, hessian
+from core.landscape.minima import search as find_minima
 
-GRID = 601  # points per side of the search grid
 MANY = 10  # a landscape flagged many_minima has at least this many local minima in its domain
 SAME = 1e-6  # a listed minimum matches a found one this closely, in position and in value
 
@@ -29,66 +29,17 @@ def _cases(keep=lambda ls: True):
     ]
 
 
-def _grid(ls):
-    (x0, x1), (y0, y1) = ls.domain
-    x, y = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
-    return x, y, ls.f(x, y)
-
-
-def _lowest_on_grid(z):
-    """Grid points no higher than any of their eight neighbours."""
-    padded = np.pad(z, 1, constant_values=np.inf)
-    low = np.ones(z.shape, dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dx or dy:
-                low &= z <= padded[1 + dy : 1 + dy + z.shape[0], 1 + dx : 1 + dx + z.shape[1]]
-    return low
-
-
 def _curves_up(ls, x, y):
     fxx, fxy, fyy = hessian(ls, x, y)
     return fxx > 0 and fxx * fyy - fxy**2 > 0
-
-
-def _hessian_matrix(ls, p):
-    fxx, fxy, fyy = hessian(ls, *p)
-    return np.array([[fxx, fxy], [fxy, fyy]])
-
-
-def _polish(ls, x, y, radius):
-    """The minimum a trust-region Newton method reaches from (x, y), its first step within `radius`,
-    then plain Newton steps (past where differences of f resolve); None if it is no stationary point."""
-    p = minimize(
-        lambda q: ls.f(*q),
-        (x, y),
-        jac=lambda q: np.array(ls.grad(*q)),
-        hess=lambda q: _hessian_matrix(ls, q),
-        method="trust-exact",
-        options={"initial_trust_radius": radius, "gtol": 1e-10},
-    ).x
-    for _ in range(5):
-        try:
-            p = p - np.linalg.solve(_hessian_matrix(ls, p), ls.grad(*p))
-        except np.linalg.LinAlgError:
-            return None
-    return p if math.hypot(*ls.grad(*p)) < 1e-10 else None
 
 
 @functools.cache
 def _search(name, settings):
     """(lowest f on the grid, [(x, y, f)] of every local minimum strictly inside the domain)."""
     ls = get_landscape(name, **dict(settings))
-    (x0, x1), (y0, y1) = ls.domain
-    x, y, z = _grid(ls)
-    found = []
-    for row, col in np.argwhere(_lowest_on_grid(z)):
-        p = _polish(ls, x[row, col], y[row, col], radius=(x1 - x0) / GRID)
-        if p is None or not (x0 < p[0] < x1 and y0 < p[1] < y1) or not _curves_up(ls, *p):
-            continue
-        if all(math.hypot(p[0] - q[0], p[1] - q[1]) > SAME for q in found):
-            found.append((float(p[0]), float(p[1]), float(ls.f(*p))))
-    return float(z.min()), found
+    found = find_minima(ls.f, ls.grad, functools.partial(hessian, ls), ls.domain)
+    return found.lowest, list(found.minima)
 
 
 def search(name, values):
