@@ -7,9 +7,9 @@ first job; with DESCENT_JOB_EXECUTOR=dask a Dask cluster (app/dask_pool.py), sta
 at app startup; or what DESCENT_JOB_EXECUTOR=package.module:factory makes. A pool is always made on a
 thread of its own, never in a request: jobs submitted meanwhile wait in the queue, and `pool()` says
 so. The manager hands the pool at most one task per worker at a time (a Dask pool: two per thread of
-its cluster, see `capacity` there), taking jobs in turn, so two jobs share the pool fairly, a cancelled job's remaining specs
-never reach it, and a shutdown leaves at most one task per worker to finish. It needs nothing of the
-pool but `submit(fn, spec)` and `shutdown(wait)`.
+its cluster, see `capacity` there), taking jobs in turn, so two jobs share the pool fairly, a
+cancelled job's remaining specs never reach it, and a shutdown leaves at most one task per worker to
+finish. It needs nothing of the pool but `submit(fn, spec)` and `shutdown(wait)`.
 
 A pool that breaks (a worker died) is set aside and a fresh one started. A pool that cannot be made,
 or refuses its first task, fails the specs waiting for it, with the reason, and the next job tries
