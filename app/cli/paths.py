@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 import orjson
 
-from app.cli.common import UsageError, number, pairs, point, seed
+from app.cli.common import UsageError, number, pairs, point, seed, shown
 from app.formats import csv_table
-from core.landscape.landscapes import LANDSCAPES, get_landscape
+from core.landscape.custom import CUSTOM, resolve
+from core.landscape.expression import DEFAULT_DOMAIN
+from core.landscape.landscapes import LANDSCAPES
 from core.landscape.noise import GradientNoise
 from core.landscape.paths import Steps, path
 from core.optimizers import OPTIMIZERS, get_optimizer
@@ -37,6 +39,10 @@ def cmd_landscapes(args) -> None:
         )
         if ls.params:
             print(f"{'':16} parameters: {_describe(ls.params)}")
+    (x0, x1), (y0, y1) = DEFAULT_DOMAIN
+    print(f"{CUSTOM:16} Your own function: --landscape {CUSTOM} --expr 'x**2 + 3*y**2'")
+    default = f"{x0:g},{x1:g},{y0:g},{y1:g}"
+    print(f"{'':16} --domain=XMIN,XMAX,YMIN,YMAX (default {default}); minima found numerically")
 
 
 def cmd_optimizers(args) -> None:
@@ -58,10 +64,19 @@ def _noise(text: str, dataset_size: float, batch_size: float) -> GradientNoise |
     return None if off else noise
 
 
+def _domain(text: str) -> list[float]:
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise UsageError(f"--domain takes XMIN,XMAX,YMIN,YMAX, got {shown(text)}")
+    return [number(part, "--domain") for part in parts]
+
+
 def _run(args):
     """Validate every flag, then return the path's events (a generator)."""
     try:
-        landscape = get_landscape(args.landscape, **pairs(args.landscape_param, "--landscape-param"))
+        domain = None if args.domain is None else _domain(args.domain)
+        params = pairs(args.landscape_param, "--landscape-param")
+        landscape = resolve(args.landscape, params, args.expr, domain)
         spec = get_optimizer(args.optimizer)
         given = pairs(args.param, "--param")
         if args.lr is not None:
@@ -105,8 +120,14 @@ def register(sub) -> None:
     sub.add_parser("schedules", help="list the learning-rate schedules").set_defaults(func=cmd_schedules)
 
     p = sub.add_parser("path", help="run one optimizer on one landscape and print the path")
-    p.add_argument("--landscape", default="mccormick", help="registry name (see `descent landscapes`)")
+    p.add_argument(
+        "--landscape", default="mccormick", help="registry name (see `descent landscapes`), or custom"
+    )
     p.add_argument("--landscape-param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--expr", metavar="TEXT", help="with --landscape custom: f(x, y), e.g. 'x**2 + 3*y**2'")
+    p.add_argument(
+        "--domain", metavar="XMIN,XMAX,YMIN,YMAX", help="with --landscape custom; default -3,3,-3,3"
+    )
     p.add_argument("--optimizer", default="adam", help="registry name (see `descent optimizers`)")
     p.add_argument("--lr", type=lambda s: number(s, "--lr"), help="default: the landscape's suggestion")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="hyperparameter")

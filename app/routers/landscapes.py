@@ -4,7 +4,10 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Response
 
+from app.schemas.common import LandscapeIn
 from app.schemas.landscapes import PointIn, StabilityOut, SurfaceIn, SurfaceOut
+from app.schemas.registry import LandscapeOut
+from core.landscape.custom import CUSTOM
 from core.landscape.surfaces import stability, surface
 
 router = APIRouter(prefix="/api", tags=["landscapes"])
@@ -12,6 +15,16 @@ router = APIRouter(prefix="/api", tags=["landscapes"])
 
 def _f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
+
+
+@router.post("/landscape")
+def post_landscape(req: LandscapeIn) -> LandscapeOut:
+    """A landscape as the registry describes it: a built-in with its parameters, or (landscape
+    'custom') a typed formula on its domain, with the minima found in it numerically."""
+    landscape = req.bound_landscape()
+    out = LandscapeOut.model_validate(landscape)
+    out.numerical_minima = landscape.name == CUSTOM
+    return out
 
 
 @router.post("/surface", response_class=Response, responses={200: {"model": SurfaceOut}})

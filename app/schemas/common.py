@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from core.landscape.landscapes import LANDSCAPES, Landscape, get_landscape
+from core.landscape.custom import NAMES, flat_domain, resolve
+from core.landscape.expression import MAX_LENGTH, custom_domain, parse
+from core.landscape.landscapes import Landscape
 from core.landscape.noise import NOISE_PARAMS, GradientNoise
 from core.optimizers import OPTIMIZERS
 from core.params import Param
 from core.schedules import SCHEDULES
 
-LandscapeName = Literal[tuple(LANDSCAPES)]
+LandscapeName = Literal[NAMES]
 OptimizerName = Literal[tuple(OPTIMIZERS)]
 ScheduleName = Literal[tuple(SCHEDULES)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -41,9 +43,35 @@ def noise_of(noise) -> GradientNoise | None:
 class LandscapeIn(Strict):
     landscape: LandscapeName = "mccormick"
     landscape_params: Settings = {}
+    expression: str | None = Field(
+        None,
+        max_length=MAX_LENGTH,
+        description="f(x, y) typed in, with landscape 'custom' only: numbers, x, y, pi, e, + - * / ** and "
+        "calls of known functions (see README)",
+    )
+    domain: list[Finite] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="[x low, x high, y low, y high] of a custom landscape; null: [-3, 3, -3, 3]",
+    )
+
+    @field_validator("expression", mode="after")
+    @classmethod
+    def _check_expression(cls, expression):
+        if expression is not None:
+            parse(expression)  # an ExpressionError (a ValueError) naming the token and its position
+        return expression
+
+    @field_validator("domain", mode="after")
+    @classmethod
+    def _check_domain(cls, domain):
+        if domain is not None:
+            custom_domain(flat_domain(domain))
+        return domain
 
     def bound_landscape(self) -> Landscape:
-        return get_landscape(self.landscape, **self.landscape_params)
+        return resolve(self.landscape, self.landscape_params, self.expression, self.domain)
 
     @model_validator(mode="after")
     def _check_landscape(self):

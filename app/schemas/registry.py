@@ -30,6 +30,9 @@ class LandscapeOut(BaseModel):
     steps: int
     params: list[ParamOut]
     reference: str
+    numerical_minima: bool = Field(
+        False, description="true: the minima were found numerically (a typed formula), not known exactly"
+    )
 
 
 class OptimizerOut(BaseModel):

@@ -14,7 +14,8 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from app.schemas.common import Finite, LandscapeIn, NoiseIn, OptimizerName, Point, Settings, noise_of
-from core.landscape.landscapes import Landscape, get_landscape
+from core.landscape.custom import resolve
+from core.landscape.landscapes import Landscape
 from core.landscape.noise import GradientNoise
 from core.landscape.tuning import BATCH, DECAYS, batch_param
 from core.optimizers import get_optimizer
@@ -54,10 +55,10 @@ def _optimizer_param(data: dict, name: str) -> Param | None:
 
 
 def _bound_landscape(data: dict) -> Landscape | None:
-    if "landscape" not in data or "landscape_params" not in data:
-        return None
+    if any(name not in data for name in ("landscape", "landscape_params", "expression", "domain")):
+        return None  # an earlier field failed: that is the error to report
     try:
-        return get_landscape(data["landscape"], **data["landscape_params"])
+        return resolve(data["landscape"], data["landscape_params"], data["expression"], data["domain"])
     except ValueError:
         return None  # reported by LandscapeIn's own check
 

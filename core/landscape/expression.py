@@ -735,7 +735,8 @@ MAX_MINIMA = 20  # more than this: list the global minima only, and set many_min
 CANDIDATES = 400  # grid candidates followed downhill, lowest first
 
 
-def _domain(domain) -> tuple[tuple[float, float], tuple[float, float]]:
+def custom_domain(domain) -> tuple[tuple[float, float], tuple[float, float]]:
+    """`domain` checked: finite, low < high and within ±DOMAIN_LIMIT on each axis; None: the default."""
     if domain is None:
         return DEFAULT_DOMAIN
     try:
@@ -830,7 +831,7 @@ def custom_landscape(text: str, domain=None) -> Landscape:
     as x⁴ + y⁴, or f falling toward the edge), the lowest point of the search grid stands in.
     """
     expr = parse(text)
-    ranges = _domain(domain)
+    ranges = custom_domain(domain)
     if not expr.variables:
         raise ExpressionError(f"{expr.text} depends on neither x nor y")
     minima, many = _minima(expr, ranges)
