@@ -26,6 +26,7 @@ from app.jobs import JobLimits, JobManager
 from app.races import RaceManager
 from app.routers import (
     blocks,
+    data,
     landscapes,
     log,
     network_tools,
@@ -39,6 +40,7 @@ from app.routers import (
 )
 from app.runs import Limits, RunManager
 from app.security import BodyLimit, SameOrigin, SecurityHeaders, content_security_policy
+from core.data.own import DataGone
 
 STATIC = pages.ASSETS / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -121,6 +123,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
     app.state.races = RaceManager(app.state.runs, app.state.log)
     app.state.jobs = JobManager(JobLimits.from_env())
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DataGone, data.gone)  # wherever a request names evicted data: 409
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER), name="swagger")
     for router in (
@@ -130,6 +133,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
         networks.router,
         runs.router,
         races.router,
+        data.router,
         blocks.router,
         log.router,
         network_tools.router,
@@ -158,7 +162,7 @@ def create_app(limits: Limits | None = None, allowed_hosts: list[str] | None = N
     inline = re.findall(rb"<script>(.*?)</script>", docs, re.S)
     hashes = [base64.b64encode(hashlib.sha256(s).digest()).decode() for s in inline]
     app.csp = content_security_policy(hashes)
-    app.add_middleware(BodyLimit, limits={"/api/runs/upload": runs.MAX_UPLOAD})
+    app.add_middleware(BodyLimit, limits={"/api/runs/upload": runs.MAX_UPLOAD, "/api/data": data.MAX_BYTES})
     names = settings.allowed_hosts() if allowed_hosts is None else allowed_hosts
     app.add_middleware(SameOrigin, names=names)  # outermost of these: a refused request is not read
     return app

@@ -39,8 +39,8 @@ import orjson
 
 from app import log_hooks, run_process, runlog, settings
 from app.streaming import next_or_ping
-from core.data.datasets import Split
 from core.data.mnist import data_dir
+from core.data.own import Data
 from core.nn import events
 from core.nn.network import Network
 from core.nn.training import TrainConfig, load_data, network_for
@@ -90,7 +90,7 @@ class Run:
     def __init__(
         self,
         config: TrainConfig,
-        split: Split,
+        split: Data,
         folder: Path,
         weights: dict | None = None,
         trained_steps: int | None = None,
@@ -104,7 +104,7 @@ class Run:
         self.trained_steps = trained_steps  # steps that model had trained, if its file said
         self.config = config
         self.inputs, self.class_names = split.x_train.shape[1], split.class_names
-        self._split: Split | None = split  # while it trains; loaded again on demand once it has ended
+        self._split: Data | None = split  # while it trains; loaded again on demand once it has ended
         self._final = folder / f"{self.id}.npz"  # the weights the process ended with, once it has
         self.controls = _Commands(self)
         self.status = "paused" if weights is not None else "running"
@@ -272,7 +272,7 @@ class Run:
             return len(self._subscribers)
 
     @property
-    def split(self) -> Split:
+    def split(self) -> Data:
         """The run's data: kept while it trains, loaded again (the same, by its seed) once it has ended."""
         split = self._split
         return split if split is not None else load_data(self.config, download=False)

@@ -149,6 +149,11 @@ DATA_DIR = Setting(
     mnist.DATA_DIR_ENV, None, "where MNIST and Fashion-MNIST are read from and downloaded to",
     parse=_folder, shown="`$XDG_CACHE_HOME/descent`, else `~/.cache/descent`", takes="a folder",
 )  # fmt: skip
+UPLOAD_STORE_BYTES = Setting(
+    "DESCENT_UPLOAD_STORE_BYTES", 512 * 2**20,
+    "bytes of uploaded data kept in `uploads` under `DESCENT_DATA_DIR`; the least recently used go first",
+    1, 10**12, shown="536870912 (512 MiB)",
+)  # fmt: skip
 SETTINGS: tuple[Setting[Any], ...] = (
     MAX_RUNS,
     IDLE_SECONDS,
@@ -165,6 +170,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     ALLOWED_HOSTS,
     HOME,
     DATA_DIR,
+    UPLOAD_STORE_BYTES,
     *(_mirrors(name) for name in mnist.IMAGE_SETS),
 )
 

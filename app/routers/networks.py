@@ -16,6 +16,7 @@ from app.schemas.networks import (
     RecipeOut,
 )
 from app.schemas.runs import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, TrainIn
+from core.data import own
 from core.data.datasets import DATASETS, make_dataset
 from core.data.mnist import DATA_DIR_ENV, IMAGE_SETS, data_dir, locate
 from core.nn.activations import ACTIVATIONS
@@ -63,7 +64,17 @@ def _datasets() -> list[DatasetOut]:
                 remedy=remedy,
             )
         )
-    return toy + images
+    upload = DatasetOut(
+        name=own.NAME,
+        label=own.LABEL,
+        description=own.DESCRIPTION,
+        kind="upload",
+        classes=[],
+        params=[ParamOut.model_validate(p) for p in own.PARAMS],
+        available=True,
+        remedy="Upload a file (POST /api/data) and train with its id as data_id.",
+    )
+    return toy + images + [upload]
 
 
 def _config_field(option: Option) -> ConfigFieldOut:

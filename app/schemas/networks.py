@@ -37,7 +37,7 @@ class DatasetOut(BaseModel):
     name: str
     label: str
     description: str
-    kind: str = Field(description="points (2D toy set) or images")
+    kind: str = Field(description="points (2D toy set), images, or upload (data uploaded to this server)")
     classes: list[str]
     params: list[ParamOut]
     available: bool = Field(description="whether the data is on this server")

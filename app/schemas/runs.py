@@ -44,7 +44,12 @@ def _layers(option: Option):
     return list[LayerIn], Field(default=default, max_length=MAX_LAYERS, description=_described(option))
 
 
-FIELD = {"number": _number, "choice": _choice, "settings": _settings, "layers": _layers}
+def _text(option: Option):
+    hexadecimal = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]  # the one text field: a data hash
+    return hexadecimal | None, Field(None, description=_described(option))
+
+
+FIELD = {"number": _number, "choice": _choice, "settings": _settings, "layers": _layers, "text": _text}
 
 
 class _TrainFields(Strict):

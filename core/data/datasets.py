@@ -38,6 +38,10 @@ class Split:
     def classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def regression(self) -> bool:
+        return False  # a regression's data is a core.data.uploads.RegressionSplit
+
 
 def one_hot(labels, classes: int) -> np.ndarray:
     """float32 rows with a 1 in column labels[i] (the seed's `onehot`, with the width given explicitly).

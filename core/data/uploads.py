@@ -469,6 +469,15 @@ class RegressionSplit:
     x_test: np.ndarray
     y_test: np.ndarray
     target_name: str
+    class_names: tuple[str, ...] = ()  # none: as a `Split`'s, for code that serves both
+
+    @property
+    def classes(self) -> int:
+        return 0
+
+    @property
+    def regression(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True, eq=False)
@@ -493,6 +502,18 @@ class Scaling:
         return z.astype(np.float32)
 
 
+def _held_out(rows: int, test_fraction: float) -> int:
+    """Test rows of a class (or of a regression) of `rows` rows: round half up, one kept to train."""
+    return min(int(rows * test_fraction + 0.5), max(rows - 1, 0))
+
+
+def split_counts(counts: Sequence[int], test_fraction: float) -> tuple[int, int]:
+    """(training rows, test rows) that `split_rows` gives a table of `counts` rows per class (a
+    regression: its one count of rows), without the table."""
+    test = sum(_held_out(int(c), test_fraction) for c in counts)
+    return sum(counts) - test, test
+
+
 def split_rows(table: Table, test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (train, test), each shuffled. A classification is stratified: each class puts
     round(test_fraction · its rows) in the test part (half up), but keeps one row for training; a
@@ -503,12 +524,12 @@ def split_rows(table: Table, test_fraction: float = 0.2, seed: int = 0) -> tuple
     n = len(table.y)
     if table.regression:
         order = rng.permutation(n)
-        cut = min(int(n * v["test_fraction"] + 0.5), n - 1)
+        cut = _held_out(n, v["test_fraction"])
         return rng.permutation(order[cut:]), rng.permutation(order[:cut])
     train, test = [], []
     for label in range(table.classes):
         rows = rng.permutation(np.flatnonzero(table.y == label))
-        cut = min(int(len(rows) * v["test_fraction"] + 0.5), max(len(rows) - 1, 0))
+        cut = _held_out(len(rows), v["test_fraction"])
         test.append(rows[:cut])
         train.append(rows[cut:])
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))

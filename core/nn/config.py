@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
-from core.data import mnist
+from core.data import mnist, own
 from core.data.datasets import DATASETS, plain
 from core.nn.activations import ACTIVATIONS
 from core.nn.inits import INITS
@@ -59,8 +59,9 @@ SHARPNESS_EVERY = Param(
 )
 TRAINING_PARAMS = (BATCH, EPOCHS, PATIENCE, EVAL_EVERY, EVAL_TRAIN, SURFACE, CHUNK, THROTTLE, SEED)
 
-# a Param's number, a registry's name, named numbers (checked by their registry entry), hidden layers
-Kind = Literal["number", "choice", "settings", "layers"]
+# a Param's number, a registry's name, named numbers (checked by their registry entry), hidden layers,
+# a string checked by its field (the hash of uploaded data)
+Kind = Literal["number", "choice", "settings", "layers", "text"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 _SAME = object()  # a shared server's default is the core's
 
@@ -120,12 +121,20 @@ def layers(label: str, default: tuple, key: str, help: str = ""):
     return _declared(Option("", label, "layers", default, key, help), default=default)
 
 
+def text(label: str, key: str, help: str = ""):
+    """A string, or None (its default)."""
+    return _declared(Option("", label, "text", None, key, help, optional=True), default=None)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a run depends on; the same config and seed give the same run."""
 
-    dataset: str = choice("dataset", "moons", [*DATASETS, *mnist.IMAGE_SETS], key="ds")
+    dataset: str = choice("dataset", "moons", [*DATASETS, *mnist.IMAGE_SETS, own.NAME], key="ds")
     data: Mapping[str, float] = settings("the dataset's parameters", "data", help="see /api/datasets")
+    data_id: str | None = text(
+        "uploaded data", "did", help=f"the hash POST /api/data gave; dataset {own.NAME!r} only"
+    )
     hidden: tuple[tuple[int, str], ...] = layers(
         "hidden layers", ((16, "relu"), (16, "relu")), "hidden", help="(width, activation) each"
     )
@@ -164,6 +173,12 @@ class TrainConfig:
         get_optimizer(self.optimizer).hyperparameters(**self.hyper)
         get_schedule(self.schedule, 1, **self.schedule_params)
         check_data(self.dataset, self.data)
+        if self.dataset == own.NAME:
+            if self.data_id is None:
+                raise ValueError(f"dataset {own.NAME!r} needs a data_id: the hash POST /api/data gave")
+            own.check_id(self.data_id)
+        else:
+            object.__setattr__(self, "data_id", None)  # it names uploaded data only
 
     def live_values(self) -> dict[str, float]:
         """The values of the live options (those a running loop takes anew)."""
@@ -173,6 +188,8 @@ class TrainConfig:
 def check_data(dataset: str, data: Mapping[str, float]) -> dict:
     """The dataset's parameters with `data` overlaid; a ValueError naming any that is unknown or out
     of range."""
+    if dataset == own.NAME:
+        return resolve(own.PARAMS, plain(dict(data)), f"dataset {dataset!r}")
     params = (DATASETS.get(dataset) or mnist.get_image_set(dataset)).params
     return resolve(params, plain(dict(data)), f"dataset {dataset!r}")
 

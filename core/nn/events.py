@@ -21,7 +21,8 @@ class StartEvent(TypedDict):
     type: Literal["start"]
     config: dict  # dataclasses.asdict of the TrainConfig
     hyper: dict[str, float]  # the optimizer's hyperparameters, defaults filled in
-    classes: list[str]
+    classes: list[str]  # none for a regression
+    regression: bool  # the target is a number: R² (train_r2, test_r2) stands in for accuracy
     train_size: int
     test_size: int
     parameters: int
@@ -48,7 +49,8 @@ class Misclassified(TypedDict):
 class Surface(TypedDict):
     x: np.ndarray
     y: np.ndarray
-    probabilities: np.ndarray  # (classes, len(y), len(x))
+    probabilities: NotRequired[np.ndarray]  # (classes, len(y), len(x)); a classification's
+    values: NotRequired[np.ndarray]  # (len(y), len(x)): a regression's predicted target
 
 
 class Histogram(TypedDict):
@@ -64,7 +66,9 @@ class Diagnostics(TypedDict):
 
 class EvalEvent(TypedDict):
     """Every `eval_every` steps and at each evaluated epoch's end. A loss or accuracy is None when its
-    set is empty (a dataset with no test examples)."""
+    set is empty (a dataset with no test examples). A regression has no accuracy (None), no confusion
+    and no misclassified examples, but R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² over each set (None when the set
+    is empty or its targets are all equal)."""
 
     type: Literal["eval"]
     step: int
@@ -73,6 +77,8 @@ class EvalEvent(TypedDict):
     train_accuracy: float | None
     test_loss: float | None
     test_accuracy: float | None
+    train_r2: NotRequired[float | None]  # a regression's
+    test_r2: NotRequired[float | None]
     confusion: NotRequired[np.ndarray]  # (classes, classes) counts, true class by row
     misclassified: NotRequired[list[Misclassified]]
     surface: NotRequired[Surface]  # 2D inputs with `surface` > 0
@@ -99,6 +105,8 @@ class Metrics(TypedDict):
     train_accuracy: float | None
     test_loss: float | None
     test_accuracy: float | None
+    train_r2: NotRequired[float | None]  # a regression's
+    test_r2: NotRequired[float | None]
 
 
 class EpochEvent(Metrics):
@@ -146,6 +154,8 @@ class SummaryEvent(TypedDict):
     train_accuracy: NotRequired[float | None]
     test_loss: NotRequired[float | None]
     test_accuracy: NotRequired[float | None]
+    train_r2: NotRequired[float | None]  # a regression's
+    test_r2: NotRequired[float | None]
     best_epoch: NotRequired[int]  # with early stopping
 
 

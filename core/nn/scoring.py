@@ -2,7 +2,8 @@
 
 Loss and accuracy on the training set (or a fixed sample of it) and the test set, the test confusion
 matrix, a few misclassified test examples, per-layer diagnostics from the last training batch and,
-for 2D inputs, the class probabilities over a grid (the decision surface).
+for 2D inputs, the class probabilities over a grid (the decision surface). A regression (one linear
+output trained with MSE) reports R² in place of accuracy, and its surface is the predicted value.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import cast
 
 import numpy as np
 
-from core.data.datasets import Split, one_hot
+from core.data.datasets import one_hot
+from core.data.own import Data
 from core.nn.config import TrainConfig
 from core.nn.events import Diagnostics, EvalEvent, Histogram
 from core.nn.network import Network
@@ -26,7 +28,16 @@ def _histogram(values) -> Histogram:
     return {"counts": counts, "edges": edges}
 
 
-def _surface_grid(split: Split, resolution: int):
+def r2_score(y: np.ndarray, predicted: np.ndarray) -> float | None:
+    """1 − Σ(y − ŷ)²/Σ(y − ȳ)², in float64; None for no rows or targets that are all equal."""
+    y, predicted = np.asarray(y, np.float64), np.asarray(predicted, np.float64)
+    total = float(np.sum(np.square(y - y.mean()))) if len(y) else 0.0
+    if total == 0.0:
+        return None
+    return 1.0 - float(np.sum(np.square(y - predicted))) / total
+
+
+def _surface_grid(split: Data, resolution: int):
     """A grid over the data's bounding box, padded by a tenth of its size on each side."""
     points = np.concatenate([split.x_train, split.x_test])
     low, high = points.min(axis=0), points.max(axis=0)
@@ -40,8 +51,9 @@ def _surface_grid(split: Split, resolution: int):
 class Scorer:
     """Loss, accuracy, confusion and diagnostics of the current network on fixed data."""
 
-    def __init__(self, net: Network, split: Split, config: TrainConfig):
+    def __init__(self, net: Network, split: Data, config: TrainConfig):
         self.net, self.split, self.loss = net, split, net.loss
+        self.regression = split.regression
         k = split.classes
         self.classes = k
         n = config.eval_train_size
@@ -54,8 +66,13 @@ class Scorer:
         self.grid = _surface_grid(split, config.surface) if planar else None
 
     def _score(self, x, y):
+        """(loss, accuracy or R², predicted classes or None) of one set."""
         if len(y) == 0:
             return None, None, None
+        if self.regression:
+            predicted = self.net.predict_proba(x)
+            loss = self.loss.value(y[:, None].astype(predicted.dtype), predicted)
+            return float(loss), r2_score(y, predicted[:, 0]), None
         probs = self.net.predict_proba(x)
         loss = self.loss.value(one_hot(y, self.classes), probs)
         predicted = probs.argmax(axis=1)
@@ -80,11 +97,13 @@ class Scorer:
                 "step": step,
                 "epoch": epoch,
                 "train_loss": train_loss,
-                "train_accuracy": train_acc,
+                "train_accuracy": None if self.regression else train_acc,
                 "test_loss": test_loss,
-                "test_accuracy": test_acc,
+                "test_accuracy": None if self.regression else test_acc,
             },
         )
+        if self.regression:
+            event["train_r2"], event["test_r2"] = train_acc, test_acc
         if predicted is not None:
             truth = self.split.y_test
             k = self.classes
@@ -99,7 +118,10 @@ class Scorer:
             if not np.isfinite(probs).all():
                 return None
             grid = np.ascontiguousarray(probs.T).reshape(-1, len(ys), len(xs))
-            event["surface"] = {"x": xs, "y": ys, "probabilities": grid}
+            if self.regression:
+                event["surface"] = {"x": xs, "y": ys, "values": grid[0]}
+            else:
+                event["surface"] = {"x": xs, "y": ys, "probabilities": grid}
         event["diagnostics"] = self.diagnostics()
         return event
 

@@ -41,8 +41,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from core.data import mnist
-from core.data.datasets import DATASETS, Split, make_dataset, one_hot
+from core.data import mnist, own
+from core.data.datasets import DATASETS, make_dataset, one_hot
 from core.nn.config import LIVE, TrainConfig
 from core.nn.config import SEED as SEED  # re-exported: the CLI bounds every --seed with it
 from core.nn.events import (
@@ -65,16 +65,27 @@ from core.nn.sharpness import EXAMPLES, SharpnessProbe
 from core.optimizers import get_optimizer
 from core.schedules import get_schedule
 
+REGRESSION_LOSS = "mse"
+REGRESSION_OUTPUT = "linear"  # one output, the prediction itself
 
-def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:
-    """The configured dataset: a 2D toy set, or MNIST / Fashion-MNIST (fetched if missing and allowed;
-    `root`: the data directory, by default core.data.mnist.data_dir()).
 
-    Raises ValueError when the batch size exceeds the training set.
+def load_data(config: TrainConfig, download: bool = True, root=None) -> own.Data:
+    """The configured dataset: a 2D toy set, MNIST / Fashion-MNIST (fetched if missing and allowed),
+    or uploaded data from the store (core.data.own; DataGone if it has been evicted). `root`: the data
+    directory, by default core.data.mnist.data_dir().
+
+    Raises ValueError when the batch size exceeds the training set, or when a regression target is
+    to be trained with another loss than MSE.
     """
     data: dict[str, Any] = dict(config.data)  # each dataset checks its own
+    split: own.Data
     if config.dataset in DATASETS:
         split = make_dataset(config.dataset, **data)
+    elif config.dataset == own.NAME:
+        assert config.data_id is not None  # TrainConfig requires it for this dataset
+        split = own.load(config.data_id, data, root)
+        if split.regression and config.loss != REGRESSION_LOSS:
+            raise ValueError(f"a regression target needs loss {REGRESSION_LOSS}, got loss {config.loss!r}")
     else:
         split = mnist.load(config.dataset, **data, root=root, download=download, progress=False)
     if config.batch_size > len(split.y_train):
@@ -83,12 +94,21 @@ def load_data(config: TrainConfig, download: bool = True, root=None) -> Split:
     return split
 
 
-def network_for(config: TrainConfig, split: Split) -> Network:
+def targets(split: own.Data) -> np.ndarray:
+    """The training targets as the network's outputs: one-hot rows, or a regression's (n, 1) column."""
+    if split.regression:
+        return split.y_train[:, None].astype(np.float32)
+    return one_hot(split.y_train, split.classes)
+
+
+def network_for(config: TrainConfig, split: own.Data) -> Network:
+    """The configured network for `split`: as many inputs as it has features and an output per class;
+    for a regression one output, linear (whatever `output` says: a softmax of one output is 1)."""
     spec = NetworkSpec(
         split.x_train.shape[1],
-        split.classes,
+        1 if split.regression else split.classes,
         config.hidden,
-        config.output,
+        REGRESSION_OUTPUT if split.regression else config.output,
         config.loss,
         config.init,
         config.output_init,
@@ -185,7 +205,7 @@ def clip_global_norm(grad: np.ndarray, c: float) -> float | None:
 def train(
     config: TrainConfig,
     controls: Controls | None = None,
-    split: Split | None = None,
+    split: own.Data | None = None,
     net: Network | None = None,
 ) -> Iterator[Event]:
     """Train on `config`; yield events (see the module docstring) until done.
@@ -202,7 +222,7 @@ class _Run:
     """One call of `train`, in named steps: gate (controls and live settings), step, flush, evaluate,
     early stopping and the summary. `status` stays "done" until something ends the run early."""
 
-    def __init__(self, config: TrainConfig, controls: Controls, split: Split, net: Network):
+    def __init__(self, config: TrainConfig, controls: Controls, split: own.Data, net: Network):
         if not np.isfinite(net.params).all():
             raise ValueError(
                 "the network's weights are not all finite: it can be neither trained nor evaluated"
@@ -219,7 +239,7 @@ class _Run:
             np.arange(self.total)
         )
         self.rng = np.random.default_rng(config.seed)
-        self.targets = one_hot(split.y_train, split.classes)
+        self.targets = targets(split)
         self.scorer = Scorer(net, split, config)
         self.opt = spec.make(net.params, self.hp)
         _, self.opt_state = next(self.opt)
@@ -265,6 +285,7 @@ class _Run:
             config=asdict(self.config),
             hyper=dict(self.base),
             classes=list(self.split.class_names),
+            regression=self.split.regression,
             train_size=self.n,
             test_size=len(self.split.y_test),
             parameters=int(self.net.params.size),
@@ -370,6 +391,8 @@ class _Run:
             test_loss=last["test_loss"],
             test_accuracy=last["test_accuracy"],
         )
+        if self.split.regression:
+            self.final["train_r2"], self.final["test_r2"] = last.get("train_r2"), last.get("test_r2")
         yield EpochEvent(
             type="epoch", epoch=epoch, step=self.step, seconds=seconds, batches=self.batches, **self.final
         )

@@ -9,7 +9,18 @@ from tests.app.test_runs import watch
 
 def test_the_network_registry_lists_every_choice_and_range(client):
     doc = client.get("/api/networks").json()
-    assert [d["name"] for d in doc["datasets"]] == [*DATASETS, *IMAGE_SETS]
+    assert [d["name"] for d in doc["datasets"]] == [*DATASETS, *IMAGE_SETS, "upload"]
+    upload = doc["datasets"][-1]
+    assert upload["kind"] == "upload" and [p["name"] for p in upload["params"]] == [
+        "test_fraction",
+        "standardize",
+        "seed",
+    ]
+    assert (upload["params"][0]["low"], upload["params"][0]["high"], upload["params"][0]["default"]) == (
+        0.05,
+        0.5,
+        0.2,
+    )
     assert [a["name"] for a in doc["activations"]] == list(ACTIVATIONS)
     assert {"name": "softmax", "output_only": True}.items() <= doc["activations"][-1].items()
     assert [x["name"] for x in doc["losses"]] == ["mse", "cross_entropy"]
