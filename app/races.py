@@ -30,12 +30,11 @@ import orjson
 from app import runlog
 from app.runs import Run, RunManager, _Dropped, _offer
 from app.streaming import next_or_ping
-from core.data.datasets import one_hot
 from core.nn.config import TrainConfig
 from core.nn.events import LAST
 from core.nn.race import Racer, Trajectory, race_surface, racer_configs
 from core.nn.surface import Plane
-from core.nn.training import network_for
+from core.nn.training import network_for, targets
 
 log = logging.getLogger("descent.races")
 SUBSCRIBER_QUEUE = 512  # batches a subscriber may fall behind before it is dropped
@@ -168,7 +167,7 @@ class Race:
         split = self.runs[0].split
         net = network_for(self.base, split)  # the racers' shared initial weights, by the seed
         rows = slice(0, SURFACE_EXAMPLES)
-        x, y = split.x_train[rows], one_hot(split.y_train[rows], split.classes)
+        x, y = split.x_train[rows], targets(split)[rows]
 
         return race_surface(
             net, x, y, net.params, trajectories, kind, resolution, self.base.seed, self._progress

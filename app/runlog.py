@@ -666,15 +666,17 @@ def training_entry(
     ending: Mapping,
 ) -> dict:
     """The entry of a training run: its TrainConfig (as a dict), per-step batch losses, its evaluations
-    (step, train/test loss and accuracy) and its last event (`summary`, or `error` with a message)."""
-    key = "test_accuracy" if any(e.get("test_accuracy") is not None for e in evals) else "train_accuracy"
+    (step, train/test loss and accuracy) and its last event (`summary`, or `error` with a message).
+    A regression's R² stands in for accuracy (its curve and final and best values)."""
+    metric = "r2" if any("test_r2" in e for e in evals) else "accuracy"
+    key = f"test_{metric}" if any(e.get(f"test_{metric}") is not None for e in evals) else f"train_{metric}"
     accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
     curves = {"loss": downsample(step, loss, mean=True)}
     if accuracy:
         steps, values = zip(*accuracy, strict=True)
         curves["accuracy"] = downsample(steps, values)
     error = ending.get("type") == "error"
-    final_accuracy = ending.get("test_accuracy", ending.get("train_accuracy"))
+    final_accuracy = ending.get(f"test_{metric}", ending.get(f"train_{metric}"))
     hyper = get_optimizer(config["optimizer"]).hyperparameters(**(config.get("hyper") or {}))
     config = {**config, "hyper": hyper}
     return {

@@ -8,11 +8,11 @@ members, bytes and element types, and only then is any data inflated. Pickles ar
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
 
 import numpy as np
+
+from core.data.uploads import DataError, load_npz
 
 MAX_MEMBERS = 256  # arrays in one file: a network of 8 normalized layers has about 50
 MAX_ARRAY_BYTES = 128 * 2**20  # all arrays together, inflated
@@ -26,49 +26,20 @@ class UploadError(ValueError):
 
 
 def read_npz(data: bytes) -> dict[str, np.ndarray]:
-    """The named arrays of an .npz: real numbers (finite, if floating-point), plus the text members."""
+    """The named arrays of an .npz: real numbers (finite, if floating-point), plus the text members.
+    Read by core.data.uploads.load_npz (the one reader of untrusted .npz files) with this module's
+    checks of each member's header."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise UploadError("not a readable .npz file (save one from a run's Download model)") from None
-    if len(members) > MAX_MEMBERS:
-        raise UploadError(f"the .npz has {len(members):,} arrays; at most {MAX_MEMBERS} are accepted")
-    declared = sum(m.file_size for m in members)
-    if declared > MAX_ARRAY_BYTES:
-        raise UploadError(
-            f"the .npz inflates to {declared:,} bytes; at most {MAX_ARRAY_BYTES:,} are accepted"
-        )
-    with archive:
-        return {name: array for name, array in (_member(archive, m) for m in members)}
-
-
-def _member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[str, np.ndarray]:
-    name = member.filename.removesuffix(".npy")
-    if not member.filename.endswith(".npy") or not name:
-        raise UploadError(f"the .npz member {member.filename!r} is not an .npy array")
-    try:
-        with archive.open(member) as f:
-            version = np.lib.format.read_magic(f)
-            shape, _, dtype = _header(f, version)
-            _check(name, shape, dtype, member.file_size)
-        with archive.open(member) as f:
-            array = np.lib.format.read_array(f, allow_pickle=False)
-    except UploadError:
-        raise
-    except Exception:  # zip, CRC, header and truncation errors all mean the same here
-        raise UploadError(f"the .npz member {name!r} is not a readable array") from None
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise UploadError(f"the array {name!r} holds NaN or infinite values: only finite weights load")
-    return name, array
-
-
-def _header(f, version) -> tuple[tuple, bool, np.dtype]:
-    """(shape, Fortran order, dtype) from an .npy header, without reading any data."""
-    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-    if version not in readers:
-        raise UploadError(f"an .npy member has format version {version}; 1.0 and 2.0 are read")
-    return readers[version](f)
+        arrays = load_npz(data, MAX_ARRAY_BYTES, MAX_MEMBERS, _check)
+    except DataError as e:
+        message = str(e)
+        if message.startswith("not a readable .npz file"):
+            message = "not a readable .npz file (save one from a run's Download model)"
+        raise UploadError(message) from None
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise UploadError(f"the array {name!r} holds NaN or infinite values: only finite weights load")
+    return arrays
 
 
 def _check(name: str, shape: tuple, dtype: np.dtype, stored: int) -> None:

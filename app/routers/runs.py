@@ -63,6 +63,15 @@ def invalid(field: str, message: str, where: str = "body") -> RequestValidationE
     return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])
 
 
+def unfit(e: ValueError) -> RequestValidationError:
+    """A 422 for a configuration its data refuses: a batch larger than the training set, or a
+    regression target with another loss than MSE (the field named), else one about the data."""
+    message = str(e)
+    if message.startswith("batch_size"):
+        return invalid("batch_size", message)
+    return invalid("loss" if "regression target" in message else "data", message)
+
+
 @router.post(
     "",
     status_code=201,
@@ -80,8 +89,7 @@ def create_run(req: TrainIn, request: Request) -> RunOut:
     except DataError as e:
         raise HTTPException(409, str(e)) from None
     except ValueError as e:
-        field = str(e).split(" ", 1)[0] if str(e).startswith("batch_size") else "data"
-        raise invalid(field, str(e)) from None
+        raise unfit(e) from None
     return _out(run)
 
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.schemas.common import Strict
 from app.schemas.runs import LayerIn, TrainIn
+from core.data import own
 from core.data.datasets import DATASETS, get_dataset
-from core.data.mnist import get_image_set
+from core.data.mnist import IMAGE_SETS, get_image_set
 from core.optimizers import get_optimizer
 from core.params import resolve
 
@@ -45,6 +46,9 @@ class SweepConfigIn(TrainIn):
 
     def sizes(self) -> tuple[int, int, int, int]:
         """(inputs, classes, training examples, test examples) of the configured data."""
+        if self.dataset == own.NAME:  # the stored table's shape (DataGone, a 409, if it has gone)
+            table = own.shape(self.data_id)
+            return (table.features, table.classes or 1, *table.sizes(self.data))
         if self.dataset in DATASETS:
             points = get_dataset(self.dataset)
             v = resolve(points.params, self.data, f"dataset {self.dataset!r}")
@@ -74,7 +78,7 @@ class SweepConfigIn(TrainIn):
     @model_validator(mode="after")
     def _bounded(self):
         _, _, train, test = self.sizes()
-        if self.dataset not in DATASETS and (train > MAX_IMAGE_TRAIN or test > MAX_IMAGE_TEST):
+        if self.dataset in IMAGE_SETS and (train > MAX_IMAGE_TRAIN or test > MAX_IMAGE_TEST):
             raise ValueError(
                 f"{self.dataset} in a sweep: data.train_size at most {MAX_IMAGE_TRAIN:,} and data.test_size "
                 f"at most {MAX_IMAGE_TEST:,} (got {train:,} and {test:,})"

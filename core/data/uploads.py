@@ -326,9 +326,18 @@ def _table(x: np.ndarray, features, labels, label: str, regression: bool, where:
 KINDS = "biufU"  # dtype kinds read: booleans, integers, floating-point numbers, text
 
 
-def load_npz(data: bytes, max_bytes: int, max_arrays: int) -> dict[str, np.ndarray]:
+MemberCheck = Callable[[str, tuple, np.dtype, int], None]  # (name, shape, dtype, bytes stored) -> raise
+
+
+def load_npz(
+    data: bytes, max_bytes: int, max_arrays: int, check: MemberCheck | None = None
+) -> dict[str, np.ndarray]:
     """The arrays of an .npz, in file order, after the zip's directory and every array's header (shape
-    and dtype) are checked against the caps: nothing is inflated before, no pickle is ever loaded."""
+    and dtype) are checked against the caps: nothing is inflated before, no pickle is ever loaded.
+
+    The one .npz reader for untrusted files (tables here, saved models in app/uploads.py). `check`
+    takes each member's header in place of the column checks here (what a table's column may be) and
+    raises what its caller reports; the archive's own refusals are DataErrors."""
     if len(data) > max_bytes:
         raise DataError(f"the file has {len(data):,} bytes; at most {max_bytes:,} are accepted")
     try:
@@ -347,7 +356,7 @@ def load_npz(data: bytes, max_bytes: int, max_arrays: int) -> dict[str, np.ndarr
         raise DataError(f"the .npz holds two arrays named {twice!r}; each column once")
     with archive:
         for member, name in zip(members, names, strict=True):
-            _check_member(archive, member, name)
+            _check_member(archive, member, name, check or _check_column)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {name: npz[name] for name in names}
@@ -355,7 +364,7 @@ def load_npz(data: bytes, max_bytes: int, max_arrays: int) -> dict[str, np.ndarr
         raise DataError("the .npz is damaged: an array could not be read whole") from None
 
 
-def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> None:
+def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str, check: MemberCheck) -> None:
     if not member.filename.endswith(".npy") or not name:
         raise DataError(f"the .npz member {member.filename!r} is not an .npy array")
     try:
@@ -364,12 +373,17 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) 
             read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
             shape, _, dtype = read[version](f)
     except Exception:  # unknown version, bad magic or header, zip errors
-        raise DataError(f"column {name!r}: not a readable .npy array") from None
+        what = f"column {name!r}" if check is _check_column else f"the array {name!r}"
+        raise DataError(f"{what}: not a readable .npy array") from None
+    check(name, shape, dtype, member.file_size)
+
+
+def _check_column(name: str, shape: tuple, dtype: np.dtype, stored: int) -> None:
     if dtype.hasobject:
         raise DataError(f"column {name!r}: holds Python objects (a pickle); numbers or text are valid")
     if dtype.kind not in KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise DataError(f"column {name!r}: a {dtype} array; numbers or text are valid")
-    if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > member.file_size:
+    if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > stored:
         raise DataError(f"column {name!r}: its header declares {shape}, more than the bytes stored")
 
 

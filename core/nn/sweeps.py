@@ -8,7 +8,8 @@ so it pickles to any worker process or machine; a result is a dict of numbers an
 functions here are pure: the same spec gives the same result (up to `seconds`), whatever runs them.
 
 - train: the run's status, steps, final train/test loss and accuracy, best test accuracy, the step
-  and epoch at which the test accuracy first reached `target`, and the mini-batch loss curve as
+  and epoch at which the test accuracy first reached `target` (a regression's R² in place of
+  accuracy), and the mini-batch loss curve as
   means over fixed bins of the planned steps (so seeds of one configuration share their x values).
 - lr_range: Smith (2017), "Cyclical learning rates for training neural networks": one run whose
   rate grows exponentially per step from lr_min to lr_max (the `lr_range` schedule). It reports the
@@ -36,6 +37,9 @@ CURVE_POINTS = 200  # points of a train job's loss curve
 RANGE_POINTS = 1000  # points of an lr range test's curves
 SMOOTHING = 0.9  # the range test's stop rule: a running average s ← βs + (1−β)·loss, bias-corrected
 DIVERGE_FACTOR = 4.0  # the range test stops once the smoothed loss exceeds this many times its minimum
+
+
+Metric = Literal["test_accuracy", "train_accuracy", "test_r2", "train_r2"]
 
 
 def config_from(fields: Mapping) -> TrainConfig:
@@ -86,8 +90,10 @@ def train_job(spec: Mapping) -> dict:
     step = np.concatenate(step_parts) if step_parts else np.zeros(0, np.int64)
     loss = np.concatenate(loss_parts) if loss_parts else np.zeros(0)
     per_epoch = -(-len(split.y_train) // config.batch_size)
-    key: Literal["test_accuracy", "train_accuracy"] = (
-        "test_accuracy" if len(split.y_test) else "train_accuracy"
+    key: Metric = (  # a regression's R² stands in for accuracy
+        ("test_r2" if len(split.y_test) else "train_r2")
+        if split.regression
+        else ("test_accuracy" if len(split.y_test) else "train_accuracy")
     )
     reached = next((e for e in evals if e[key] is not None and target is not None and e[key] >= target), None)
     return {
