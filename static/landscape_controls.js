@@ -7,7 +7,8 @@ import { $, emptyData, landscape, page, saveUrl } from "./landscape_page.js";
 import { fitMap, moveStart, resetZoom, showView, syncStartUi } from "./landscape_map.js";
 import { showOutcome } from "./landscape_readout.js";
 import { invalidate } from "./landscape_render.js";
-import { LANDSCAPES, NOISE, OPTIMIZERS, REG, SCHEDULES, SLOTS, STEPS_PARAM, hyperFor, settings, shortLabel, suggestedLr } from "./landscape_state.js";
+import { customEditor, minimaNote } from "./landscape_custom.js";
+import { CUSTOM, LANDSCAPES, NOISE, OPTIMIZERS, REG, SCHEDULES, SLOTS, STEPS_PARAM, hyperFor, settings, shortLabel, suggestedLr } from "./landscape_state.js";
 import { changed, dropRacer, updateStabilityMarks } from "./landscape_stream.js";
 
 const { state } = page;
@@ -135,7 +136,7 @@ export function buildLandscapeControls() {
   const controls = (page.controls.landscape = {});
   $("landscape").value = ls.name;
   $("formula").textContent = `f(x, y) = ${ls.formula}`;
-  $("landscape-note").textContent = ls.reference;
+  $("landscape-note").textContent = ls.numerical_minima ? minimaNote(ls) : ls.reference;
   $("landscape-params").replaceChildren(
     ...ls.params.map((p) => {
       controls[p.name] = paramControl(p, state.lparams[p.name], (v) => {
@@ -197,8 +198,21 @@ export function syncNoiseUi() {
   for (const b of document.querySelectorAll("[data-preset]")) b.setAttribute("aria-pressed", String(b.dataset.preset === preset));
 }
 
+const editor = customEditor({ state, draft: page.draft, apply: switchLandscape });
+editor.show(state.landscape === CUSTOM || page.draft !== null);
+if (page.draft) $("landscape").value = CUSTOM;
+
 $("landscape").addEventListener("change", () => {
-  const ls = LANDSCAPES[$("landscape").value];
+  const name = $("landscape").value;
+  if (name === CUSTOM) editor.choose();
+  else {
+    editor.show(false);
+    switchLandscape(LANDSCAPES[name]);
+  }
+});
+
+/** Race on `ls` (a built-in, or a typed formula just loaded): its start, steps and suggested rates. */
+function switchLandscape(ls) {
   state.landscape = ls.name;
   state.lparams = settings(ls.params);
   state.target = null; // a replay's target is a loss on the landscape it came from
@@ -214,7 +228,7 @@ $("landscape").addEventListener("change", () => {
   resetZoom();
   fitMap();
   changed({ surface: true, all: true, start: true });
-});
+}
 
 for (const id of ["start-x", "start-y"]) {
   $(id).addEventListener("change", () => {

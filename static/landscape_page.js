@@ -2,13 +2,27 @@
 // streams in flight, what is drawn and the playback cursor. Every module of the page reads and
 // writes it here; nothing else of the page's state lives at a module's top level.
 
-import { FIELDS, LANDSCAPES, OPTIMIZERS, normalize, shortLabel } from "./landscape_state.js";
+import { CUSTOM, FIELDS, LANDSCAPES, OPTIMIZERS, landscapeKey, loadCustom, normalize, shortLabel } from "./landscape_state.js";
 
 export const $ = (id) => document.getElementById(id);
 export const app = $("app");
 
+// A link to a typed formula: its landscape (minima found numerically) comes from the server first. One the
+// server refuses leaves the page on the default landscape, the formula in its box with the reason.
+const raw = FIELDS.deserialize(location.search);
+let draft = null; // {expr, domain, error} of a typed formula not (yet) in use
+if (raw.landscape === CUSTOM) {
+  try {
+    await loadCustom(raw.expr ?? "", raw.domain ?? null);
+  } catch (err) {
+    draft = { expr: raw.expr ?? "", domain: raw.domain ?? null, error: err.message.replace(/Value error, /g, "") };
+    delete raw.landscape;
+  }
+}
+
 export const page = {
-  state: normalize(FIELDS.deserialize(location.search)), // what the link holds (FIELDS)
+  state: normalize(raw), // what the link holds (FIELDS)
+  draft,
   racers: [], // {id, optimizer, hyper, color, data, outcome, stale, card, controls, ...}, in card order
   nextId: 0,
   // the global parameter controls (paramControl), rebuilt with their landscape or schedule
@@ -49,6 +63,8 @@ export const page = {
 };
 
 export const landscape = () => LANDSCAPES[page.state.landscape];
+/** The landscape as drawn: a typed formula's surface is of its formula and domain, not of its name. */
+export const currentKey = () => landscapeKey(page.state);
 
 /** The racer's name on its card and in legends: "Adam", or "Adam 2" when two race. */
 export function labelOf(r) {

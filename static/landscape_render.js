@@ -6,9 +6,9 @@
 
 import { clamp, plotConfig } from "./common.js";
 import { cursorShape, markersFigure, racerMarks, sideFigure, surface3dFigure, surfaceFigure } from "./landscape_figures.js";
-import { $, app, banner, cursorStep, labelOf, landscape, lastStep, page, settle } from "./landscape_page.js";
+import { $, app, banner, currentKey, cursorStep, labelOf, landscape, lastStep, page, settle } from "./landscape_page.js";
 import { renderTable, series } from "./landscape_readout.js";
-import { SCHEDULES } from "./landscape_state.js";
+import { CUSTOM, SCHEDULES } from "./landscape_state.js";
 import { drawTrails, plotFrame } from "./landscape_trails.js";
 
 export const figs = { bg: $("surface"), fg: $("paths"), side: $("side"), d3: $("surface3d") };
@@ -98,7 +98,7 @@ async function render() {
   try {
     const views = racerViews();
     const work = [];
-    if (page.surface && page.surface.name === state.landscape) {
+    if (page.surface && page.surface.name === currentKey()) {
       const ls = landscape();
       const common = { landscape: ls, start: state.start, racers: views, uirevision: d.uirevision };
       if (!is3d && parts.has("bg")) {
@@ -107,7 +107,7 @@ async function render() {
       }
       if (!is3d && parts.has("fg")) {
         const view = d.zoom ?? page.surface.domain;
-        const key = JSON.stringify([ls.name, view, d.uirevision]);
+        const key = JSON.stringify([currentKey(), view, d.uirevision]);
         if (key !== d.markersKey || !d.created.has("fg")) {
           d.markersKey = key;
           await draw("fg", markersFigure({ landscape: ls, view, uirevision: d.uirevision }));
@@ -227,5 +227,7 @@ export function caption() {
     : "exact gradients";
   const schedule = state.schedule === "constant" ? "" : `; schedule ${SCHEDULES[state.schedule].label}`;
   const who = page.racers.map((r) => `${labelOf(r)} ${Object.entries(r.hyper).map(([k, v]) => `${k}=${v}`).join(" ")}`);
-  return `${ls.label} from (${state.start.join(", ")}), ${state.steps} steps, ${noise}${schedule}<br>${who.join(" · ")}`;
+  const [[x0, x1], [y0, y1]] = ls.domain;
+  const name = state.landscape === CUSTOM ? `f(x, y) = ${ls.formula} on [${x0}, ${x1}]×[${y0}, ${y1}]` : ls.label;
+  return `${name} from (${state.start.join(", ")}), ${state.steps} steps, ${noise}${schedule}<br>${who.join(" · ")}`;
 }

@@ -8,10 +8,10 @@
 // anything. A new landscape does not wait: the paths in flight are of the old one.
 
 import { HttpError, debounce, fmt, h, postJSON, streamSSE } from "./common.js";
-import { $, app, banner, emptyData, landscape, page, saveUrl, settle } from "./landscape_page.js";
+import { $, app, banner, currentKey, emptyData, landscape, page, saveUrl, settle } from "./landscape_page.js";
 import { showOutcome } from "./landscape_readout.js";
 import { invalidate } from "./landscape_render.js";
-import { NOISE } from "./landscape_state.js";
+import { NOISE, landscapeBody } from "./landscape_state.js";
 
 const streams = page.streams;
 
@@ -63,8 +63,7 @@ export function dropRacer(id) {
 export function requestBody(list) {
   const { state } = page;
   const body = {
-    landscape: state.landscape,
-    landscape_params: { ...state.lparams },
+    ...landscapeBody(state),
     racers: list.map((r) => ({ optimizer: r.optimizer, hyper: { ...r.hyper } })),
     start: [...state.start],
     steps: state.steps,
@@ -219,13 +218,17 @@ function showErrors(err, order) {
       {
         landscape: "landscape-error",
         landscape_params: "landscape-error",
+        expression: "custom-error",
+        domain: "custom-error",
         start: "start-error",
         noise: "noise-error",
         seed: "noise-error",
         schedule: "schedule-error",
         schedule_params: "schedule-error",
       }[loc[0]] ??
-      (/landscape|kappa/.test(msg)
+      (/expression|custom/.test(msg)
+        ? "custom-error"
+        : /landscape|kappa/.test(msg)
         ? "landscape-error"
         : /start/.test(msg)
           ? "start-error"
@@ -250,7 +253,7 @@ export async function fetchSurface() {
   try {
     const s = await postJSON(
       "/api/surface",
-      { landscape: state.landscape, landscape_params: { ...state.lparams }, resolution: 120, arrows: 20 },
+      { ...landscapeBody(state), resolution: 120, arrows: 20 },
       { signal: job.signal },
     );
     let lo = Infinity;
@@ -270,7 +273,7 @@ export async function fetchSurface() {
     s.zmax = zmax;
     s.range3d = s.log_scale ? [lo, hi] : [zmin, zmax];
     s.domain = landscape().domain;
-    s.name = state.landscape;
+    s.name = currentKey();
     page.surface = s;
     $("landscape-error").textContent = "";
     page.draw.awaitingDrawn = true;
@@ -291,7 +294,7 @@ export const fetchStability = debounce(async () => {
   try {
     const s = await postJSON(
       "/api/stability",
-      { landscape: state.landscape, landscape_params: { ...state.lparams }, x: state.start[0], y: state.start[1] },
+      { ...landscapeBody(state), x: state.start[0], y: state.start[1] },
       { signal: job.signal },
     );
     page.lrLimit = s.lr_limit;

@@ -87,6 +87,8 @@ export function landscapeUrl(config, racers) {
   const raw = {
     landscape: config.landscape,
     lparams: config.landscape_params ?? {},
+    expr: config.expression ?? undefined, // a typed formula and its domain
+    domain: config.domain ?? undefined,
     start: config.start ?? undefined,
     steps: config.steps,
     racers: racers.map((r) => ({ optimizer: r.optimizer, hyper: { ...r.hyper } })),
@@ -310,11 +312,12 @@ function drawAccuracy(runs) {
 async function drawMap(paths, token) {
   accuracyView.hidden = true;
   const first = paths[0].config;
-  const key = JSON.stringify([first.landscape, first.landscape_params ?? {}]);
-  const same = paths.filter((r) => JSON.stringify([r.config.landscape, r.config.landscape_params ?? {}]) === key);
+  const where = (c) => ({ landscape: c.landscape, landscape_params: c.landscape_params ?? {}, ...(c.expression ? { expression: c.expression, domain: c.domain ?? null } : {}) });
+  const key = JSON.stringify(where(first));
+  const same = paths.filter((r) => JSON.stringify(where(r.config)) === key);
   if (!surfaces.has(key)) {
     try {
-      surfaces.set(key, await postJSON("/api/surface", { landscape: first.landscape, landscape_params: first.landscape_params ?? {}, resolution: 90, arrows: 0 }));
+      surfaces.set(key, await postJSON("/api/surface", { ...where(first), resolution: 90, arrows: 0 }));
     } catch (err) {
       $("second-note").textContent = `Could not draw the landscape: ${err.message}`;
       return;

@@ -2,7 +2,8 @@
 // measures) and the fields of each tool's own settings bar.
 
 import { exact, fmt, h, paramControl } from "./common.js";
-import { LANDSCAPES, NOISE, OPTIMIZERS, farOutside, hyperFor, settings, suggestedLr } from "./landscape_state.js";
+import { customEditor, minimaNote } from "./landscape_custom.js";
+import { CUSTOM, LANDSCAPES, NOISE, OPTIMIZERS, farOutside, hyperFor, settings, suggestedLr } from "./landscape_state.js";
 import { BATCH } from "./tools_figures.js";
 import { buildToolSettings, changed } from "./tools_run.js";
 import { $, LIMITS, defaultY, landscape, lrDefaults, page, spec, state, yDefaults } from "./tools_state.js";
@@ -13,6 +14,8 @@ export function buildLandscape() {
   const ls = landscape();
   $("landscape").value = ls.name;
   $("formula").textContent = `f(x, y) = ${ls.formula}`;
+  $("landscape-note").textContent = ls.numerical_minima ? minimaNote(ls) : "";
+  $("landscape-note").hidden = !ls.numerical_minima;
   controls.landscape = {};
   $("landscape-params").replaceChildren(
     ...ls.params.map((p) => {
@@ -104,8 +107,20 @@ export function syncStart() {
   for (const [i, id] of ["start-x", "start-y"].entries()) if (document.activeElement !== $(id)) $(id).value = String(state.start[i]);
 }
 
+const editor = customEditor({ state, draft: page.draft, apply: switchLandscape });
+editor.show(state.landscape === CUSTOM || page.draft !== null);
+
 $("landscape").addEventListener("change", () => {
-  const ls = LANDSCAPES[$("landscape").value];
+  const name = $("landscape").value;
+  if (name === CUSTOM) editor.choose();
+  else {
+    editor.show(false);
+    switchLandscape(LANDSCAPES[name]);
+  }
+});
+
+/** Measure on `ls` (a built-in, or a typed formula just loaded): its start and suggested rates. */
+function switchLandscape(ls) {
   state.landscape = ls.name;
   state.lparams = settings(ls.params);
   state.start = [...ls.start];
@@ -116,7 +131,7 @@ $("landscape").addEventListener("change", () => {
   buildToolSettings();
   syncStart();
   changed();
-});
+}
 $("optimizer").addEventListener("change", () => setOptimizer($("optimizer").value));
 
 for (const id of ["start-x", "start-y"]) {

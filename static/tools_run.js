@@ -2,6 +2,7 @@
 // newest wins), each panel's status and errors, and drawing at the figure's own size.
 
 import { HttpError, debounce, h, plotConfig, postJSON } from "./common.js";
+import { landscapeBody, landscapeKey } from "./landscape_state.js";
 import { $, TOOLS, app, page, saveUrl, state, toolsQuery } from "./tools_state.js";
 
 const CONFIG = plotConfig({ showTips: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"] });
@@ -96,9 +97,9 @@ export function showErrors(tool) {
 
 /** f on a grid of the landscape as it stands (asked for once per landscape and its parameters). */
 export async function fetchSurface() {
-  const key = `${state.landscape}:${JSON.stringify(state.lparams)}`;
+  const key = landscapeKey(state);
   if (page.surface?.key === key) return page.surface;
-  const s = await postJSON("/api/surface", { landscape: state.landscape, landscape_params: { ...state.lparams }, resolution: 90, arrows: 0 });
+  const s = await postJSON("/api/surface", { ...landscapeBody(state), resolution: 90, arrows: 0 });
   page.surface = { ...s, key };
   return page.surface;
 }

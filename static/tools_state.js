@@ -4,10 +4,14 @@
 
 import { T, UrlState, clamp, readEmbedded } from "./common.js";
 import {
+  CUSTOM,
+  DOMAIN,
   FIELDS as LANDSCAPE_FIELDS,
   LANDSCAPES,
   NOISE,
   OPTIMIZERS,
+  landscapeBody,
+  loadCustom,
   normalize as normalizeLandscape,
   suggestedLr,
 } from "./landscape_state.js";
@@ -26,6 +30,8 @@ const FIELDS = new UrlState([
   { name: "tool", key: "tool", type: T.string },
   { name: "landscape", key: "landscape", type: T.string },
   { name: "lparams", key: "lp", type: T.dict, when: (s) => Object.keys(s.lparams).length > 0 },
+  { name: "expr", key: "expr", type: T.string, when: (s) => s.landscape === CUSTOM },
+  { name: "domain", key: "domain", type: DOMAIN, when: (s) => s.landscape === CUSTOM && s.domain !== null },
   { name: "racers", key: "racers", type: T.racers },
   { name: "start", key: "start", type: T.point },
   { name: "steps", key: "steps", type: T.int },
@@ -65,6 +71,7 @@ export const page = {
   startRows: {}, // optimizer -> {global, local, none, diverged} shares of its start map (the last run)
   startsRound: 0, // start maps of other optimizers still coming belong to this round
   controls: { hyper: {}, landscape: {}, noise: {}, steps: null }, // paramControls of the picker
+  draft: null, // {expr, domain, error} of a link's typed formula the server refused
 };
 
 export const landscape = () => LANDSCAPES[state.landscape];
@@ -130,7 +137,18 @@ function normalize(raw) {
   state.tN = clamp(raw.tN ?? 16, 1, LIMITS.max_tradeoff_seeds);
 }
 
-normalize(FIELDS.deserialize(location.search));
+// A link to a typed formula: its landscape comes from the server first; one it refuses leaves the page
+// on the default landscape, the formula in its box with the reason (page.draft).
+const raw = FIELDS.deserialize(location.search);
+if (raw.landscape === CUSTOM) {
+  try {
+    await loadCustom(raw.expr ?? "", raw.domain ?? null);
+  } catch (err) {
+    page.draft = { expr: raw.expr ?? "", domain: raw.domain ?? null, error: err.message.replace(/Value error, /g, "") };
+    delete raw.landscape;
+  }
+}
+normalize(raw);
 
 /** The racers of the link: the tuned one (this page's optimizer and settings) first, then the others. */
 const racers = () => [{ optimizer: state.optimizer, hyper: { ...state.hyper } }, ...state.others];
@@ -151,6 +169,8 @@ export function landscapeUrl(over, target, result) {
   const raw = {
     landscape: body.landscape,
     lparams: body.landscape_params,
+    expr: body.expression ?? undefined,
+    domain: body.domain ?? undefined,
     start: over.start ?? body.start,
     steps: over.steps ?? body.steps,
     racers: over.racers ?? [{ optimizer: body.optimizer, hyper: { ...body.hyper, ...over.hyper } }],
@@ -169,8 +189,7 @@ export const stepsFor = (paths, calls = 1) => Math.max(1, Math.min(state.steps, 
 /** What every tool's request shares: the landscape, the tuned optimizer, noise, seed, tolerance. */
 export function requestBase() {
   const body = {
-    landscape: state.landscape,
-    landscape_params: { ...state.lparams },
+    ...landscapeBody(state),
     optimizer: state.optimizer,
     hyper: { ...state.hyper },
     noise: state.noise ? Object.fromEntries(NOISE.map((p) => [p.name, state[p.name]])) : null,
