@@ -198,6 +198,34 @@ def test_a_builtin_typed_in_gives_the_builtins_paths_through_the_api(client, nam
             np.testing.assert_allclose(rb["steps"][column], ra["steps"][column], rtol=1e-12, atol=1e-12)
 
 
+def streamed(client, body):
+    """Each racer's streamed x, y and loss, joined."""
+    with client.stream("POST", "/api/paths", json=body) as r:
+        assert r.status_code == 200
+        events = sse(r.iter_lines())
+    paths: dict[int, dict[str, list]] = {}
+    for name, data in events:
+        if name == "steps":
+            path = paths.setdefault(data["racer"], {"x": [], "y": [], "loss": []})
+            for column in path:
+                path[column] += data["steps"][column]
+    return [paths[i] for i in sorted(paths)]
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_a_builtin_typed_in_streams_the_builtins_paths(client, name):
+    ls = LANDSCAPES[name]
+    (x0, x1), (y0, y1) = ls.domain
+    racers = [{"optimizer": "momentum", "hyper": {"lr": ls.lr["gd"]}}, {"optimizer": "rmsprop", "hyper": {}}]
+    body = {"racers": racers, "start": list(ls.start), "steps": 300}
+    builtin = streamed(client, {"landscape": name, **body})
+    typed = streamed(client, custom(TYPED[name], [x0, x1, y0, y1]) | body)
+    for a, b in zip(builtin, typed, strict=True):
+        assert len(a["x"]) == len(b["x"]) > 40
+        for column in a:
+            np.testing.assert_allclose(b[column], a[column], rtol=1e-12, atol=1e-12)
+
+
 def test_a_builtin_typed_in_gives_the_builtins_path_through_the_cli(capsys):
     ls = LANDSCAPES["himmelblau"]
     (x0, x1), (y0, y1) = ls.domain
