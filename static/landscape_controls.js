@@ -7,8 +7,8 @@ import { $, emptyData, landscape, page, saveUrl } from "./landscape_page.js";
 import { fitMap, moveStart, resetZoom, showView, syncStartUi } from "./landscape_map.js";
 import { showOutcome } from "./landscape_readout.js";
 import { invalidate } from "./landscape_render.js";
-import { customEditor, minimaNote } from "./landscape_custom.js";
-import { CUSTOM, LANDSCAPES, NOISE, OPTIMIZERS, REG, SCHEDULES, SLOTS, STEPS_PARAM, hyperFor, settings, shortLabel, suggestedLr } from "./landscape_state.js";
+import { landscapeSelect, minimaNote } from "./landscape_custom.js";
+import { NOISE, OPTIMIZERS, REG, SCHEDULES, SLOTS, STEPS_PARAM, hyperFor, settings, shortLabel, suggestedLr } from "./landscape_state.js";
 import { changed, dropRacer, updateStabilityMarks } from "./landscape_stream.js";
 
 const { state } = page;
@@ -198,18 +198,7 @@ export function syncNoiseUi() {
   for (const b of document.querySelectorAll("[data-preset]")) b.setAttribute("aria-pressed", String(b.dataset.preset === preset));
 }
 
-const editor = customEditor({ state, draft: page.draft, apply: switchLandscape });
-editor.show(state.landscape === CUSTOM || page.draft !== null);
-if (page.draft) $("landscape").value = CUSTOM;
-
-$("landscape").addEventListener("change", () => {
-  const name = $("landscape").value;
-  if (name === CUSTOM) editor.choose();
-  else {
-    editor.show(false);
-    switchLandscape(LANDSCAPES[name]);
-  }
-});
+landscapeSelect({ state, draft: page.draft, switchTo: switchLandscape });
 
 /** Race on `ls` (a built-in, or a typed formula just loaded): its start, steps and suggested rates. */
 function switchLandscape(ls) {

@@ -2,7 +2,7 @@
 // Apply), shared by the landscape and tools pages. The server reads the formula; a refusal is shown next
 // to the box as the server words it (the token and its position), never in an alert.
 
-import { CUSTOM, loadCustom, parseDomain } from "./landscape_state.js";
+import { CUSTOM, LANDSCAPES, loadCustom, parseDomain } from "./landscape_state.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -81,6 +81,21 @@ export function customEditor({ state, draft = null, apply }) {
       if (state.expr && expr.value === state.expr) form.requestSubmit();
       else expr.focus();
     },
-    isCustom: () => state.landscape === CUSTOM,
   };
+}
+
+/** The landscape select with its "Custom…" choice: a built-in is switched to at once, a typed formula
+ * once the server has read it (`switchTo(landscape)` either way). */
+export function landscapeSelect({ state, draft, switchTo }) {
+  const editor = customEditor({ state, draft, apply: switchTo });
+  editor.show(state.landscape === CUSTOM || draft !== null);
+  const choice = byId("landscape");
+  choice.addEventListener("change", () => {
+    if (choice.value === CUSTOM) editor.choose();
+    else {
+      editor.show(false);
+      switchTo(LANDSCAPES[choice.value]);
+    }
+  });
+  return editor;
 }

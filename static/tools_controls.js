@@ -2,8 +2,8 @@
 // measures) and the fields of each tool's own settings bar.
 
 import { exact, fmt, h, paramControl } from "./common.js";
-import { customEditor, minimaNote } from "./landscape_custom.js";
-import { CUSTOM, LANDSCAPES, NOISE, OPTIMIZERS, farOutside, hyperFor, settings, suggestedLr } from "./landscape_state.js";
+import { landscapeSelect, minimaNote } from "./landscape_custom.js";
+import { NOISE, OPTIMIZERS, farOutside, hyperFor, settings, suggestedLr } from "./landscape_state.js";
 import { BATCH } from "./tools_figures.js";
 import { buildToolSettings, changed } from "./tools_run.js";
 import { $, LIMITS, defaultY, landscape, lrDefaults, page, spec, state, yDefaults } from "./tools_state.js";
@@ -107,17 +107,7 @@ export function syncStart() {
   for (const [i, id] of ["start-x", "start-y"].entries()) if (document.activeElement !== $(id)) $(id).value = String(state.start[i]);
 }
 
-const editor = customEditor({ state, draft: page.draft, apply: switchLandscape });
-editor.show(state.landscape === CUSTOM || page.draft !== null);
-
-$("landscape").addEventListener("change", () => {
-  const name = $("landscape").value;
-  if (name === CUSTOM) editor.choose();
-  else {
-    editor.show(false);
-    switchLandscape(LANDSCAPES[name]);
-  }
-});
+landscapeSelect({ state, draft: page.draft, switchTo: switchLandscape });
 
 /** Measure on `ls` (a built-in, or a typed formula just loaded): its start and suggested rates. */
 function switchLandscape(ls) {
