@@ -1,12 +1,17 @@
-"""What every `descent` subcommand shares: one-line usage errors and number parsing."""
+"""What every `descent` subcommand shares: one-line usage errors, number parsing and users' data files."""
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 from collections.abc import Sequence
 
+from app import settings
+from core.data import own
+from core.data.store import DataStore
+from core.data.uploads import LIMITS, DataError, read_table
 from core.nn.training import SEED
 
 SHOWN = 40  # characters of a bad value echoed back in an error
@@ -73,3 +78,25 @@ def point(text: str, what: str) -> tuple[float, float]:
     if len(parts) != 2:
         raise UsageError(f"{what} takes X,Y, got {shown(text)}")
     return number(parts[0], what), number(parts[1], what)
+
+
+def store_file(path: str, label_column: str, regression: bool) -> str:
+    """Read a .csv or .npz as the server reads an upload (a table whose label column is `label_column`;
+    a points CSV x1,x2,label is one), keep it in the data folder's store (as the server does, so the
+    server can train on it too) and return its hash; a UsageError says what is wrong with the file."""
+    try:
+        size = os.path.getsize(path)
+        if size > LIMITS.max_bytes:
+            cap = LIMITS.max_bytes
+            raise UsageError(f"{path}: the file has {size:,} bytes; at most {cap:,} are accepted")
+        with open(path, "rb") as f:
+            body = f.read()
+    except OSError as e:
+        raise UsageError(f"--data-file: cannot read {shown(path)}: {e.strerror or e}") from None
+    try:
+        table = read_table(body, path, label_column, regression=regression)
+        return DataStore(own.uploads_folder(), settings.UPLOAD_STORE_BYTES.read()).put(table)
+    except DataError as e:
+        raise UsageError(f"{path}: {e}") from None
+    except (OSError, settings.SettingsError) as e:
+        raise UsageError(f"cannot keep the data in {own.uploads_folder()}: {e}") from None

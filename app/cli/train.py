@@ -18,7 +18,8 @@ from pathlib import Path
 import orjson
 from tqdm import tqdm
 
-from app.cli.common import UsageError, number, pairs, seed, shown
+from app.cli.common import UsageError, number, pairs, seed, shown, store_file
+from core.data import own
 from core.data.mnist import DataError
 from core.nn.config import OPTIONS, Option, TrainConfig
 from core.nn.events import Event
@@ -60,10 +61,12 @@ def config_from(args, hyper: dict[str, float] | None = None) -> TrainConfig:
         hyper = pairs(args.param, "--param")
         if args.lr is not None:
             hyper["lr"] = args.lr
+    dataset, data_id, data = _data(args)
     try:
         return TrainConfig(
-            dataset=args.dataset,
-            data=pairs(args.data, "--data"),
+            dataset=dataset,
+            data=data,
+            data_id=data_id,
             hidden=tuple(zip(widths, activations, strict=True)),
             hyper=hyper,
             schedule_params=pairs(args.schedule_param, "--schedule-param"),
@@ -71,6 +74,26 @@ def config_from(args, hyper: dict[str, float] | None = None) -> TrainConfig:
         )
     except ValueError as e:
         raise UsageError(str(e)) from None
+
+
+def _data(args) -> tuple[str, str | None, dict[str, float]]:
+    """(dataset, data_id, its parameters) of the flags: a named dataset, or --data-file's (kept in the
+    data folder's store, as an upload is)."""
+    data = pairs(args.data, "--data")
+    split = {"test_fraction": args.test_fraction, "standardize": args.standardize}
+    given = {name: value for name, value in split.items() if value is not None}
+    if args.data_file is None:
+        extra = [f"--{name.replace('_', '-')}" for name in given]
+        extra += ["--label-column"] * (args.label_column is not None) + ["--regression"] * args.regression
+        if extra:
+            raise UsageError(f"{extra[0]} goes with --data-file FILE")
+        if args.dataset is None:
+            raise UsageError("name a dataset (moons, mnist, ...) or give --data-file FILE")
+        return args.dataset, None, data
+    if args.dataset is not None:
+        raise UsageError(f"--data-file trains on the file: leave out the dataset ({args.dataset!r})")
+    data_id = store_file(args.data_file, args.label_column or own.LABEL_COLUMN, args.regression)
+    return own.NAME, data_id, {**data, **{k: float(v) for k, v in given.items()}}
 
 
 def save_target(text: str | None) -> Path | None:
@@ -92,6 +115,10 @@ def save_target(text: str | None) -> Path | None:
 
 def _percent(value) -> str:
     return "   -  " if value is None else f"{100 * value:6.2f}%"
+
+
+def _r2(value) -> str:
+    return "   -  " if value is None else f"{value:7.4f}"
 
 
 def cmd_train(args) -> int:
@@ -172,12 +199,18 @@ def _line(event: Event, config: TrainConfig) -> str | None:
     if event["type"] == "start":
         sizes = f"{event['train_size']} training and {event['test_size']} test examples"
         shape = f"{event['parameters']:,} parameters, {event['steps_per_epoch']} steps per epoch"
-        return f"{config.dataset}: {sizes}, {shape}"
+        name = f"data {config.data_id[:12]}" if config.data_id else config.dataset
+        return f"{name}{' (regression)' if event['regression'] else ''}: {sizes}, {shape}"
     if event["type"] == "epoch":
+        if "train_r2" in event:  # a regression
+            train, test = f"R² {_r2(event.get('train_r2'))}", f"R² {_r2(event.get('test_r2'))}"
+        else:
+            train = f"acc {_percent(event['train_accuracy'])}"
+            test = f"acc {_percent(event['test_accuracy'])}"
         return (
             f"epoch {event['epoch']:>3}/{config.epochs}  "
-            f"train loss {event['train_loss'] or 0:.4f} acc {_percent(event['train_accuracy'])}  "
-            f"test loss {event['test_loss'] or 0:.4f} acc {_percent(event['test_accuracy'])}  "
+            f"train loss {event['train_loss'] or 0:.4f} {train}  "
+            f"test loss {event['test_loss'] or 0:.4f} {test}  "
             f"{event['seconds']:.2f} s"
         )
     if event["type"] == "sharpness":
@@ -228,16 +261,42 @@ def _option(p: argparse.ArgumentParser, option: Option) -> None:
 
 
 def _dataset(p: argparse.ArgumentParser, option: Option) -> None:
-    p.add_argument("dataset", choices=option.choices)
+    names = [name for name in option.choices if name != own.NAME]  # --data-file names that one
+    p.add_argument("dataset", nargs="?", choices=names, help="a built-in dataset; or give --data-file")
 
 
-def _data(p: argparse.ArgumentParser, option: Option) -> None:
+def _data_file(p: argparse.ArgumentParser, option: Option) -> None:
+    p.add_argument(
+        "--data-file",
+        metavar="FILE",
+        help="train on a .csv or .npz: numeric feature columns and a label column; kept, as an upload is, "
+        "in `uploads` in the data folder",
+    )
+    p.add_argument(
+        "--label-column", metavar="NAME", help=f"the file's label column (default: {own.LABEL_COLUMN})"
+    )
+    p.add_argument("--regression", action="store_true", help="the label is a numeric target (use --loss mse)")
+    p.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="scale each feature by the training part's mean and std (default: on)",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=lambda s: number(s, "--test-fraction"),
+        help="share of the file's rows held out for testing (default: 0.2)",
+    )
+
+
+def _data_flag(p: argparse.ArgumentParser, option: Option) -> None:
     p.add_argument(
         "--data",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="dataset parameter: train_size, test_size (images); samples, noise, test_fraction, seed",
+        help="dataset parameter: train_size, test_size (images); samples, noise, test_fraction, seed; "
+        "with --data-file: seed (the split's)",
     )
 
 
@@ -266,7 +325,8 @@ def _schedule_params(p: argparse.ArgumentParser, option: Option) -> None:
 # Fields whose flags are not one value each: config_from reads them itself.
 STRUCTURED = {
     "dataset": _dataset,
-    "data": _data,
+    "data": _data_flag,
+    "data_id": _data_file,
     "hidden": _hidden,
     "hyper": _hyper,
     "schedule_params": _schedule_params,

@@ -30,6 +30,7 @@ NAME = "upload"  # the dataset's name in a TrainConfig
 LABEL = "Your data"
 DESCRIPTION = "a CSV or .npz uploaded to this server (or points drawn on the playground)"
 FOLDER = "uploads"  # under the data dir
+LABEL_COLUMN = "label"  # a table's label column unless one is named
 READ_ONLY = 2**62  # a store opened to read never evicts: its cap is the writer's business
 PARAMS = (
     Param("test_fraction", "test fraction", 0.2, 0.05, 0.5, help="share of rows held out"),
