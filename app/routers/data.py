@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from app import settings
 from app.heavy import HEAVY
-from app.routers.runs import invalid
+from app.routers.runs import FILE_BODY, invalid, read_body
 from app.schemas.common import ValidationErrorOut
 from app.schemas.data import DataKind, DataOut, DataPointsOut
 from core.data import own
@@ -70,11 +70,7 @@ def _stored(key: str) -> Table:
 @router.post(
     "",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-        }
-    },
+    openapi_extra=FILE_BODY,
     responses={
         413: {"description": "the file is too large"},
         422: {
@@ -95,12 +91,8 @@ async def upload_data(
 ) -> DataOut:
     """Validate the file's bytes (the body) and keep them in the store. A refused file is a 422 naming
     the line (or row), the column, what was wrong and what is valid; nothing of it is kept."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise HTTPException(413, f"a data file may have at most {MAX_BYTES:,} bytes")
-    return await HEAVY.run(_upload, bytes(body), kind, filename, label_column, regression)
+    body = await read_body(request, MAX_BYTES, f"a data file may have at most {MAX_BYTES:,} bytes")
+    return await HEAVY.run(_upload, body, kind, filename, label_column, regression)
 
 
 def _upload(body: bytes, kind: str, filename: str, label_column: str, regression: bool) -> DataOut:

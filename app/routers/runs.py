@@ -63,6 +63,20 @@ def invalid(field: str, message: str, where: str = "body") -> RequestValidationE
     return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])
 
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_BODY = {"requestBody": {"content": {"application/octet-stream": BINARY}}}  # a file's bytes as the body
+
+
+async def read_body(request: Request, cap: int, too_large: str) -> bytes:
+    """The request's body, or a 413 (`too_large`) as soon as more than `cap` bytes have come."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise HTTPException(413, too_large)
+    return bytes(body)
+
+
 def unfit(e: ValueError) -> RequestValidationError:
     """A 422 for a configuration its data refuses: a batch larger than the training set, or a
     regression target with another loss than MSE (the field named), else one about the data."""
@@ -97,11 +111,7 @@ def create_run(req: TrainIn, request: Request) -> RunOut:
 @router.post(
     "/upload",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-        }
-    },
+    openapi_extra=FILE_BODY,
     responses={
         413: {"description": "the file is too large"},
         422: {
@@ -115,12 +125,8 @@ def create_run(req: TrainIn, request: Request) -> RunOut:
 async def upload_model(request: Request) -> RunOut:
     """Load a saved .npz: a new run that starts from its weights, paused after evaluating them. The
     file is checked before anything in it is inflated (see app/uploads.py), off the event loop."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPLOAD:
-            raise HTTPException(413, f"a model file may have at most {MAX_UPLOAD // 2**20} MB")
-    return await HEAVY.run(_load_model, request, bytes(body))
+    body = await read_body(request, MAX_UPLOAD, f"a model file may have at most {MAX_UPLOAD // 2**20} MB")
+    return await HEAVY.run(_load_model, request, body)
 
 
 @router.get("/{run_id}", responses=NOT_FOUND)
