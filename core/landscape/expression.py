@@ -850,4 +850,5 @@ def custom_landscape(text: str, domain=None) -> Landscape:
         steps,
         reference="typed in; derivatives exact (forward mode), minima found numerically",
         many_minima=many,
+        exact_hessian=expr.hessian,
     )

@@ -41,6 +41,7 @@ class Landscape:
     params: tuple[Param, ...] = ()
     reference: str = ""
     many_minima: bool = False  # `minima` holds the global minima only; local ones are too many to list
+    exact_hessian: Callable | None = None  # (x, y) -> (fxx, fxy, fyy); None: central differences
 
     def bind(self, /, **values: float) -> Landscape:
         """This landscape with its parameters (e.g. a condition number) fixed; defaults fill gaps."""
@@ -75,7 +76,10 @@ class Landscape:
 
 
 def hessian(landscape: Landscape, x, y, h: float = 1e-5):
-    """Hessian entries (fxx, fxy, fyy) by central differences of the analytic gradient."""
+    """Hessian entries (fxx, fxy, fyy): the landscape's exact ones where it has them (a typed formula),
+    else central differences of the analytic gradient."""
+    if landscape.exact_hessian is not None:
+        return landscape.exact_hessian(x, y)
     x, y = np.asarray(x, float), np.asarray(y, float)
     hx, hy = h * np.maximum(1.0, np.abs(x)), h * np.maximum(1.0, np.abs(y))
     gxp, gyp = landscape.grad(x + hx, y)

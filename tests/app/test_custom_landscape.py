@@ -306,8 +306,13 @@ def test_the_surface_and_stability_are_of_the_typed_formula(client):
     z = ls.f(*np.meshgrid(s["x"], s["y"]))
     np.testing.assert_allclose(s["z"], z, rtol=1e-6, atol=1e-6)  # float32 on the wire
     st = client.post("/api/stability", json=custom(text, domain, x=0.5, y=0.25)).json()
-    # λmax of diag(2 − 9 sin(3x), 6) at x = 0.5
-    assert st["curvature"] == pytest.approx(max(2 - 9 * np.sin(1.5), 6.0), rel=1e-6)
+    # λmax of diag(2 − 9 sin(3x), 6) at x = 0.5, from the exact Hessian (differences agree to ~1e-6)
+    assert st["curvature"] == pytest.approx(max(2 - 9 * np.sin(1.5), 6.0), rel=1e-14)
+    at = (0.5, 0.25)
+    st = client.post("/api/stability", json=custom("x**4 + x*y + y**2", domain, x=at[0], y=at[1])).json()
+    fxx, fxy, fyy = 12 * at[0] ** 2, 1.0, 2.0  # λmax of [[fxx, fxy], [fxy, fyy]]
+    exact = (fxx + fyy) / 2 + np.hypot((fxx - fyy) / 2, fxy)
+    assert st["curvature"] == pytest.approx(exact, rel=1e-14) and st["lr_limit"] == pytest.approx(2 / exact)
 
 
 def test_tools_run_on_a_typed_formula(client):
