@@ -39,6 +39,8 @@ from typing import Any, Literal
 from threadpoolctl import threadpool_limits
 
 from app import settings
+from core.data import own
+from core.data.mnist import data_dir
 from core.nn.sweeps import run_job
 
 log = logging.getLogger("descent.jobs")
@@ -84,6 +86,14 @@ class PoolInfo:
     where: str  # "local pool, 2 processes", "Dask at tcp://…, 8 workers, 16 threads"
     capacity: int  # tasks in flight at once
     error: str | None  # why the last start failed
+
+
+def _located(spec: Mapping) -> Mapping:
+    """A spec on uploaded data names this server's data folder (a worker's environment may be older)."""
+    config = spec.get("config")
+    if isinstance(config, Mapping) and config.get("dataset") == own.NAME:
+        return {**spec, "data_root": str(data_dir())}
+    return spec
 
 
 def limit_worker() -> None:
@@ -211,7 +221,7 @@ class JobManager:
         with self._locked():
             if self._active() >= self.limits.max_active:
                 raise Busy(f"{self.limits.max_active} jobs are already running; cancel one or wait")
-            job = Job(list(specs))
+            job = Job([_located(spec) for spec in specs])
             self._jobs[job.id] = job
             self._turns.append(job)
             self._feed()

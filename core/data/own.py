@@ -45,6 +45,10 @@ class DataGone(mnist.DataError):
 
     def __init__(self, data_id: str):
         super().__init__(gone_message(data_id))
+        self.data_id = data_id
+
+    def __reduce__(self):  # from a job's worker process: rebuilt from its id, not from its message
+        return DataGone, (self.data_id,)
 
 
 def gone_message(data_id: str) -> str:

@@ -3,7 +3,8 @@
     run_job({"kind": "train", "config": {...}, "target": 0.9})     # a map cell, or one seed of a band
     run_job({"kind": "lr_range", "config": {...}, "lr_min": 1e-5, "lr_max": 1.0, "steps": 300})
 
-A spec is a plain dict (the fields of core.nn.training.TrainConfig under "config", `hidden` as pairs),
+A spec is a plain dict (the fields of core.nn.training.TrainConfig under "config", `hidden` as pairs;
+"data_root": the data folder, where MNIST and uploaded data are read, by default the worker's own),
 so it pickles to any worker process or machine; a result is a dict of numbers and short lists. The
 functions here are pure: the same spec gives the same result (up to `seconds`), whatever runs them.
 
@@ -70,7 +71,7 @@ def train_job(spec: Mapping) -> dict:
     """One short training run (see the module docstring); `target`: a test accuracy, or None."""
     config = config_from({**spec["config"], "chunk": 100_000, "throttle": 0.0, "surface": 0})
     target = spec.get("target")
-    split = load_data(config, download=False)
+    split = load_data(config, download=False, root=spec.get("data_root"))
     started = time.perf_counter()
     step_parts: list[np.ndarray] = []
     loss_parts: list[np.ndarray] = []
@@ -167,7 +168,7 @@ def lr_range_job(spec: Mapping) -> dict:
     if not 0 < lr_min < lr_max:
         raise ValueError(f"need 0 < lr_min < lr_max, got {lr_min:g} and {lr_max:g}")
     base = config_from({**spec["config"], "chunk": 1, "throttle": 0.0, "surface": 0, "patience": 0})
-    split = load_data(base, download=False)
+    split = load_data(base, download=False, root=spec.get("data_root"))
     per_epoch = -(-len(split.y_train) // base.batch_size)
     epochs = max(1, round(int(spec.get("steps", 300)) / per_epoch))
     fields = {**spec["config"], "hidden": base.hidden, "chunk": 1, "throttle": 0.0, "surface": 0}
