@@ -12,6 +12,9 @@ from app.routers import data as data_router
 from core.data import own
 from core.data.datasets import moons
 from core.data.uploads import LIMITS
+from core.nn.sweeps import run_job
+from tests.app.test_jobs_api import core_fields
+from tests.app.test_jobs_api import wait as wait_job
 from tests.app.test_races import watch as watch_race
 from tests.app.test_runs import watch
 
@@ -329,3 +332,36 @@ def test_names_are_remembered_for_a_bounded_number_of_uploads(client, monkeypatc
     first = upload(client, GOOD, filename="first.csv").json()["id"]
     upload(client, MOONS_CSV, filename="second.csv")
     assert client.get(f"/api/data/{first}").json()["filename"] == ""
+
+
+def test_a_job_on_uploaded_data_trains_on_the_pool_as_core_does(client, data_dir):
+    data_id = upload(client, MOONS_CSV).json()["id"]
+    config = {"dataset": "upload", "data_id": data_id, "hidden": [{"width": 6}], "epochs": 2}
+    specs = [{"kind": "train", "config": config | {"hyper": {"lr": lr}}, "target": 0.8} for lr in (0.05, 0.5)]
+    r = client.post("/api/jobs", json={"specs": specs})
+    assert r.status_code == 201, r.text
+    job, results = wait_job(client, r.json()["id"])
+    assert job["status"] == "done" and job["failed"] == 0
+    by_index = {x["index"]: x["result"] for x in results}
+    for i, spec in enumerate(specs):
+        local = run_job(core_fields(spec) | {"points": 200, "data_root": str(data_dir)})
+        assert by_index[i]["steps"] == local["steps"] == 2 * 5  # 2 epochs of 77 rows in batches of 16
+        assert by_index[i]["accuracy"] == local["accuracy"]
+        assert by_index[i]["test_loss"] == pytest.approx(local["test_loss"], rel=1e-6)
+
+
+def test_the_run_log_keeps_the_data_id_and_its_link_trains_the_same_run(client):
+    data_id = upload(client, MOONS_CSV).json()["id"]
+    config = {"dataset": "upload", "data_id": data_id, "hidden": [{"width": 6}], "epochs": 2, "throttle": 0}
+    first = watch(client, client.post("/api/runs", json=config).json()["id"])[-1][1]
+    logged = next(
+        item
+        for item in client.get("/api/log", params={"kind": "training"}).json()["items"]
+        if item["final_loss"] == first["train_loss"]
+    )
+    full = client.get(f"/api/log/{logged['id']}").json()
+    assert logged["problem"] == "upload" and full["config"]["data_id"] == data_id
+    again = {k: v for k, v in full["config"].items() if k in config}  # what a replay link carries
+    assert again == config | {"hidden": [[6, "relu"]]}
+    second = watch(client, client.post("/api/runs", json=config).json()["id"])[-1][1]
+    assert second["train_loss"] == first["train_loss"] and second["test_accuracy"] == first["test_accuracy"]
