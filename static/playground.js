@@ -2,7 +2,7 @@
 // curves and diagnostics update live. One run (the network in the editor), or the seed's comparison:
 // a linear model beside it, on the same data with the same training settings.
 
-import { debounce, h, hideBanner, messageOf, PALETTE, paramControl, pct, postJSON, showBanner, T, throttled, UrlState } from "./common.js";
+import { clamp, debounce, h, hideBanner, messageOf, PALETTE, paramControl, pct, postJSON, showBanner, T, throttled, UrlState } from "./common.js";
 import { configFromStart, describeNetwork, normalizeConfig, readPage, recipe, settings, trainBody, trainSize } from "./run_config.js";
 import { ConfigForm, liveSender } from "./run_form.js";
 import { RunSession } from "./run_stream.js";
@@ -10,6 +10,7 @@ import { CONFIG, keepSized } from "./run_figures.js";
 import { curveControls, lossAndAccuracyControls } from "./charts.js";
 import { curveFigures, diagnosticsFigures } from "./playground_figures.js";
 import { surfaceFigure } from "./playground_surface.js";
+import { OWN, OwnData } from "./playground_own.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -23,10 +24,13 @@ const DEFAULTS = recipe(cat, "playground");
 /** The seed's comparison: moons, a ReLU-then-sigmoid network against a linear one, plain SGD. */
 const SEED_COMPARISON = recipe(cat, "seed_moons");
 
-const dataDefaults = (name) => settings(cat.datasets[name].params);
+// own points are used as given (not standardized): the surface the network draws lies over them
+const dataDefaults = (name) => settings(cat.datasets[name].params, name === OWN ? { standardize: 0 } : {});
+const HIDDEN_DATA_PARAMS = { [OWN]: ["standardize"] };
 
 const FIELDS = new UrlState([
   ...cat.fields.filter((f) => f.name !== "eval_train_size"),
+  ...(cat.fields.some((f) => f.name === "data_id") ? [] : [{ name: "data_id", key: "did", type: T.string, when: (s) => s.dataset === OWN }]),
   { name: "showTest", key: "test", type: T.bool },
   { name: "view", key: "view", type: T.string },
   { name: "compare", key: "cmp", type: T.bool },
@@ -77,17 +81,24 @@ const sessions = () => (state.compare ? [main, linear] : [main]);
 /** A reload, a second tab or a shared link: show the run's own configuration. */
 function syncFromRun(start) {
   const c = configFromStart(start);
-  const changedData = c.dataset !== state.dataset || JSON.stringify(c.data) !== JSON.stringify(state.data);
+  const changedData = c.dataset !== state.dataset || c.data_id !== state.data_id || JSON.stringify(c.data) !== JSON.stringify(state.data);
+  const ownData = c.dataset === OWN && c.data_id !== own.info?.id;
   Object.assign(state, normalizeConfig(c, DEFAULTS, cat, dataDefaults));
   buildForm();
-  if (changedData) loadPoints();
+  if (ownData) own.restore(state.data_id);
+  else if (changedData) loadPoints();
   saveUrl();
 }
 
 async function startRuns() {
   hideBanner();
+  if (state.dataset === OWN) {
+    if (!(await own.ensureStored())) return renderStatus(); // it says why
+    fitBatchSize();
+    saveUrl();
+  }
   await stopRuns();
-  const body = trainBody(cat, state, { surface: SURFACE, throttle: THROTTLE });
+  const body = trainBody(cat, state, { surface: SURFACE, throttle: THROTTLE, ...(state.dataset === OWN ? { data_id: state.data_id } : {}) });
   try {
     await main.create(body);
     if (state.compare) await linear.create({ ...body, hidden: [] });
@@ -116,6 +127,22 @@ async function controlAll(action) {
     showBanner(`${action}: ${messageOf(e)}`);
   }
 }
+
+const own = new OwnData(cat, state, {
+  changed: (resized) => {
+    if (state.dataset !== OWN) return;
+    if (resized) fitBatchSize();
+    if (own.drawMode && state.view === "3d") {
+      state.view = "heatmap";
+      for (const card of cards) Plotly.purge(card.plot);
+    }
+    saveUrl();
+    loadPoints();
+    renderStatus();
+  },
+  train: () => startRuns(),
+  datasetPoints: (name) => postJSON("/api/datasets/points", { dataset: name, data: dataDefaults(name) }),
+});
 
 $("play").addEventListener("click", () => {
   if (main.live && main.data.status === "paused") controlAll("resume");
@@ -153,7 +180,10 @@ function onLive(values) {
 }
 
 const form = new ConfigForm(cat, state, {
-  onRestart: () => restart(),
+  onRestart: () => {
+    own.render(); // a regression needs loss MSE
+    restart();
+  },
   onLive,
   trainingParams: ["batch_size", "epochs", "patience", "seed"],
 });
@@ -163,10 +193,12 @@ let dataControls = {};
 function buildDataControls() {
   const ds = cat.datasets[state.dataset];
   $("dataset").value = ds.name;
-  $("dataset-note").textContent = `${ds.description}; ${ds.classes.length} classes`;
+  $("dataset-note").textContent = ds.name === OWN ? "Draw points on the plot, start from a built-in set, or upload a CSV." : `${ds.description}; ${ds.classes.length} classes`;
+  own.render();
   dataControls = {};
+  const hidden = HIDDEN_DATA_PARAMS[ds.name] ?? [];
   $("data-params").replaceChildren(
-    ...ds.params.map((p) => {
+    ...ds.params.filter((p) => !hidden.includes(p.name)).map((p) => {
       const param = p.name === "seed" ? { ...p, label: "data seed", high: 1e6 } : p;
       dataControls[p.name] = paramControl(param, state.data[p.name], (v) => {
         state.data[p.name] = v;
@@ -186,10 +218,14 @@ function buildForm() {
   syncViewControls();
 }
 
-function dataChanged() {
-  // the batch size may not exceed the training set
+/** The batch size may not exceed the training set. */
+function fitBatchSize() {
+  state.batch_size = clamp(state.batch_size, 1, trainSize(cat, state.dataset, state.data));
   form.training($("training-group"));
-  state.batch_size = form.controls.batch_size.value;
+}
+
+function dataChanged() {
+  fitBatchSize();
   loadPointsSoon();
   restart();
 }
@@ -197,6 +233,8 @@ function dataChanged() {
 $("dataset").addEventListener("change", () => {
   state.dataset = $("dataset").value;
   state.data = dataDefaults(state.dataset);
+  state.data_id = state.dataset === OWN ? (own.info?.id ?? null) : null;
+  if (state.dataset !== OWN) own.setDrawMode(false);
   buildDataControls();
   dataChanged();
 });
@@ -258,8 +296,15 @@ $("compare").addEventListener("click", () => {
 });
 
 function syncViewControls() {
-  for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === state.view;
+  const drawing = state.dataset === OWN && own.drawMode;
+  for (const radio of document.querySelectorAll("input[name=view]")) {
+    radio.checked = radio.value === state.view;
+    radio.disabled = drawing && radio.value === "3d";
+    radio.parentElement.title = radio.disabled ? "Points are drawn on the heatmap" : "";
+  }
   $("show-test").checked = state.showTest;
+  $("show-test").disabled = state.dataset === OWN;
+  $("show-test").parentElement.title = state.dataset === OWN ? "Your points are shown whole: the server splits them (test fraction, seed) when it trains" : "";
   $("compare").setAttribute("aria-pressed", String(wantCompare));
   $("compare").textContent = wantCompare ? (setAside ? "Back to my run" : "Back to one run") : "Linear vs nonlinear (seed)";
 }
@@ -286,6 +331,14 @@ let points = null; // {x_train, y_train, x_test, y_test, classes} of the current
 let pointsRequest = null;
 
 async function loadPoints() {
+  if (state.dataset === OWN) {
+    pointsRequest = null;
+    points = own.points();
+    renderClassKey();
+    dirty.surfaces = true;
+    render();
+    return;
+  }
   const request = { dataset: state.dataset, data: { ...state.data } };
   pointsRequest = request;
   try {
@@ -302,6 +355,10 @@ async function loadPoints() {
 const loadPointsSoon = debounce(loadPoints, 200);
 
 function renderClassKey() {
+  if (points?.regression) {
+    $("class-key").replaceChildren(h("span.shade", {}, "colour: the target (points) and the network's prediction (surface), on one scale"));
+    return;
+  }
   const names = points?.classes ?? cat.datasets[state.dataset].classes;
   $("class-key").replaceChildren(
     ...names.map((name, k) => h("span.class", {}, h("span.dot", { style: `background:${PALETTE[k]}` }), name)),
@@ -342,8 +399,14 @@ function drawCard(card) {
   card.empty.textContent = card.session.logged
     ? "From the run log: its curves only (its weights were not kept). Press Train to train this network again."
     : "Press Train: the surface shows the predicted class, its shade the probability.";
-  const [traces, layout] = surfaceFigure(surface, points, { is3d: state.view === "3d", showTest: state.showTest });
+  const drawing = state.dataset === OWN && card.key === "main";
+  if (drawing) card.empty.hidden ||= own.drawMode || Boolean(points?.x_train.length);
+  const range = drawing && (own.drawMode || !surface) ? own.box : null;
+  const [traces, layout] = surfaceFigure(surface, points, { is3d: state.view === "3d", showTest: state.showTest && !drawing, range });
+  if (drawing && own.drawMode) layout.dragmode = false;
   Plotly.react(card.plot, traces, layout, { ...CONFIG, displayModeBar: false });
+  if (drawing) own.attach(card.plot);
+  card.plot.classList.toggle("drawing", drawing && own.drawMode);
   card.drawn = data.latest?.step ?? null;
 }
 
@@ -352,11 +415,14 @@ function renderSurfaces() {
     drawCard(card);
     const data = card.session.data;
     const latest = data.evals.at(-1);
-    card.metrics.textContent = latest ? `train ${pct(latest.train_accuracy)} · test ${pct(latest.test_accuracy)}` : "";
-    card.metrics.title = "accuracy at the latest evaluation";
+    const r2 = Boolean(data.start?.regression);
+    const score = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
+    card.metrics.textContent = !latest ? "" : r2 ? `R² train ${score(latest.train_r2)} · test ${score(latest.test_r2)}` : `train ${pct(latest.train_accuracy)} · test ${pct(latest.test_accuracy)}`;
+    card.metrics.title = r2 ? "R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)² at the latest evaluation" : "accuracy at the latest evaluation";
     const s = card.key === "linear" ? { ...state, hidden: [] } : state;
-    const classes = points?.classes.length ?? cat.datasets[state.dataset].classes.length;
-    card.network.textContent = describeNetwork(cat, s, 2, classes);
+    const regression = r2 || Boolean(points?.regression);
+    const classes = points?.classes.length || cat.datasets[state.dataset].classes.length;
+    card.network.textContent = describeNetwork(cat, regression ? { ...s, output: "linear" } : s, 2, regression ? 1 : classes);
   }
 }
 
@@ -369,7 +435,8 @@ function renderCurves() {
         [main, "main", "nonlinear"],
       ]
     : [[main, "main", ""]];
-  const view = { smoothing: state.smoothing, logY: state.logY, accuracySmoothing: accuracyView.value.smoothing, accuracyLog: accuracyView.value.log, epochs: state.epochs };
+  const regression = Boolean(main.data.start?.regression ?? points?.regression);
+  const view = { smoothing: state.smoothing, logY: state.logY, accuracySmoothing: accuracyView.value.smoothing, accuracyLog: accuracyView.value.log, epochs: state.epochs, regression };
   const { loss, accuracy } = curveFigures(runs, main, view);
   Plotly.react($("loss-plot"), ...loss, CONFIG);
   Plotly.react($("accuracy-plot"), ...accuracy, CONFIG);
@@ -432,7 +499,9 @@ function renderStatus() {
   app.dataset.status = s;
   app.dataset.runs = String(sessions().filter((x) => x.id).length);
   const paused = s === "paused";
-  $("play").disabled = s === "starting" || s === "running";
+  const ownReady = state.dataset !== OWN || main.live || own.readiness().ok;
+  $("play").disabled = s === "starting" || s === "running" || !ownReady;
+  $("play").title = ownReady ? "Start a run, or resume a paused one" : own.readiness().reason;
   $("play").querySelector("span").textContent = paused ? "Resume" : main.live ? "Train" : main.id ? "Train again" : "Train";
   $("pause").disabled = s !== "running";
   $("step").disabled = !paused;
@@ -485,7 +554,8 @@ for (const id of ["loss-plot", "accuracy-plot", "grad-plot", "dead-plot", "weigh
 buildForm();
 buildSurfaceCards();
 renderClassKey();
-loadPoints();
+if (state.dataset === OWN) own.restore(state.data_id);
+else loadPoints();
 {
   const known = (id) => id && cat.runs[id] !== undefined && cat.runs[id] !== null;
   const gone = [raw.run, state.compare ? raw.run2 : null].filter((id) => id && !known(id));
@@ -522,4 +592,5 @@ window.descent = {
   get points() {
     return points;
   },
+  own,
 };

@@ -18,7 +18,7 @@ function every(n, max) {
 }
 
 /** One run's loss and accuracy traces; `label` names it in a comparison ("" alone). */
-function curveTraces(session, key, label, { smoothing: w, accuracySmoothing: a }) {
+function curveTraces(session, key, label, { smoothing: w, accuracySmoothing: a, regression }) {
   const data = session.data;
   const color = RUN_COLORS[key];
   const testColor = label ? color : "#D55E00";
@@ -35,7 +35,11 @@ function curveTraces(session, key, label, { smoothing: w, accuracySmoothing: a }
   const logged = Boolean(session.logged);
   const trainLoss = evals.map((e) => e.train_loss);
   const testLoss = evals.map((e) => e.test_loss);
-  const acc = (k) => evals.map((e) => (e[k] === null || e[k] === undefined ? null : 100 * e[k]));
+  // a regression's R² (as it is), else the accuracy in %
+  const acc = (k) => {
+    const [name, times] = regression ? [k.replace("accuracy", "r2"), 1] : [k, 100];
+    return evals.map((e) => (e[name] === null || e[name] === undefined ? null : times * e[name]));
+  };
   return {
     loss: [
       ...smoothedPair(sx, keep.map((i) => data.loss[i]), w, batch, keep.map((i) => smoothed[i])),
@@ -81,11 +85,13 @@ export function curveFigures(runs, shownRun, view) {
   const lossY = valueAxis(shown(loss), { log: view.logY, maxLabels: 4 });
   const accuracies = shown(accuracy).filter(Number.isFinite);
   const lowest = accuracies.length ? Math.min(100, ...accuracies) : 0; // empty: the whole 0–100 scale
-  const accuracyY = view.accuracyLog ? valueAxis(accuracies, { log: true, robust: false, maxLabels: 4 }) : { range: [Math.max(0, Math.floor(lowest / 10) * 10), 100.5] };
+  let accuracyY = view.accuracyLog ? valueAxis(accuracies, { log: true, robust: false, maxLabels: 4 }) : { range: [Math.max(0, Math.floor(lowest / 10) * 10), 100.5] };
+  if (view.regression) accuracyY = { range: [Math.max(-1, Math.min(0, ...accuracies.filter((v) => v > -1e9))) - 0.02, 1.02] }; // R² ≤ 1; far below 0 is off the plot
+  const [accuracyTitle, accuracyAxis] = view.regression ? ["R²", "R²"] : ["Accuracy", "accuracy (%)"];
   const margin = { l: 44, r: 10, t: 50, b: 34 };
   return {
     loss: [loss, smallLayout({ xaxis: x, yaxis: axis(view.logY ? "loss (log scale)" : "loss", lossY), shapes, annotations, title: plotTitle("Loss"), margin })],
-    accuracy: [accuracy, smallLayout({ xaxis: x, yaxis: axis("accuracy (%)", accuracyY), shapes, annotations, title: plotTitle("Accuracy"), margin })],
+    accuracy: [accuracy, smallLayout({ xaxis: x, yaxis: axis(accuracyAxis, accuracyY), shapes, annotations, title: plotTitle(accuracyTitle), margin })],
   };
 }
 

@@ -5,6 +5,9 @@
 import { PALETTE } from "./common.js";
 import { FONT, axis } from "./run_figures.js";
 
+/** A regression's colours (target and prediction on one scale): Plotly's Viridis. */
+const TARGET_SCALE = "Viridis";
+
 const IMAGE = 240; // pixels per side of the drawn surface (bilinear between the grid's points)
 
 /**
@@ -62,6 +65,7 @@ let pointCache = { key: null, traces: [] };
 /** The data as scatter traces, one per class and split (cached: the same objects keep Plotly from redrawing them). */
 function pointTraces(points, is3d, showTest, K) {
   if (!points) return [];
+  if (points.regression) return targetTraces(points, is3d);
   const key = `${is3d}|${showTest}|${K}`;
   if (pointCache.points === points && pointCache.key === key) return pointCache.traces;
   pointCache = { points, key, traces: buildPointTraces(points, is3d, showTest, K) };
@@ -98,8 +102,37 @@ function buildPointTraces(points, is3d, showTest, K) {
   return traces;
 }
 
+/** [lowest, highest] target of a regression's points (the colour scale of points and prediction alike). */
+function targetRange(points) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of points.y_train) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return lo < hi ? [lo, hi] : [lo - 1, lo + 1];
+}
+
+/** A regression's points, coloured by their target. */
+function targetTraces(points, is3d) {
+  const [cmin, cmax] = targetRange(points);
+  const x = points.x_train.map((p) => p[0]);
+  const y = points.x_train.map((p) => p[1]);
+  const marker = { color: points.y_train, colorscale: TARGET_SCALE, cmin, cmax, size: is3d ? 2.5 : 6, line: { color: "#fff", width: 0.7 } };
+  if (is3d) return [{ type: "scatter3d", mode: "markers", x, y, z: points.y_train, name: "target", marker: { ...marker, line: undefined }, hovertemplate: "target %{z:.4g}<extra></extra>" }];
+  return [{ type: "scatter", mode: "markers", x, y, name: "target", marker, hovertemplate: "x %{x:.2f}, y %{y:.2f}: target %{marker.color:.4g}<extra></extra>" }];
+}
+
+/** A regression's prediction over the plane: a heat map (or a 3D surface) on the targets' colour scale. */
+function predictionTrace(surface, points, is3d) {
+  const [zmin, zmax] = points?.regression ? targetRange(points) : [undefined, undefined];
+  const common = { x: surface.x, y: surface.y, z: surface.values, colorscale: TARGET_SCALE, showscale: true, colorbar: { thickness: 10, len: 0.8, tickfont: { size: 9 } } };
+  if (is3d) return { type: "surface", ...common, cmin: zmin, cmax: zmax, opacity: 0.9, hovertemplate: "prediction %{z:.4g}<extra></extra>" };
+  return { type: "heatmap", ...common, zmin, zmax, zsmooth: "best", opacity: 0.8, hovertemplate: "x %{x:.2f}, y %{y:.2f}: prediction %{z:.4g}<extra></extra>" };
+}
+
 function bounds(points) {
-  const all = points ? [...points.x_train, ...points.x_test] : [[-1, -1], [1, 1]];
+  const all = points && points.x_train.length + points.x_test.length ? [...points.x_train, ...points.x_test] : [[-1, -1], [1, 1]];
   const lo = [Math.min(...all.map((p) => p[0])), Math.min(...all.map((p) => p[1]))];
   const hi = [Math.max(...all.map((p) => p[0])), Math.max(...all.map((p) => p[1]))];
   const pad = [(hi[0] - lo[0]) / 10, (hi[1] - lo[1]) / 10];
@@ -111,7 +144,7 @@ function bounds(points) {
 
 /** Whether the outputs lie in [0, 1] (softmax, sigmoid); a linear or tanh output may not. */
 function probabilityLike(surface) {
-  return !surface || surface.probabilities.every((g) => g.every((row) => row.every((v) => v >= 0 && v <= 1)));
+  return !surface?.probabilities || surface.probabilities.every((g) => g.every((row) => row.every((v) => v >= 0 && v <= 1)));
 }
 
 function surface3d(surface, points) {
@@ -156,12 +189,17 @@ function surface3d(surface, points) {
 /**
  * The figure of one decision surface ([traces, layout]): the latest evaluation's `surface` (null before
  * the first) under the data `points` (null while they load), as a 2D image or (`is3d`) a 3D surface.
+ * A regression's surface ({x, y, values}) is its prediction, as a heat map. `range`: [[x0, x1], [y0, y1]]
+ * to show (else the surface's, else the points').
  */
-export function surfaceFigure(surface, points, { is3d, showTest }) {
-  const K = points?.classes.length ?? 2;
-  const [xr, yr] = surface ? [[surface.x[0], surface.x.at(-1)], [surface.y[0], surface.y.at(-1)]] : bounds(points);
+export function surfaceFigure(surface, points, { is3d, showTest, range = null }) {
+  const K = points?.classes.length || 2;
+  const [xr, yr] = range ?? (surface ? [[surface.x[0], surface.x.at(-1)], [surface.y[0], surface.y.at(-1)]] : bounds(points));
+  const predicted = surface?.values ? surface : null; // a regression's
+  if (predicted) surface = null;
   if (is3d) {
-    const traces = [...(surface ? [surface3d(surface, points)] : []), ...pointTraces(points, true, showTest, K)];
+    const under = predicted ? [predictionTrace(predicted, points, true)] : surface ? [surface3d(surface, points)] : [];
+    const traces = [...under, ...pointTraces(points, true, showTest, K)];
     const layout = {
       font: FONT,
       margin: { l: 0, r: 0, t: 0, b: 0 },
@@ -170,7 +208,7 @@ export function surfaceFigure(surface, points, { is3d, showTest }) {
       scene: {
         xaxis: { title: { text: "x" }, range: xr },
         yaxis: { title: { text: "y" }, range: yr },
-        zaxis: { title: { text: K === 2 ? `P(${points?.classes[1] ?? "class 2"})` : "max P" }, ...(probabilityLike(surface) ? { range: [0, 1.05] } : {}) },
+        zaxis: { title: { text: predicted ? "prediction" : K === 2 ? `P(${points?.classes[1] ?? "class 2"})` : "max P" }, ...(!predicted && probabilityLike(surface) ? { range: [0, 1.05] } : {}) },
         aspectmode: "manual",
         aspectratio: { x: 1, y: 1, z: 0.6 },
         camera: { eye: { x: -1.3, y: -1.5, z: 1.0 } },
@@ -190,5 +228,5 @@ export function surfaceFigure(surface, points, { is3d, showTest }) {
     plot_bgcolor: "#fff",
   };
   layout.xaxis.constrain = "domain";
-  return [pointTraces(points, false, showTest, K), layout];
+  return [[...(predicted ? [predictionTrace(predicted, points, false)] : []), ...pointTraces(points, false, showTest, K)], layout];
 }

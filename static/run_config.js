@@ -3,6 +3,7 @@
 // normalization against the registries, and the request body a run is created with.
 
 import { T, clamp, readEmbedded } from "./common.js";
+import { HASH, OWN } from "./data_upload.js";
 
 /**
  * The JSON the page route embeds ({registry: {optimizers, schedules}, networks, runs: {id: status|null}})
@@ -55,7 +56,7 @@ export const LAYERS = {
 };
 
 /** How each kind of schema field travels in a link. */
-const LINK_TYPES = { choice: T.string, settings: T.dict, layers: LAYERS, bool: T.bool };
+const LINK_TYPES = { choice: T.string, settings: T.dict, layers: LAYERS, bool: T.bool, text: T.string };
 const linkType = (f) => (f.kind === "number" ? (f.integer ? T.int : T.number) : LINK_TYPES[f.kind]);
 
 /**
@@ -91,6 +92,7 @@ export function trainingParam(cat, name, overrides = {}) {
 
 /** Training examples of a dataset with these parameters (what bounds the batch size). */
 export function trainSize(cat, dataset, data) {
+  if (dataset === OWN) return cat.ownTrainSize?.(data) ?? 1; // the page knows what was uploaded
   if (cat.datasets[dataset].kind === "images") return data.train_size;
   return data.samples - Math.round(data.samples * data.test_fraction);
 }
@@ -103,9 +105,11 @@ export function trainSize(cat, dataset, data) {
 export function normalizeConfig(raw, defaults, cat, dataDefaults) {
   const kind = cat.datasets[defaults.dataset].kind;
   const known = (value, list) => (list.some((x) => x.name === value) ? value : undefined);
-  const dataset = cat.datasets[raw.dataset]?.kind === kind ? raw.dataset : defaults.dataset;
+  // users' own data (when this server takes it) on either page; `data_id` names it
+  const own = raw.dataset === OWN && cat.datasets[OWN] && typeof raw.data_id === "string" && HASH.test(raw.data_id);
+  const dataset = own || (raw.dataset !== OWN && cat.datasets[raw.dataset]?.kind === kind) ? raw.dataset : defaults.dataset;
   const ds = cat.datasets[dataset];
-  const s = { dataset };
+  const s = { dataset, data_id: own ? raw.data_id : null };
   s.data = settings(ds.params, { ...dataDefaults(dataset), ...(raw.data ?? {}) });
   const hiddenNames = cat.hiddenActivations.map((a) => a.name);
   s.hidden = (raw.hidden ?? defaults.hidden).slice(0, cat.maxLayers).map((l) => ({

@@ -109,7 +109,8 @@ export class RunData {
     // the best weights after early stopping: the curves keep the first.
     if (this.evals.at(-1)?.step === e.step) return;
     const { train_loss, train_accuracy, test_loss, test_accuracy, step, epoch } = e;
-    this.evals.push({ step, epoch, train_loss, train_accuracy, test_loss, test_accuracy });
+    const r2 = e.train_r2 !== undefined || e.test_r2 !== undefined ? { train_r2: e.train_r2 ?? null, test_r2: e.test_r2 ?? null } : {}; // a regression's
+    this.evals.push({ step, epoch, train_loss, train_accuracy, test_loss, test_accuracy, ...r2 });
   }
 
   addDiagnostics(e) {
