@@ -32,9 +32,9 @@ from app.runs import Run, RunManager, _Dropped, _offer
 from app.streaming import next_or_ping
 from core.nn.config import TrainConfig
 from core.nn.events import LAST
-from core.nn.race import Racer, Trajectory, race_surface, racer_configs
+from core.nn.race import Racer, Trajectory, race_surface, racer_configs, surface_examples
 from core.nn.surface import Plane
-from core.nn.training import network_for, targets
+from core.nn.training import network_for
 
 log = logging.getLogger("descent.races")
 SUBSCRIBER_QUEUE = 512  # batches a subscriber may fall behind before it is dropped
@@ -166,8 +166,7 @@ class Race:
     def _surface(self, kind: str, resolution: int, trajectories) -> tuple[dict, Plane]:
         split = self.runs[0].split
         net = network_for(self.base, split)  # the racers' shared initial weights, by the seed
-        rows = slice(0, SURFACE_EXAMPLES)
-        x, y = split.x_train[rows], targets(split)[rows]
+        x, y = surface_examples(split)
 
         return race_surface(
             net, x, y, net.params, trajectories, kind, resolution, self.base.seed, self._progress
@@ -259,9 +258,6 @@ class Race:
                 pump.cancel()
             with self._lock:
                 self._subscribers.pop(queue, None)
-
-
-SURFACE_EXAMPLES = 1000  # the fixed evaluation subset of a race's surface: the first training examples
 
 
 async def _pump(k: int, run: Run, queue: asyncio.Queue) -> None:

@@ -17,14 +17,11 @@ import orjson
 
 from app.cli.common import UsageError, pairs, shown, whole
 from app.cli.train import STRUCTURED, Report, _flagged, _option, config_from
-from core.data.datasets import one_hot
 from core.data.mnist import DataError
 from core.nn.config import OPTIONS
-from core.nn.race import MAX_RACERS, MIN_RACERS, Race, Racer, race_surface
+from core.nn.race import MAX_RACERS, MIN_RACERS, Race, Racer, race_surface, surface_examples
 from core.nn.surface import DIRECTIONS, RESOLUTION
 from core.optimizers import OPTIMIZERS
-
-SURFACE_EXAMPLES = 1000  # the surface's evaluation subset: the first training examples, as on the server
 
 
 def racers_from(args) -> list[Racer]:
@@ -83,8 +80,7 @@ def cmd_race(args) -> int:
             reports[k].show(event)
     if args.surface:
         split = race.split
-        rows = slice(0, SURFACE_EXAMPLES)
-        x, y = split.x_train[rows], one_hot(split.y_train[rows], split.classes)
+        x, y = surface_examples(split)
         trajectories = [(t.steps, t.points()) for t in race.trajectories]
         surface, _ = race_surface(
             race.nets[0], x, y, race.initial, trajectories, args.surface_kind, args.surface, base.seed

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.data.datasets import Split
+from core.data.own import Data
 from core.nn.config import TrainConfig
 from core.nn.events import LAST, Event
 from core.nn.network import Network
 from core.nn.surface import Plane, finite_lists, interpolation, plane, surface
-from core.nn.training import load_data, network_for, train
+from core.nn.training import load_data, network_for, targets, train
 from core.optimizers import get_optimizer
 from core.params import Param, by_name
 
@@ -92,7 +92,7 @@ class Trajectory:
 class Race:
     """The racers of one race trained in turn in this process (the command line's race)."""
 
-    def __init__(self, base: TrainConfig, racers: list[Racer], split: Split | None = None):
+    def __init__(self, base: TrainConfig, racers: list[Racer], split: Data | None = None):
         self.configs = racer_configs(base, racers)
         self.racers = racers
         self.split = split if split is not None else load_data(base)
@@ -176,6 +176,13 @@ PRESETS: dict[str, Preset] = by_name(
 
 
 ALPHAS = np.linspace(-0.5, 1.5, 41)  # the 1D interpolation's α: from before the start to past the end
+SURFACE_EXAMPLES = 1000  # the fixed evaluation subset of a race's surface: the first training examples
+
+
+def surface_examples(split: Data) -> tuple[np.ndarray, np.ndarray]:
+    """The surface's evaluation subset as (inputs, the network's targets), for classes or a regression."""
+    rows = slice(0, SURFACE_EXAMPLES)
+    return split.x_train[rows], targets(split)[rows]
 
 
 def race_surface(

@@ -66,6 +66,23 @@ def test_a_regression_table_prints_r2(tmp_path, capsys):
     assert "(regression): 48 training and 12 test examples" in out and "R²" in out and "acc" not in out
 
 
+def test_a_race_on_a_regression_table_draws_its_surface(tmp_path, capsys):
+    """The surface's loss is the network's MSE on the targets (one-hot rows of a class would fail)."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(50, 2))
+    path = tmp_path / "r.csv"
+    path.write_text("x1,x2,label\n" + "\n".join(f"{a!r},{b!r},{a - 2 * b!r}" for a, b in x.tolist()))
+    argv = ("race", "--data-file", str(path), "--regression", "--loss", "mse", "--optimizers", "sgd,adam")
+    code, out, err = run(capsys, *argv, "--hidden", "4", "--epochs", "2", "--surface", "5", "--json")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    surface = events[-1]
+    assert surface["type"] == "surface" and np.shape(surface["loss"]) == (5, 5)
+    assert all(np.isfinite(surface["loss"]).flat)
+    starts = [e for e in events if e.get("type") == "start"]
+    assert [s["regression"] for s in starts] == [True, True]
+
+
 @pytest.mark.parametrize(
     "text, extra, says",
     [
