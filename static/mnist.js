@@ -3,6 +3,7 @@
 // to draw a digit for the current model to classify (also while it trains). Save and load models.
 
 import {
+  clamp,
   count,
   duration,
   h,
@@ -43,6 +44,8 @@ import {
 import { changeMarks, lossAndAccuracyControls, smooth, smoothedPair, valueAxis } from "./charts.js";
 import { imageViews } from "./mnist_images.js";
 import { drawingPad, toMnist } from "./mnist_pad.js";
+import { OwnTable } from "./mnist_own.js";
+import { OWN } from "./data_upload.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -56,6 +59,8 @@ const SUBSET = DEFAULTS.data;
 /** The seed's recipe in full: every image (the seed reports 98.03 % test accuracy), evaluated as the page's start is. */
 const RECIPE = { ...DEFAULTS, ...cat.recipes.seed_mnist.config };
 const dataDefaults = (name) => settings(cat.datasets[name].params, SUBSET);
+/** Images (MNIST, Fashion-MNIST): the pad, the gallery and the filters apply; a table of one's own: not. */
+const isImages = () => cat.datasets[state.dataset].kind === "images";
 
 const FIELDS = new UrlState([
   ...cat.fields,
@@ -96,18 +101,22 @@ function onEvent(type, event) {
   if (type === "control" && event.action === "set") form.setLive(event.values);
   if (type === "control" && event.action === "pause") {
     rate.length = 0;
-    views.fetchFilters();
+    if (isImages()) views.fetchFilters();
   }
   if (type === "eval") {
     dirty.confusion = dirty.gallery = true;
-    views.filtersSoon();
-    predictSoon();
+    if (isImages()) {
+      views.filtersSoon();
+      predictSoon();
+    }
   }
   if (type === "diverged" || type === "error") showBanner(event.message);
   if (type === "summary") {
     $("pending-note").hidden = true;
-    views.fetchFilters();
-    predictSoon();
+    if (isImages()) {
+      views.fetchFilters();
+      predictSoon();
+    }
   }
   dirty.loss = true;
   if (type !== "steps") dirty.accuracy = true;
@@ -122,12 +131,14 @@ const { predictSoon, renderBars } = drawingPad(main, () => classNames());
 function syncFromRun(start) {
   const c = configFromStart(start);
   Object.assign(state, normalizeConfig(c, DEFAULTS, cat, dataDefaults));
+  if (state.dataset === OWN && state.data_id !== own.info?.id) own.restore(state.data_id);
   buildForm();
   saveUrl();
 }
 
 async function startRun() {
   hideBanner();
+  if (state.dataset === OWN && own.problem) return renderStatus(); // it says why
   const old = main.live ? main.id : null;
   if (old) await main.control("stop").catch(() => {});
   try {
@@ -145,7 +156,7 @@ function resetViews() {
   views.reset();
   Object.assign(dirty, { loss: true, accuracy: true, confusion: true, gallery: true });
   render();
-  predictSoon();
+  if (isImages()) predictSoon();
 }
 
 async function control(action) {
@@ -192,8 +203,17 @@ function changedForNextRun() {
   renderStatus();
 }
 
+const own = new OwnTable(cat, state, () => {
+  buildForm();
+  changedForNextRun();
+});
+
 const form = new ConfigForm(cat, state, {
-  onRestart: changedForNextRun,
+  onRestart: () => {
+    own.render(); // a regression needs loss MSE
+    changedForNextRun();
+  },
+  inputs: () => (isImages() ? "784 pixels (28×28)" : own.info ? `${count(own.info.features)} features (${own.info.filename})` : "as many as the file's features"),
   onLive: (values) => {
     saveUrl();
     if (main.live) sendLive(values);
@@ -207,6 +227,11 @@ function buildDataControls() {
   const ds = cat.datasets[state.dataset];
   for (const radio of document.querySelectorAll("input[name=dataset]")) radio.checked = radio.value === ds.name;
   $("dataset-note").textContent = ds.description;
+  own.render();
+  for (const id of ["draw-card", "wrong-card", "filters-card"]) $(id).hidden = !isImages();
+  $("confusion-card").hidden = Boolean(own.active && own.info?.regression);
+  state.batch_size = clamp(state.batch_size, 1, trainSize(cat, state.dataset, state.data));
+  if (ds.name === OWN) return buildOwnControls(ds);
   $("draw-title").textContent = ds.name === "mnist" ? "Draw a digit" : `Draw (${ds.label})`;
   const missing = $("data-missing");
   missing.hidden = ds.available;
@@ -235,6 +260,35 @@ function buildDataControls() {
     h("div", { id: "eval-params" }),
   );
   const evalForm = new ConfigForm(cat, state, { onRestart: changedForNextRun, onLive: () => {}, trainingParams: evalParams });
+  evalForm.training($("eval-params"), "Evaluation");
+}
+
+/** A table's split: test fraction and seed (sliders), standardization (a checkbox). */
+function buildOwnControls(ds) {
+  $("data-missing").hidden = true;
+  dataControls = {};
+  const items = ds.params.map((p) => {
+    if (p.name === "standardize") {
+      const box = h("input", { type: "checkbox", id: "standardize", checked: Boolean(state.data.standardize) });
+      box.addEventListener("change", () => {
+        state.data.standardize = box.checked ? 1 : 0;
+        changedForNextRun();
+      });
+      return h("label.check", { title: "each feature scaled to mean 0, standard deviation 1 on the training part" }, box, " standardize the features");
+    }
+    const param = p.name === "seed" ? { ...p, label: "split seed", high: 1e6 } : p;
+    dataControls[p.name] = paramControl(param, state.data[p.name], (v) => {
+      state.data[p.name] = v;
+      if (p.name === "test_fraction") {
+        state.batch_size = clamp(state.batch_size, 1, trainSize(cat, state.dataset, state.data));
+        form.training($("training-group"));
+      }
+      changedForNextRun();
+    });
+    return dataControls[p.name].el;
+  });
+  $("data-params").replaceChildren(...items, h("div", { id: "eval-params" }));
+  const evalForm = new ConfigForm(cat, state, { onRestart: changedForNextRun, onLive: () => {}, trainingParams: ["eval_every", "eval_train_size"] });
   evalForm.training($("eval-params"), "Evaluation");
 }
 
@@ -269,6 +323,7 @@ for (const radio of document.querySelectorAll("input[name=dataset]")) {
   radio.addEventListener("change", () => {
     state.dataset = radio.value;
     state.data = dataDefaults(state.dataset);
+    state.data_id = state.dataset === OWN ? (own.info?.id ?? null) : null;
     buildForm();
     changedForNextRun();
   });
@@ -310,11 +365,13 @@ function renderStatus() {
   const s = main.status;
   shownStatus = s;
   const data = main.data;
-  const available = cat.datasets[state.dataset].available;
+  const problem = own.active ? own.problem : "";
+  const available = cat.datasets[state.dataset].available && !problem;
   setAttr(app, "data-status", s);
   const paused = s === "paused";
   $("start").hidden = !available && !paused;
   $("no-data").hidden = available || paused;
+  setText($("no-data"), problem || "No data to train on: see Data on the left.");
   $("start").disabled = s === "starting" || s === "running";
   setText($("start").querySelector("span"), paused ? "Resume" : main.id && !main.live ? "Start again" : "Start");
   $("pause").disabled = s !== "running";
@@ -398,14 +455,20 @@ function renderAccuracy() {
   const x = evals.map((e) => e.epoch);
   const per = data.start?.steps_per_epoch ?? 1;
   const view = accuracyView.value;
-  const acc = (k) => evals.map((e) => (e[k] === null || e[k] === undefined ? null : 100 * e[k]));
+  const regression = Boolean(data.start?.regression ?? (own.active && own.info?.regression));
+  // a regression's R² (as it is), else the accuracy in %
+  const acc = (k) => {
+    const [name, times] = regression ? [k.replace("accuracy", "r2"), 1] : [k, 100];
+    return evals.map((e) => (e[name] === null || e[name] === undefined ? null : times * e[name]));
+  };
   const traces = [
     ...smoothedPair(x, acc("train_accuracy"), view.smoothing, { mode: "lines+markers", name: "train", line: { color: "#0072B2", width: 2 }, marker: { size: 4 } }),
     ...smoothedPair(x, acc("test_accuracy"), view.smoothing, { mode: "lines+markers", name: "test", line: { color: "#D55E00", width: 2, dash: "dash" }, marker: { size: 4 } }),
   ];
   const all = traces.filter((t) => t.meta !== "raw").flatMap((t) => t.y).filter(Number.isFinite);
   const lowest = all.length ? Math.min(...all.slice(Math.min(2, all.length - 1))) : 0;
-  const y = view.log ? valueAxis(all, { log: true, robust: false }) : { range: [Math.max(0, Math.floor((lowest - 2) / 5) * 5), 100.5] };
+  let y = view.log ? valueAxis(all, { log: true, robust: false }) : { range: [Math.max(0, Math.floor((lowest - 2) / 5) * 5), 100.5] };
+  if (regression) y = { range: [Math.max(-1, Math.min(0, ...all)) - 0.02, 1.02] }; // R² ≤ 1; far below 0 is off the plot
   const marks = endMarks(data, (at) => (at.epoch !== undefined ? at.epoch : at.step / per));
   const changes = changeMarks(data.controls, (step) => step / per);
   Plotly.react(
@@ -413,7 +476,7 @@ function renderAccuracy() {
     traces,
     smallLayout({
       xaxis: axis("epoch", { range: epochRange(data, state.epochs) }),
-      yaxis: axis("accuracy (%)", y),
+      yaxis: axis(regression ? "R²" : "accuracy (%)", y),
       margin: { l: 44, r: 10, t: 22, b: 34 },
       shapes: [...marks.shapes, ...changes.shapes],
       annotations: [...marks.annotations, ...changes.annotations],
@@ -421,8 +484,10 @@ function renderAccuracy() {
     CONFIG,
   );
   const last = evals.at(-1);
-  const score = (v) => (v === null || v === undefined ? "–" : pct(v));
-  $("accuracy-now").textContent = last ? `test ${score(last.test_accuracy)} · train ${score(last.train_accuracy)}` : "";
+  const score = (v) => (v === null || v === undefined ? "–" : regression ? v.toFixed(3) : pct(v));
+  const [test, train] = regression ? [last?.test_r2, last?.train_r2] : [last?.test_accuracy, last?.train_accuracy];
+  $("accuracy-card").querySelector("h2").textContent = regression ? "R²" : "Accuracy";
+  $("accuracy-now").textContent = last ? `${regression ? "R² " : ""}test ${score(test)} · train ${score(train)}` : "";
   $("accuracy-now").title = last ? `at epoch ${last.epoch.toFixed(2)} (train: ${state.eval_train_size ? count(state.eval_train_size) : "all"} examples scored)` : "";
 }
 
@@ -434,7 +499,7 @@ $("loss-card").querySelector(".plot-box").before(lossView);
 $("accuracy-card").querySelector(".plot-box").before(accuracyView);
 
 function classNames() {
-  return main.data.start?.classes ?? cat.datasets[state.dataset].classes;
+  return main.data.start?.classes ?? (own.active ? (own.info?.class_names ?? []) : cat.datasets[state.dataset].classes);
 }
 
 function renderConfusion() {
@@ -499,7 +564,7 @@ const drawConfusion = throttled(() => {
 }, 1000);
 const drawGallery = throttled(() => {
   dirty.gallery = false;
-  views.renderGallery();
+  if (isImages()) views.renderGallery();
 }, 2000);
 
 function render() {
@@ -528,13 +593,14 @@ async function showLogged(id) {
 
 for (const id of ["loss-plot", "accuracy-plot", "confusion-plot"]) keepSized($(id));
 buildForm();
+if (state.dataset === OWN) own.restore(state.data_id);
 renderBars(null);
 if (raw.run && cat.runs[raw.run]) main.attach(raw.run);
 else if (raw.logged) showLogged(raw.logged);
 else if (raw.run) showBanner("The run in this link is no longer on the server (runs live in its memory). Press Start for a new one.");
 saveUrl();
 render();
-predictSoon();
+if (isImages()) predictSoon();
 setInterval(() => main.data.status === "running" && renderStatus(), 1000); // steps/s and time left tick on
 
-window.descent = { state, main, toMnist };
+window.descent = { state, main, toMnist, own };

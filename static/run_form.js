@@ -13,13 +13,14 @@ export const field = (label, control, attrs = {}) => h("label.field", attrs, h("
  * values a running job can take (optimizer hyperparameters and the schema's live settings).
  */
 export class ConfigForm {
-  constructor(cat, state, { onRestart, onLive, trainingParams = ["batch_size", "epochs", "patience", "seed"] }) {
+  constructor(cat, state, { onRestart, onLive, trainingParams = ["batch_size", "epochs", "patience", "seed"], inputs = null }) {
     this.cat = cat;
     this.state = state;
     this.onRestart = onRestart;
     this.onLive = onLive;
     this.trainingParams = trainingParams;
     this.controls = {};
+    this.inputs = inputs; // () => what the network's input is ("784 pixels"), shown above the layers
   }
 
   /** Hidden layers (add, remove, width, activation), output activation, loss, inits, norm, dropout. */
@@ -78,6 +79,7 @@ export class ConfigForm {
     this.controls.dropout = paramControl(cat.config.dropout, state.dropout, restart("dropout"));
     this.networkSection.replaceChildren(
       h("h2", {}, "Network ", h("span.hint", {}, `${state.hidden.length} hidden layer${state.hidden.length === 1 ? "" : "s"}`)),
+      ...(this.inputs ? [h("div.layer.input-layer", { id: "input-width" }, h("span.layer-name", {}, "input"), h("span", {}, this.inputs()))] : []),
       h("div.layers", { id: "layers" }, rows.length ? rows : h("p.note", {}, "No hidden layer: a linear model.")),
       h("div.layer-tools", {}, add),
       field("output", select(cat.activations, state.output, restart("output"), { id: "output" })),

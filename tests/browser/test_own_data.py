@@ -325,3 +325,74 @@ def test_a_regression_csv_draws_the_prediction_and_r2(page, live_server):
     expect(page.locator("#draw-reason")).to_have_text(
         "A regression target needs loss MSE: choose it under Network."
     )
+
+
+# --- tables on the MNIST page ---------------------------------------------------------------------
+
+
+def table_csv(rows=60, features=5, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, features)).round(3)
+    species = np.array(["a", "b", "c"])[(x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)]
+    header = ",".join([*(f"f{j}" for j in range(features)), "species"])
+    return (
+        header
+        + "\n"
+        + "".join(",".join([*map(str, row), c]) + "\n" for row, c in zip(x, species, strict=True))
+    )
+
+
+def test_a_table_on_the_mnist_page_sets_the_input_width_and_trains(page, live_server):
+    page.goto(f"{live_server}/mnist?epochs=3")
+    page.locator("#data-group .segmented label", has_text="Your data").click()
+    expect(page.locator("#own-table")).to_be_visible()
+    expect(page.locator("#start")).to_be_hidden()
+    expect(page.locator("#no-data")).to_have_text("Upload a table first (see Data on the left).")
+    expect(page.locator("#draw-card")).to_be_hidden()
+
+    # a label column the file does not have: one message naming the columns, nothing stored
+    upload(page, "#table-file", "iris.csv", table_csv())
+    expect(page.locator("#table-error")).to_contain_text("iris.csv: line 1: no column 'label'")
+    assert page.evaluate("descent.state.data_id") is None
+
+    page.fill("#label-column", "species")
+    upload(page, "#table-file", "iris.csv", table_csv())
+    expect(page.locator("#table-info")).to_contain_text(
+        "iris.csv: 60 rows · 5 features · 3 classes (label: species)"
+    )
+    expect(page.locator("#input-width")).to_have_text("input5 features (iris.csv)")
+    expect(page.locator("#table-error")).to_be_empty()
+    expect(page.locator("#standardize")).to_be_checked()
+    expect(page.locator("#start")).to_be_enabled()
+    page.click("#start")
+    page.wait_for_function(f"{STATUS} === 'done'", timeout=60000)
+    start = page.evaluate("descent.main.data.start")
+    assert start["config"]["data_id"] == page.evaluate("descent.own.info.id") and start["classes"] == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert f"did={start['config']['data_id']}" in page.url
+
+    # an .npz of seven columns: the input follows the file
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(2)
+    np.savez(buffer, **{f"c{j}": rng.normal(size=30) for j in range(7)}, species=rng.integers(0, 2, 30))
+    page.set_input_files(
+        "#table-file",
+        files=[{"name": "seven.npz", "mimeType": "application/octet-stream", "buffer": buffer.getvalue()}],
+    )
+    expect(page.locator("#input-width")).to_have_text("input7 features (seven.npz)")
+    expect(page.locator("#table-info")).to_contain_text("seven.npz: 30 rows · 7 features · 2 classes")
+
+
+def test_a_mnist_link_to_a_gone_table_says_so(page, live_server):
+    page.goto(f"{live_server}/mnist?ds=upload&did={GONE_ID}")
+    expect(page.locator("#table-info")).to_contain_text(
+        f"the data {GONE_ID[:12]}… is no longer on this server"
+    )
+    expect(page.locator("#no-data")).to_contain_text("is no longer on this server")
+    expect(page.locator("#banner")).to_be_hidden()
+    page.fill("#label-column", "species")
+    upload(page, "#table-file", "iris.csv", table_csv())
+    expect(page.locator("#start")).to_be_enabled()
