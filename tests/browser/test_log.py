@@ -254,3 +254,41 @@ def test_a_network_race_opens_in_the_lab_with_its_racers(page, watch, live_serve
         seed,
     )
     assert watch.errors == [] and foreign(watch, live_server) == set()
+
+
+def test_runs_on_uploaded_data_reopen_where_their_data_was_made(
+    page, watch, live_server, log, tmp_path, monkeypatch
+):
+    """Points (drawn or uploaded on the playground) reopen on the playground, a table on the MNIST page;
+    both links carry the data's id."""
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path))
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 3)).tolist()
+    labels = ["a" if v[0] > 0 else "b" for v in x]
+    points = "x1,x2,label\n" + "".join(f"{p!r},{q!r},{c}\n" for (p, q, _), c in zip(x, labels, strict=True))
+    table = "u,v,w,label\n" + "".join(
+        f"{p!r},{q!r},{r!r},{c}\n" for (p, q, r), c in zip(x, labels, strict=True)
+    )
+    pages = {}
+    for kind, text, page_path in (("points", points, "/playground"), ("table", table, "/mnist")):
+        headers = {"content-type": "application/octet-stream"}
+        params = {"kind": kind, "filename": f"{kind}.csv"}
+        data_id = httpx.post(f"{live_server}/api/data", params=params, content=text, headers=headers).json()[
+            "id"
+        ]
+        body = {"dataset": "upload", "data_id": data_id, "hidden": [{"width": 4}], "epochs": 1, "throttle": 0}
+        run_id = httpx.post(f"{live_server}/api/runs", json=body).json()["id"]
+        with httpx.stream("GET", f"{live_server}/api/runs/{run_id}/events", timeout=30) as r:
+            assert any(line == "event: summary" for line in r.iter_lines())
+        pages[log.list(kind="training", limit=1)[1][0]["id"]] = (page_path, data_id)
+    page.goto(f"{live_server}/log?kind=training")
+    page.wait_for_function("() => document.getElementById('app').dataset.status === 'ready'")
+    for log_id, (page_path, data_id) in pages.items():
+        link = row(page, log_id).locator("a.reopen")
+        page.wait_for_function(
+            '([id, path]) => document.querySelector(`#rows tr[data-id="${id}"] a.reopen`)'
+            ".getAttribute('href').startsWith(path + '?')",
+            arg=[log_id, page_path],
+        )
+        assert f"did={data_id}" in link.get_attribute("href")
+    assert watch.errors == [] and foreign(watch, live_server) == set()
