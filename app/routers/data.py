@@ -78,6 +78,7 @@ def _stored(key: str) -> Table:
             "model": ValidationErrorOut,
         },
         429: {"description": "too many long computations are waiting"},
+        507: {"description": "the data folder cannot be written (or is full); nothing was kept"},
     },
 )
 async def upload_data(
@@ -104,6 +105,13 @@ def _upload(body: bytes, kind: str, filename: str, label_column: str, regression
         key = store().put(table)
     except DataError as e:
         raise invalid("file", str(e)) from None
+    except OSError as e:  # the data folder is not writable, or the disk is full: nothing was kept
+        folder = own.uploads_folder()
+        raise HTTPException(
+            507,
+            f"the server cannot keep the data in {folder}: {e.strerror or e}; set DESCENT_DATA_DIR to a "
+            "writable folder with free space",
+        ) from None
     _remember(key, filename)
     return DataOut.of(key, table, filename)
 

@@ -87,8 +87,7 @@ class DataStore:
     def __init__(self, folder: str | os.PathLike, max_bytes: int):
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
             raise ValueError(f"max_bytes must be a whole number >= 1, got {max_bytes!r}")
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(folder)  # made by the first `put`: reading needs none
         self.max_bytes = max_bytes
         self._lock = threading.Lock()  # one writer and evicter at a time in this process
 
@@ -98,13 +97,15 @@ class DataStore:
         return self.folder / f"{key}.npz"
 
     def put(self, table: Table) -> str:
-        """Store `table` and return its hash; a DataError if it alone is larger than the store."""
+        """Store `table` and return its hash; a DataError if it alone is larger than the store, an
+        OSError if the folder cannot be written (nothing is kept then)."""
         data = table_bytes(table)
         if len(data) > self.max_bytes:
             raise DataError(f"the data takes {len(data):,} bytes; the store holds at most {self.max_bytes:,}")
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=TEMP, dir=self.folder)
             try:
                 with os.fdopen(fd, "wb") as f:

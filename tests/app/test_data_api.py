@@ -365,3 +365,18 @@ def test_the_run_log_keeps_the_data_id_and_its_link_trains_the_same_run(client):
     assert again == config | {"hidden": [[6, "relu"]]}
     second = watch(client, client.post("/api/runs", json=config).json()["id"])[-1][1]
     assert second["train_loss"] == first["train_loss"] and second["test_accuracy"] == first["test_accuracy"]
+
+
+def test_a_data_folder_that_cannot_be_written_is_507_for_uploads_and_gone_for_reads(
+    client, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(blocker / "data"))
+    r = upload(client, GOOD)
+    assert r.status_code == 507 and "cannot keep the data in" in r.json()["detail"]
+    assert "DESCENT_DATA_DIR" in r.json()["detail"]
+    data_id = "ab" * 32
+    assert client.get(f"/api/data/{data_id}").status_code == 404
+    r = client.post("/api/runs", json={"dataset": "upload", "data_id": data_id})
+    assert r.status_code == 409 and "is no longer on this server" in r.json()["detail"]
