@@ -11,6 +11,7 @@ import { RaceSession } from "./lab_race.js";
 import { LabForm } from "./lab_form.js";
 import { RacerCards } from "./lab_racers.js";
 import { SURFACE_KINDS } from "./lab_url.js";
+import { OWN } from "./data_upload.js";
 import { contourFigure, curveFigures, emptyContour, interpolationFigure, racerColor, sharpnessFigure } from "./lab_figures.js";
 
 const $ = (id) => document.getElementById(id);
@@ -116,7 +117,8 @@ $("recompute").addEventListener("click", async () => {
 function configChanged() {
   saveUrl();
   form.showPreset();
-  renderStatus();
+  if (!session.id) dirty.curves = true; // the empty accuracy figure says R² on a regression table
+  render();
 }
 
 const form = new LabForm(state, {
@@ -189,12 +191,19 @@ $("interpolation-log").addEventListener("change", () => {
 const figureRacers = () =>
   session.racers.map((r, k) => ({ k, name: racerName(k, r.optimizer), color: racerColor(k), data: r.data, probes: r.probes, preconditioned: r.preconditioned }));
 
+/** Whether the race shown (or, before one, the table chosen) has a regression target: R², not accuracy. */
+const isRegression = () => (session.id ? session.racers.some((r) => r.data.start?.regression) : state.dataset === OWN && Boolean(form.own.info?.regression));
+
 function drawCurves() {
+  const regression = isRegression();
+  $("accuracy-card").querySelector("h2").textContent = regression ? "R²" : "Accuracy";
+  accuracyView.setLogAllowed(!regression, "R² may be 0 or below: no log scale");
   const view = {
+    regression,
     smoothing: state.smoothing,
     logY: state.logY,
     accuracySmoothing: accuracyView.value.smoothing,
-    accuracyLog: accuracyView.value.log,
+    accuracyLog: accuracyView.value.log && !regression,
     epochs: state.epochs,
     uirevision: session.id ?? "",
   };
@@ -288,9 +297,12 @@ function renderStatus() {
   const s = session.status;
   app.dataset.status = s;
   const live = session.live;
-  const available = form.available;
-  $("play").disabled = s === "starting" || s === "running" || (!live && !available);
-  $("play").title = !available && !live ? "This dataset is not on the server (see the note on the left)" : "Start a race with these settings, or resume a paused one";
+  const problem = live ? "" : form.problem;
+  $("play").disabled = s === "starting" || s === "running" || Boolean(problem);
+  $("play").title = problem || "Start a race with these settings, or resume a paused one";
+  $("no-data").hidden = !problem || s === "running";
+  $("no-data").textContent = problem;
+  $("no-data").title = problem;
   $("play").querySelector("span").textContent = s === "paused" ? "Resume" : session.ended && raceKey(state) === raceSettings ? "Race again" : "Race";
   $("pause").disabled = s !== "running";
   $("step").disabled = s !== "paused";
@@ -366,6 +378,7 @@ window.descent = {
   state,
   session,
   form,
+  own: form.own,
   cards,
   body: () => raceBody(state),
   /** Every figure shows the data as it is now (no redraw pending). */

@@ -21,9 +21,11 @@ const emptyNote = (text) => [{ text, showarrow: false, xref: "paper", yref: "pap
 /**
  * The loss and accuracy figures ({loss, accuracy}) of `racers` [{k, name, color, data}]: per racer,
  * train solid and test dashed against epoch, with its live changes and how it ended marked in its
- * colour. `view`: {smoothing, logY, accuracySmoothing, accuracyLog, epochs, uirevision}.
+ * colour. `view`: {smoothing, logY, accuracySmoothing, accuracyLog, epochs, uirevision, regression}:
+ * on a regression target (`regression`, or a racer's start says so) the second figure is R², not accuracy.
  */
 export function curveFigures(racers, view) {
+  const regression = Boolean(view.regression) || racers.some((r) => r.data.start?.regression);
   const loss = [];
   const accuracy = [];
   const shapes = [];
@@ -36,7 +38,9 @@ export function curveFigures(racers, view) {
     const mode = evals.length < 30 ? "lines+markers" : "lines"; // a lone point shows too
     const line = (dash) => ({ color: r.color, width: 2, dash });
     const trace = (what, dash) => ({ mode, name: `${r.name} ${what}`, legendgroup: r.name, line: line(dash), marker: { size: 4 }, hovertemplate: `${r.name} ${what} %{y:.4g}<extra></extra>` });
-    const pct = (key) => evals.map((e) => (e[key] === null || e[key] === undefined ? null : 100 * e[key]));
+    // accuracy in %, or a regression's R² as it is
+    const [times, rename] = regression ? [1, (key) => key.replace("accuracy", "r2")] : [100, (key) => key];
+    const pct = (key) => evals.map((e) => (e[rename(key)] === null || e[rename(key)] === undefined ? null : times * e[rename(key)]));
     loss.push(...smoothedPair(epoch, evals.map((e) => e.train_loss), view.smoothing, trace("train")));
     loss.push(...smoothedPair(epoch, evals.map((e) => e.test_loss), view.smoothing, trace("test", "dash")));
     accuracy.push(...smoothedPair(epoch, pct("train_accuracy"), view.accuracySmoothing, trace("train")));
@@ -58,11 +62,12 @@ export function curveFigures(racers, view) {
   const lossY = valueAxis(shown(loss), { log: view.logY, maxLabels: 4 });
   const accuracies = shown(accuracy).filter(Number.isFinite);
   const lowest = accuracies.length ? Math.min(100, ...accuracies) : 0;
-  const accuracyY = view.accuracyLog ? valueAxis(accuracies, { log: true, robust: false, maxLabels: 4 }) : { range: [Math.max(0, Math.floor(lowest / 10) * 10), 100.5] };
+  let accuracyY = view.accuracyLog ? valueAxis(accuracies, { log: true, robust: false, maxLabels: 4 }) : { range: [Math.max(0, Math.floor(lowest / 10) * 10), 100.5] };
+  if (regression) accuracyY = { range: [Math.max(-1, Math.min(0, ...accuracies)) - 0.02, 1.02] }; // R² ≤ 1; far below 0 is off the plot
   const common = { xaxis: x, shapes, annotations, hovermode: "x unified", uirevision: view.uirevision };
   return {
     loss: [loss, layout({ ...common, yaxis: axis(view.logY ? "loss (log scale)" : "loss", lossY) })],
-    accuracy: [accuracy, layout({ ...common, yaxis: axis("accuracy (%)", accuracyY) })],
+    accuracy: [accuracy, layout({ ...common, yaxis: axis(regression ? "R²" : "accuracy (%)", accuracyY) })],
   };
 }
 

@@ -1,8 +1,10 @@
 // The network lab's settings column: presets, the data, network and training every racer shares
 // (the network pages' own form), and the loss surface's plane, resolution and recomputation.
 
-import { h, paramControl, select } from "./common.js";
+import { count, h, paramControl, select } from "./common.js";
 import { settings, trainingParam } from "./run_config.js";
+import { OWN } from "./data_upload.js";
+import { OwnTable } from "./mnist_own.js";
 import { ConfigForm, field } from "./run_form.js";
 import { cat, dataDefaults, PRESETS, presetOf, RACES } from "./lab_state.js";
 import { SURFACE_KINDS } from "./lab_url.js";
@@ -33,13 +35,21 @@ export class LabForm {
       onLive(values);
     };
     this.config = new ConfigForm(cat, state, { onRestart: () => this.changed(), onLive: live, trainingParams: TRAINING });
+    // a table of the user's own (#own-table): its features set the network's input, its rows the batch size
+    this.own = new OwnTable(cat, state, () => {
+      this.buildData();
+      this.buildNetwork();
+      this.buildTraining();
+      state.batch_size = this.config.controls.batch_size.value;
+      this.changed();
+    });
     this.buildPresets();
     this.buildDatasetChoice();
   }
 
   build() {
     this.buildData();
-    this.config.network($("network-group"));
+    this.buildNetwork();
     this.buildTraining();
     this.config.regularization($("regularization-group"));
     $("regularization-group").querySelector(".hint").textContent = "live, every racer";
@@ -77,13 +87,17 @@ export class LabForm {
         { label },
         cat.datasetList.filter((d) => d.kind === kind).map((d) => h("option", { value: d.name }, d.available ? d.label : `${d.label} (not on this server)`)),
       );
-    $("dataset").replaceChildren(group("points", "2D points"), group("images", "Images"));
+    const own = cat.datasets[OWN] ? [h("optgroup", { label: "Uploaded" }, h("option", { value: OWN }, cat.datasets[OWN].label))] : [];
+    $("dataset").replaceChildren(group("points", "2D points"), group("images", "Images"), ...own);
     $("dataset").addEventListener("change", () => {
       const s = this.state;
       s.dataset = $("dataset").value;
       s.data = dataDefaults(s.dataset);
+      s.data_id = s.dataset === OWN ? (this.own.info?.id ?? null) : null;
       this.buildData();
+      this.buildNetwork();
       this.buildTraining();
+      s.batch_size = this.config.controls.batch_size.value;
       this.changed();
     });
   }
@@ -92,7 +106,16 @@ export class LabForm {
     const s = this.state;
     const ds = cat.datasets[s.dataset];
     $("dataset").value = ds.name;
-    $("dataset-note").textContent = `${ds.description}; ${ds.classes.length} classes`;
+    const own = ds.name === OWN;
+    // a link (or a race) names a table this page has not read yet: ask the server for it
+    if (own && s.data_id && s.data_id !== this.own.info?.id && s.data_id !== this.restoring) {
+      this.restoring = s.data_id;
+      this.own.restore(s.data_id).finally(() => (this.restoring = null));
+    }
+    const info = own ? this.own.info : null;
+    const classes = info ? (info.regression ? "a regression target" : `${info.classes} classes`) : `${ds.classes.length} classes`;
+    $("dataset-note").textContent = own ? "A table of your own (CSV or .npz), stored on this server by its hash" : `${ds.description}; ${classes}`;
+    this.own.render();
     const missing = $("data-missing");
     missing.hidden = ds.available;
     if (!ds.available) {
@@ -103,7 +126,9 @@ export class LabForm {
     this.dataControls = {};
     $("data-params").replaceChildren(
       ...ds.params.map((p) => {
-        const param = { ...p, label: DATA_LABELS[p.name] ?? (p.name === "seed" ? "data seed" : p.label), ...(p.name === "seed" ? { high: 1e6 } : {}) };
+        if (own && p.name === "standardize") return this.standardizeBox();
+        const seedLabel = own ? "split seed" : "data seed";
+        const param = { ...p, label: DATA_LABELS[p.name] ?? (p.name === "seed" ? seedLabel : p.label), ...(p.name === "seed" ? { high: 1e6 } : {}) };
         const c = paramControl(param, s.data[p.name], (v) => {
           s.data[p.name] = v;
           if (["samples", "test_fraction", "train_size"].includes(p.name)) {
@@ -118,9 +143,34 @@ export class LabForm {
     );
   }
 
-  /** Whether the chosen dataset is on the server. */
+  /** A table's standardization: a checkbox (the schema's 0/1). */
+  standardizeBox() {
+    const s = this.state;
+    const box = h("input", { type: "checkbox", id: "standardize", checked: Boolean(s.data.standardize) });
+    box.addEventListener("change", () => {
+      s.data.standardize = box.checked ? 1 : 0;
+      this.changed();
+    });
+    return h("label.check", { title: "each feature scaled to mean 0, standard deviation 1 on the training part" }, box, " standardize the features");
+  }
+
+  /** Why the chosen data cannot race now ("" when it can): not on this server, or no table (yet). */
+  get problem() {
+    const ds = cat.datasets[this.state.dataset];
+    if (ds.name === OWN) return this.own.problem;
+    return ds.available ? "" : `${ds.label} is not on this server (see the note on the left)`;
+  }
+
+  /** Whether the chosen data is there to race on. */
   get available() {
-    return cat.datasets[this.state.dataset].available;
+    return !this.problem;
+  }
+
+  /** The network; on a table of one's own its input is as wide as the table has features. */
+  buildNetwork() {
+    const info = this.state.dataset === OWN ? this.own.info : null;
+    this.config.inputs = this.state.dataset !== OWN ? null : () => (info ? `${count(info.features)} features (${info.filename})` : "as many as the file's features");
+    this.config.network($("network-group"));
   }
 
   // --- training ----------------------------------------------------------------------------------
@@ -187,6 +237,7 @@ export class LabForm {
   // --- state -------------------------------------------------------------------------------------
 
   changed() {
+    this.own.render(); // a regression target needs loss MSE
     this.showPreset();
     this.onChange();
   }

@@ -155,7 +155,8 @@ export class RacerCards {
     const epoch = data.stepsDone / per;
     const last = data.evals.at(-1);
     const parts = [`epoch ${epoch >= 10 || Number.isInteger(epoch) ? Math.floor(epoch) : epoch.toFixed(1)}/${epochs}`];
-    if (last) parts.push(`loss ${fmt(last.train_loss, 3)}`, `test ${pct(last.test_accuracy)}`);
+    const score = data.start.regression ? `test R² ${last?.test_r2 === null || last?.test_r2 === undefined ? "–" : last.test_r2.toFixed(3)}` : `test ${pct(last?.test_accuracy)}`;
+    if (last) parts.push(`loss ${fmt(last.train_loss, 3)}`, score);
     let text = parts.join(" · ");
     if (data.diverged) text = data.diverged.message;
     else if (data.earlyStop) text = `stopped early at epoch ${data.earlyStop.stopped_epoch} · ${text}`;

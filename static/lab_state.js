@@ -7,14 +7,17 @@ import { normalizeConfig, readPage, settings, trainBody } from "./run_config.js"
 import { labFields, SURFACE_KINDS } from "./lab_url.js";
 
 export const cat = readPage();
+// the batch size a link asks for on a table of one's own is kept until the page has read the table
+// (the table's panel then bounds it by its training rows)
+cat.ownTrainSize = () => cat.config.batch_size.high;
 /** {min_racers, max_racers, presets: {name: {label, description, request}}, resolution, surface_every} */
 export const RACES = readEmbedded("page").races;
 export const PRESETS = RACES.presets;
 const DEFAULT_PRESET = PRESETS.moons ? "moons" : Object.keys(PRESETS)[0];
 // Least seconds between a racer's evaluations. None on 2D points: every epoch is evaluated (and its
 // weights kept for the paths), so a replay draws the very same curves; images evaluate at most 20 times
-// a second (an evaluation costs about what a step does).
-const THROTTLE = { points: 0, images: 0.05 };
+// a second (an evaluation costs about what a step does), and so do uploaded tables (of any size).
+const THROTTLE = { points: 0, images: 0.05, upload: 0.05 };
 const SMOOTHING = 0.6; // TensorBoard's default
 
 export const FIELDS = new UrlState([
