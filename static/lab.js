@@ -301,7 +301,7 @@ function renderStatus() {
   $("play").disabled = s === "starting" || s === "running" || Boolean(problem);
   $("play").title = problem || "Start a race with these settings, or resume a paused one";
   $("no-data").hidden = !problem || s === "running";
-  $("no-data").textContent = problem;
+  $("no-data").textContent = problem && form.problemShort;
   $("no-data").title = problem;
   $("play").querySelector("span").textContent = s === "paused" ? "Resume" : session.ended && raceKey(state) === raceSettings ? "Race again" : "Race";
   $("pause").disabled = s !== "running";

@@ -161,6 +161,13 @@ export class LabForm {
     return ds.available ? "" : `${ds.label} is not on this server (see the note on the left)`;
   }
 
+  /** The problem in a few words, for the run bar (the whole of it is where the data would be). */
+  get problemShort() {
+    const ds = cat.datasets[this.state.dataset];
+    if (ds.name === OWN && this.own.gone) return "The table is gone (see Data on the left).";
+    return ds.available ? this.problem : `${ds.label} is not on this server`;
+  }
+
   /** Whether the chosen data is there to race on. */
   get available() {
     return !this.problem;

@@ -200,7 +200,8 @@ def test_a_link_to_a_gone_table_says_so_and_the_page_stays_usable(page, live_ser
     )
     expect(page.locator("#own-table")).to_be_visible()
     expect(page.locator("#play")).to_be_disabled()
-    expect(page.locator("#no-data")).to_contain_text("is no longer on this server")
+    expect(page.locator("#no-data")).to_have_text("The table is gone (see Data on the left).")
+    assert page.locator("#no-data").get_attribute("title") == page.locator("#play").get_attribute("title")
     assert "is no longer on this server" in page.locator("#play").get_attribute("title")
     expect(page.locator("#banner")).to_be_hidden()
     # the page stays usable: another dataset races, and so does a new upload
@@ -212,3 +213,23 @@ def test_a_link_to_a_gone_table_says_so_and_the_page_stays_usable(page, live_ser
     page.fill("#label-column", "species")
     upload(page, "#table-file", "iris.csv", table_csv())
     expect(page.locator("#play")).to_be_enabled()
+
+
+def test_the_table_panel_fits_a_laptop_window(page, live_server):
+    from tests.browser.test_lab import CONTROLS, FIND_OVERFLOW
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{live_server}/lab?ds=upload&did={GONE_ID}")
+    expect(page.locator("#no-data")).to_be_visible()
+    problems = page.evaluate(FIND_OVERFLOW, CONTROLS)
+    bar, message = (page.locator(s).bounding_box() for s in (".run-bar", "#no-data"))
+    if message["x"] + message["width"] > bar["x"] + bar["width"]:
+        problems.append("the gone table's message runs out of the run bar")
+    page.fill("#label-column", "species")
+    upload(page, "#table-file", "iris.csv", table_csv())
+    expect(page.locator("#play")).to_be_enabled()
+    problems += page.evaluate(FIND_OVERFLOW, CONTROLS)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    if height > 720:
+        problems.append(f"the page is {height} px tall in a 720 px window")
+    assert problems == []
