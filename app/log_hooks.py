@@ -21,6 +21,8 @@ class History(Protocol):
 
     def evaluations(self) -> list[Mapping]: ...
 
+    def features(self) -> int | None: ...
+
     def changes(self) -> list[dict]: ...
 
 
@@ -28,7 +30,8 @@ def _record(config: TrainConfig, history: History, event: Mapping, log: runlog.R
     step, loss = history.curve()
     changed = history.changes()  # each with the step it took effect at: the log's curves mark it there
     ending = {**event, **({"changed_while_training": changed} if changed else {})}
-    return runlog.record_training(asdict(config), step, loss, history.evaluations(), ending, log)
+    evals = history.evaluations()
+    return runlog.record_training(asdict(config), step, loss, evals, ending, log, history.features())
 
 
 def training_ended(

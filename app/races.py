@@ -118,7 +118,10 @@ class Race:
             history = run.history
             step, loss = history.curve()
             ending = history.last() or {"type": "error", "message": "the racer sent no last event"}
-            entries.append(runlog.training_entry(asdict(config), step, loss, history.evaluations(), ending))
+            evals = history.evaluations()
+            entries.append(
+                runlog.training_entry(asdict(config), step, loss, evals, ending, history.features())
+            )
         racers = [{"optimizer": r.optimizer, "hyper": dict(r.hyper)} for r in self.racers]
         surface = asdict(self.settings)
         self._log.safely("a network race", runlog.record_network_race, entries, racers, surface)

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from app import settings
+from core.data import own
 from core.landscape.paths import Outcome, Steps
 from core.optimizers import get_optimizer
 
@@ -664,10 +665,13 @@ def training_entry(
     loss,
     evals: Sequence[Mapping],
     ending: Mapping,
+    features: int | None = None,
 ) -> dict:
     """The entry of a training run: its TrainConfig (as a dict), per-step batch losses, its evaluations
     (step, train/test loss and accuracy) and its last event (`summary`, or `error` with a message).
-    A regression's R² stands in for accuracy (its curve and final and best values)."""
+    A regression's R² stands in for accuracy (its curve and final and best values). On uploaded data
+    the config also keeps the data's feature count (`data_features`, from the start event): two are
+    points, which reopen on the playground."""
     metric = "r2" if any("test_r2" in e for e in evals) else "accuracy"
     key = f"test_{metric}" if any(e.get(f"test_{metric}") is not None for e in evals) else f"train_{metric}"
     accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
@@ -679,6 +683,8 @@ def training_entry(
     final_accuracy = ending.get(f"test_{metric}", ending.get(f"train_{metric}"))
     hyper = get_optimizer(config["optimizer"]).hyperparameters(**(config.get("hyper") or {}))
     config = {**config, "hyper": hyper}
+    if config["dataset"] == own.NAME and features is not None:
+        config["data_features"] = features
     return {
         "kind": "training",
         "problem": config["dataset"],
@@ -704,9 +710,10 @@ def record_training(
     evals: Sequence[Mapping],
     ending: Mapping,
     target: RunLog,
+    features: int | None = None,
 ) -> int:
     """A training run (see `training_entry`)."""
-    return target.record(training_entry(config, step, loss, evals, ending))
+    return target.record(training_entry(config, step, loss, evals, ending, features))
 
 
 def record_network_race(

@@ -354,6 +354,10 @@ class _History:
         """Every evaluation so far, without its bulky parts."""
         return [orjson.loads(text) for text in self.records["evals"]]
 
+    def features(self) -> int | None:
+        """The network's input width, from the start event (None before it)."""
+        return orjson.loads(self.start)["features"] if self.start else None
+
     def last(self) -> Mapping | None:
         """The run's last event (summary or error), once sent."""
         return next((orjson.loads(text) for kind, text in self.ending if kind in events.LAST), None)

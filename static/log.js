@@ -2,7 +2,7 @@
 // them overlaid (loss curves, and paths on the landscape's contour map or accuracy curves); links that
 // open a run again where it was made, through that page's own URL state.
 
-import { fetchOk, fmt, h, PALETTE, pct, postJSON, readEmbedded, T, UrlState } from "./common.js";
+import { fmt, h, PALETTE, pct, postJSON, readEmbedded, T, UrlState } from "./common.js";
 import { FIELDS as LANDSCAPE_FIELDS, LANDSCAPES, normalize } from "./landscape_state.js";
 import { COLORSCALE } from "./landscape_figures.js";
 import { configFields } from "./run_config.js";
@@ -105,7 +105,7 @@ export function landscapeUrl(config, racers) {
  * The network playground's (2D data) or the MNIST page's link for a logged training configuration; with the
  * run's log id, that page draws the logged run's curves until a new run starts.
  */
-export function trainingUrl(config, logId = null, page = trainingPage(config)) {
+export function trainingUrl(config, logId = null) {
   const s = {
     ...config,
     data: config.data ?? {},
@@ -114,38 +114,19 @@ export function trainingUrl(config, logId = null, page = trainingPage(config)) {
     hyper: { ...config.hyper },
     schedule_params: config.schedule_params ?? {},
   };
-  return `${page}?${TRAINING_FIELDS.serialize(s)}${logId ? `&log=${logId}` : ""}`;
+  return `${trainingPage(config)}?${TRAINING_FIELDS.serialize(s)}${logId ? `&log=${logId}` : ""}`;
 }
 
 const PAGE_NAMES = { "/playground": "the network playground", "/mnist": "the MNIST page" };
 
-/** Where a training configuration opens: 2D toy data on the playground, images and tables on the MNIST page. */
-const trainingPage = (config) => (PAGE.toy_datasets.includes(config.dataset) ? "/playground" : "/mnist");
-
-const dataKinds = new Map(); // uploaded data's id -> a promise of its kind ("points": drawn or uploaded on the playground)
-function dataKind(id) {
-  if (!dataKinds.has(id)) dataKinds.set(id, fetchOk(`/api/data/${id}`).then((r) => r.json()).then((d) => d.kind, () => null));
-  return dataKinds.get(id);
-}
-
-/** A training run's Open link: points uploaded or drawn on the playground reopen there once the server says so. */
-function trainingLink(run) {
-  const title = (page) => `Open this run (its settings and curves) in ${PAGE_NAMES[page]}`;
-  const page = trainingPage(run.config);
-  const link = h("a.reopen", { href: trainingUrl(run.config, run.id, page), title: title(page) }, "Open");
-  if (run.config.data_id) {
-    dataKind(run.config.data_id).then((kind) => {
-      if (kind !== "points") return;
-      link.href = trainingUrl(run.config, run.id, "/playground");
-      link.title = title("/playground");
-    });
-  }
-  return link;
-}
+/** Where a training configuration opens: 2D points (a toy set, or uploaded data of two features) on the
+ * playground, images and other tables on the MNIST page. */
+const trainingPage = (config) => (PAGE.toy_datasets.includes(config.dataset) || config.data_features === 2 ? "/playground" : "/mnist");
 
 function reopenLinks(run) {
   if (run.kind === "training") {
-    const links = [trainingLink(run)];
+    const page = trainingPage(run.config);
+    const links = [h("a.reopen", { href: trainingUrl(run.config, run.id), title: `Open this run (its settings and curves) in ${PAGE_NAMES[page]}` }, "Open")];
     const racers = run.config.race_racers ?? [];
     if (run.race && racers.length > 1) {
       links.push(h("a.reopen.race", { href: labUrl(PAGE.training, run.config, run.config.race_surface), title: `Race its ${racers.length} optimizers again in the network lab (same seed, same race)` }, "open in lab"));

@@ -23,6 +23,7 @@ class StartEvent(TypedDict):
     hyper: dict[str, float]  # the optimizer's hyperparameters, defaults filled in
     classes: list[str]  # none for a regression
     regression: bool  # the target is a number: R² (train_r2, test_r2) stands in for accuracy
+    features: int  # the network's input width
     train_size: int
     test_size: int
     parameters: int

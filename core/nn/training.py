@@ -286,6 +286,7 @@ class _Run:
             hyper=dict(self.base),
             classes=list(self.split.class_names),
             regression=self.split.regression,
+            features=int(self.split.x_train.shape[1]),
             train_size=self.n,
             test_size=len(self.split.y_test),
             parameters=int(self.net.params.size),

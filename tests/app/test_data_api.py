@@ -261,7 +261,7 @@ def test_a_run_on_uploaded_points_trains_on_exactly_that_split(client):
     events = watch(client, run["id"])
     start = next(d for n, d in events if n == "start")
     expected = own.split_of(own.read_table(data_id), config["data"])
-    assert start["regression"] is False and start["classes"] == ["0", "1"]
+    assert start["regression"] is False and start["classes"] == ["0", "1"] and start["features"] == 2
     assert (
         (start["train_size"], start["test_size"]) == (len(expected.y_train), len(expected.y_test)) == (72, 24)
     )
@@ -361,6 +361,7 @@ def test_the_run_log_keeps_the_data_id_and_its_link_trains_the_same_run(client):
     )
     full = client.get(f"/api/log/{logged['id']}").json()
     assert logged["problem"] == "upload" and full["config"]["data_id"] == data_id
+    assert full["config"]["data_features"] == 2  # points: the log reopens them on the playground
     again = {k: v for k, v in full["config"].items() if k in config}  # what a replay link carries
     assert again == config | {"hidden": [[6, "relu"]]}
     second = watch(client, client.post("/api/runs", json=config).json()["id"])[-1][1]

@@ -259,8 +259,8 @@ def test_a_network_race_opens_in_the_lab_with_its_racers(page, watch, live_serve
 def test_runs_on_uploaded_data_reopen_where_their_data_was_made(
     page, watch, live_server, log, tmp_path, monkeypatch
 ):
-    """Points (drawn or uploaded on the playground) reopen on the playground, a table on the MNIST page;
-    both links carry the data's id."""
+    """Data of two features (points drawn or uploaded on the playground) reopens on the playground, a
+    wider table on the MNIST page (the log keeps the feature count); both links carry the data's id."""
     monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path))
     rng = np.random.default_rng(7)
     x = rng.normal(size=(40, 3)).tolist()
