@@ -30,7 +30,6 @@ const HIDDEN_DATA_PARAMS = { [OWN]: ["standardize"] };
 
 const FIELDS = new UrlState([
   ...cat.fields.filter((f) => f.name !== "eval_train_size"),
-  ...(cat.fields.some((f) => f.name === "data_id") ? [] : [{ name: "data_id", key: "did", type: T.string, when: (s) => s.dataset === OWN }]),
   { name: "showTest", key: "test", type: T.bool },
   { name: "view", key: "view", type: T.string },
   { name: "compare", key: "cmp", type: T.bool },
