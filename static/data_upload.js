@@ -45,10 +45,13 @@ export function uploadMessage(e) {
   return e.status === 413 ? `the file is too large: ${text}` : text;
 }
 
+/** The name the data was uploaded under; the server forgets names on a restart (its store is by content). */
+export const dataName = (info) => info.filename || "uploaded data";
+
 /** "wine.csv: 178 rows · 13 features · 3 classes (label: class) · data 3fa2c14b90e1" */
 export function describeData(info) {
   const what = info.regression ? `a regression target (${info.label})` : `${info.classes} classes (label: ${info.label})`;
-  return `${info.filename}: ${count(info.rows)} rows · ${info.features} feature${info.features === 1 ? "" : "s"} · ${what}`;
+  return `${dataName(info)}: ${count(info.rows)} rows · ${info.features} feature${info.features === 1 ? "" : "s"} · ${what}`;
 }
 
 /** The data's summary as page elements: the description, the class names and the short hash. */

@@ -3,7 +3,7 @@
 
 import { count, h, paramControl, select } from "./common.js";
 import { settings, trainingParam } from "./run_config.js";
-import { OWN } from "./data_upload.js";
+import { dataName, OWN } from "./data_upload.js";
 import { OwnTable } from "./mnist_own.js";
 import { ConfigForm, field } from "./run_form.js";
 import { cat, dataDefaults, PRESETS, presetOf, RACES } from "./lab_state.js";
@@ -176,7 +176,7 @@ export class LabForm {
   /** The network; on a table of one's own its input is as wide as the table has features. */
   buildNetwork() {
     const info = this.state.dataset === OWN ? this.own.info : null;
-    this.config.inputs = this.state.dataset !== OWN ? null : () => (info ? `${count(info.features)} features (${info.filename})` : "as many as the file's features");
+    this.config.inputs = this.state.dataset !== OWN ? null : () => (info ? `${count(info.features)} features (${dataName(info)})` : "as many as the file's features");
     this.config.network($("network-group"));
   }
 

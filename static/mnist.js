@@ -45,7 +45,7 @@ import { changeMarks, lossAndAccuracyControls, smooth, smoothedPair, valueAxis }
 import { imageViews } from "./mnist_images.js";
 import { drawingPad, toMnist } from "./mnist_pad.js";
 import { OwnTable } from "./mnist_own.js";
-import { OWN } from "./data_upload.js";
+import { dataName, OWN } from "./data_upload.js";
 
 const cat = readPage();
 const $ = (id) => document.getElementById(id);
@@ -213,7 +213,7 @@ const form = new ConfigForm(cat, state, {
     own.render(); // a regression needs loss MSE
     changedForNextRun();
   },
-  inputs: () => (isImages() ? "784 pixels (28×28)" : own.info ? `${count(own.info.features)} features (${own.info.filename})` : "as many as the file's features"),
+  inputs: () => (isImages() ? "784 pixels (28×28)" : own.info ? `${count(own.info.features)} features (${dataName(own.info)})` : "as many as the file's features"),
   onLive: (values) => {
     saveUrl();
     if (main.live) sendLive(values);
