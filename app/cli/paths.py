@@ -9,8 +9,7 @@ import orjson
 
 from app.cli.common import UsageError, number, pairs, point, seed, shown
 from app.formats import csv_table
-from core.landscape.custom import CUSTOM, resolve
-from core.landscape.expression import DEFAULT_DOMAIN
+from core.landscape.custom import CUSTOM, DEFAULT_DOMAIN, resolve
 from core.landscape.landscapes import LANDSCAPES
 from core.landscape.noise import GradientNoise
 from core.landscape.paths import Steps, path

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from core.landscape.custom import NAMES, flat_domain, resolve
-from core.landscape.expression import MAX_LENGTH, custom_domain, parse
+from core.landscape.custom import NAMES, custom_domain, flat_domain, resolve
+from core.landscape.expression import MAX_LENGTH, parse
 from core.landscape.landscapes import Landscape
 from core.landscape.noise import NOISE_PARAMS, GradientNoise
 from core.optimizers import OPTIMIZERS

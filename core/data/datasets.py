@@ -40,7 +40,7 @@ class Split:
 
     @property
     def regression(self) -> bool:
-        return False  # a regression's data is a core.data.uploads.RegressionSplit
+        return False  # a regression's data is a core.data.splits.RegressionSplit
 
 
 def one_hot(labels, classes: int) -> np.ndarray:

@@ -22,8 +22,9 @@ import numpy as np
 
 from core.data import mnist
 from core.data.datasets import Split, plain
+from core.data.splits import RegressionSplit, split_counts, to_regression_split, to_split
 from core.data.store import HASH, DataStore, table_bytes
-from core.data.uploads import RegressionSplit, Table, split_counts, to_regression_split, to_split
+from core.data.uploads import Table
 from core.params import Param, resolve
 
 NAME = "upload"  # the dataset's name in a TrainConfig

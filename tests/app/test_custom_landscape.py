@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from app.cli import main
 from app.main import create_app
 from app.runs import Limits
-from core.landscape.custom import resolve
-from core.landscape.expression import MAX_DEPTH, MAX_LENGTH, custom_landscape
+from core.landscape.custom import custom_landscape, resolve
+from core.landscape.expression import MAX_DEPTH, MAX_LENGTH
 from core.landscape.landscapes import LANDSCAPES
 from tests.app.test_runs import sse
 

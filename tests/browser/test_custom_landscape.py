@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import numpy as np
 import pytest
 
-from core.landscape.expression import custom_landscape
+from core.landscape.custom import custom_landscape
 
 TEXT = "x**2 + 3*y**2 + sin(3*x)"
 DOMAIN = "-2,2,-1.5,1.5"
