@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from app import runlog
+from app import log_entries, runlog
 from app.runs import Run, RunManager, _Dropped, _offer
 from app.streaming import next_or_ping
 from core.nn.config import TrainConfig
@@ -120,11 +120,11 @@ class Race:
             ending = history.last() or {"type": "error", "message": "the racer sent no last event"}
             evals = history.evaluations()
             entries.append(
-                runlog.training_entry(asdict(config), step, loss, evals, ending, history.features())
+                log_entries.training_entry(asdict(config), step, loss, evals, ending, history.features())
             )
         racers = [{"optimizer": r.optimizer, "hyper": dict(r.hyper)} for r in self.racers]
         surface = asdict(self.settings)
-        self._log.safely("a network race", runlog.record_network_race, entries, racers, surface)
+        self._log.safely("a network race", log_entries.record_network_race, entries, racers, surface)
 
     # --- the loss surface -----------------------------------------------------------------------
 

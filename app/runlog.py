@@ -8,13 +8,14 @@ embedded SQLite database that outlives the server.
     log.export("csv")                                # or "json": everything, curves included
 
 One row per run (for a race: one row per racer, linked by `race`). Curves and paths are kept
-downsampled to at most `MAX_POINTS` points. Running the same thing again (same configuration, same
-outcome) updates its row instead of adding one; past `MAX_ROWS` the oldest rows are dropped.
+downsampled to at most `MAX_POINTS` points (`app.log_entries` builds the entries from runs). Running
+the same thing again (same configuration, same outcome) updates its row instead of adding one; past
+`MAX_ROWS` the oldest rows are dropped.
 
 Threads share a `RunLog`: each has its own connection, the database is in WAL mode, and writers wait
-for each other (busy timeout). `record_race` and `record_training` build entries from core objects;
-the server's `ServerLog` (app.state.log) records through them and never raises: a failure to log is
-reported through `logging` and the run goes on.
+for each other (busy timeout). The server's `ServerLog` (app.state.log) opens it on first use and
+records through it without ever raising: a failure to log is reported through `logging` and the run
+goes on.
 
 A file that is damaged, cannot be written or comes from a newer Descent makes every call raise
 `RunLogError`, whose message is one line naming the file and what to do. `check()` reads the whole
@@ -24,7 +25,6 @@ file (at startup, and before the first write): a damaged file is never written t
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import json
@@ -34,18 +34,12 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from app import settings
-from core.data import own
-from core.landscape.paths import Outcome, Steps
-from core.optimizers import get_optimizer
 
 FILENAME = "runlog.sqlite3"
 MAX_POINTS = 2000  # points kept of a loss curve (and of a path)
@@ -454,7 +448,7 @@ def _full(row: sqlite3.Row) -> dict:
     return run
 
 
-def _finite(x) -> float | None:
+def finite(x) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
@@ -478,16 +472,16 @@ def _row(entry: Mapping) -> dict:
         "fingerprint": fingerprint,
         "problem": entry["problem"],
         "optimizer": entry["optimizer"],
-        "lr": _finite(entry.get("lr")),
+        "lr": finite(entry.get("lr")),
         "seed": entry.get("seed"),
         "status": entry["status"],
         "diverged": int(entry["status"] == "diverged"),
         "steps": entry.get("steps"),
         "steps_to_target": entry.get("steps_to_target"),
-        "final_loss": _finite(entry.get("final_loss")),
-        "final_accuracy": _finite(entry.get("final_accuracy")),
-        "best_accuracy": _finite(entry.get("best_accuracy")),
-        "wall_seconds": _finite(entry.get("wall_seconds")),
+        "final_loss": finite(entry.get("final_loss")),
+        "final_accuracy": finite(entry.get("final_accuracy")),
+        "best_accuracy": finite(entry.get("best_accuracy")),
+        "wall_seconds": finite(entry.get("wall_seconds")),
         "race": entry.get("race"),
         "config": _json(entry["config"]),
         "results": _json(results),
@@ -496,42 +490,7 @@ def _row(entry: Mapping) -> dict:
     }
 
 
-# --- curves -------------------------------------------------------------------------------------------
-
-
-def _numbers(values: np.ndarray) -> list:
-    """float64 values rounded to 7 significant digits, so they print short; None where not finite.
-
-    The rounding divides or multiplies an integer by an exact power of ten, so each result is the
-    double nearest a 7-digit decimal and prints as one. Powers past 10²² are not exact: values below
-    1e-16 or above 1e28 are kept as they are.
-    """
-    with np.errstate(all="ignore"):
-        shift = 6 - np.floor(np.log10(np.abs(values)))
-        scale = 10.0 ** np.abs(shift)
-        rounded = np.where(shift >= 0, np.round(values * scale) / scale, np.round(values / scale) * scale)
-    rounded = np.where(np.abs(shift) <= 22, rounded, values).astype(object)
-    rounded[~np.isfinite(values)] = None
-    return rounded.tolist()
-
-
-def downsample(step, value, max_points: int = MAX_POINTS, mean: bool = False) -> dict:
-    """{"step": [...], "value": [...]}, at most `max_points` long. By default every k-th point (the
-    first and last kept: right for paths); with `mean`, the mean of each bin of consecutive points at
-    the bin's last step (right for noisy mini-batch losses)."""
-    step, value = np.asarray(step, dtype=np.int64), np.asarray(value, dtype=np.float64)
-    n = len(step)
-    if n > max_points and mean:
-        edges = np.linspace(0, n, max_points + 1).round().astype(np.int64)
-        value = np.add.reduceat(value, edges[:-1]) / np.diff(edges)
-        step = step[edges[1:] - 1]
-    elif n > max_points:
-        keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
-        step, value = step[keep], value[keep]
-    return {"step": step.tolist(), "value": _numbers(value)}
-
-
-# --- entries from core objects ------------------------------------------------------------------------
+# --- the server's log ---------------------------------------------------------------------------------
 
 
 class ServerLog:
@@ -581,151 +540,3 @@ class ServerLog:
                 return
             self._reported.add(problem)
         log.warning("%s", problem)
-
-
-_UNLOGGED = np.empty(0)
-
-
-def _loggable(part: Steps) -> Steps:
-    """The columns `record_race` logs (step, x, y, loss); a race's others are not kept while it runs."""
-    return dataclasses.replace(part, lr=_UNLOGGED, gx=_UNLOGGED, gy=_UNLOGGED, grad_norm=_UNLOGGED, state={})
-
-
-def logged_race(config: Mapping, items: Iterable, target: ServerLog) -> Iterator:
-    """Pass a race's (racer, Steps | Outcome) items through; once the race is over, record each racer.
-
-    `config` is the race request (landscape, landscape_params, start, steps, noise, schedule,
-    schedule_params, seed, racers). A race abandoned part way (the consumer went away) is not logged.
-    """
-    parts: dict[int, list[Steps]] = {}
-    outcomes: dict[int, Outcome] = {}
-    seconds: dict[int, float] = {}
-    iterator = iter(items)
-    while True:
-        tick = time.perf_counter()
-        try:
-            item = next(iterator)
-        except StopIteration:
-            break
-        i, part = item
-        seconds[i] = seconds.get(i, 0.0) + time.perf_counter() - tick
-        if isinstance(part, Steps):
-            parts.setdefault(i, []).append(_loggable(part))
-        elif isinstance(part, Outcome):
-            outcomes[i] = part
-        yield item
-    target.safely("a race", record_race, config, parts, outcomes, seconds)
-
-
-def record_race(
-    config: Mapping,
-    parts: Mapping[int, list[Steps]],
-    outcomes: Mapping[int, Outcome],
-    seconds: Mapping[int, float],
-    target: RunLog,
-) -> list[int]:
-    """One row per racer, all in one transaction: landscape, optimizer, hyperparameters, noise and
-    seed in its config; the outcome's step as `steps` (and as `steps_to_target` when it converged);
-    its loss curve and path."""
-    race = uuid.uuid4().hex[:12]
-    shared = {k: v for k, v in config.items() if k != "racers"}
-    entries = []
-    for i, racer in enumerate(config["racers"]):
-        if i not in outcomes or not parts.get(i):
-            continue
-        steps, outcome = Steps.join(parts[i]), outcomes[i]
-        final = steps.loss[-1] if len(steps) else None
-        entry = {
-            "kind": "path",
-            "problem": config["landscape"],
-            "optimizer": racer["optimizer"],
-            "lr": racer["hyper"].get("lr"),
-            "seed": config.get("seed"),
-            "status": outcome.status,
-            "steps": outcome.step,
-            "steps_to_target": outcome.step if outcome.status == "converged" else None,
-            "final_loss": final,
-            "wall_seconds": seconds.get(i),
-            "race": race if len(config["racers"]) > 1 else None,
-            "config": {**shared, "racers": [racer], "racer": i, "race_racers": config["racers"]},
-            "results": {"message": outcome.message, "distance": _finite(outcome.distance)},
-            "curves": {"loss": downsample(steps.step, steps.loss)},
-            "path": {
-                "x": downsample(steps.step, steps.x)["value"],
-                "y": downsample(steps.step, steps.y)["value"],
-            },
-        }
-        entries.append(entry)
-    return target.record_many(entries)  # one transaction: a race is logged whole or not at all
-
-
-def training_entry(
-    config: Mapping,
-    step,
-    loss,
-    evals: Sequence[Mapping],
-    ending: Mapping,
-    features: int | None = None,
-) -> dict:
-    """The entry of a training run: its TrainConfig (as a dict), per-step batch losses, its evaluations
-    (step, train/test loss and accuracy) and its last event (`summary`, or `error` with a message).
-    A regression's R² stands in for accuracy (its curve and final and best values). On uploaded data
-    the config also keeps the data's feature count (`data_features`, from the start event): two are
-    points, which reopen on the playground."""
-    metric = "r2" if any("test_r2" in e for e in evals) else "accuracy"
-    key = f"test_{metric}" if any(e.get(f"test_{metric}") is not None for e in evals) else f"train_{metric}"
-    accuracy = [(e["step"], e[key]) for e in evals if e.get(key) is not None]  # no test set: train
-    curves = {"loss": downsample(step, loss, mean=True)}
-    if accuracy:
-        steps, values = zip(*accuracy, strict=True)
-        curves["accuracy"] = downsample(steps, values)
-    error = ending.get("type") == "error"
-    final_accuracy = ending.get(f"test_{metric}", ending.get(f"train_{metric}"))
-    hyper = get_optimizer(config["optimizer"]).hyperparameters(**(config.get("hyper") or {}))
-    config = {**config, "hyper": hyper}
-    if config["dataset"] == own.NAME and features is not None:
-        config["data_features"] = features
-    return {
-        "kind": "training",
-        "problem": config["dataset"],
-        "optimizer": config["optimizer"],
-        "lr": hyper.get("lr"),
-        "seed": config.get("seed"),
-        "status": "error" if error else ending.get("status", "done"),
-        "steps": ending.get("steps", int(step[-1]) if len(step) else 0),
-        "final_loss": ending.get("train_loss"),
-        "final_accuracy": final_accuracy,
-        "best_accuracy": max((a for _, a in accuracy), default=None),
-        "wall_seconds": ending.get("seconds"),
-        "config": config,
-        "results": {k: v for k, v in ending.items() if k != "type"},
-        "curves": curves,
-    }
-
-
-def record_training(
-    config: Mapping,
-    step,
-    loss,
-    evals: Sequence[Mapping],
-    ending: Mapping,
-    target: RunLog,
-    features: int | None = None,
-) -> int:
-    """A training run (see `training_entry`)."""
-    return target.record(training_entry(config, step, loss, evals, ending, features))
-
-
-def record_network_race(
-    entries: Sequence[dict], racers: Sequence[Mapping], surface: Mapping, target: RunLog
-) -> list[int]:
-    """A race of optimizers on one network: each racer's training entry, linked by a race id and
-    holding the whole race (`race_racers`), its place in it (`racer`) and the race's loss-surface
-    settings (`race_surface`), in one transaction."""
-    race = uuid.uuid4().hex[:12]
-    shared = {"race_racers": list(racers), "race_surface": dict(surface)}
-    linked = [
-        {**entry, "race": race, "config": {**entry["config"], **shared, "racer": k}}
-        for k, entry in enumerate(entries)
-    ]
-    return target.record_many(linked)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from app import log_hooks, run_process, runlog, settings
+from app import log_entries, run_process, runlog, settings
 from app.streaming import next_or_ping
 from core.data.mnist import data_dir
 from core.data.own import Data
@@ -225,7 +225,7 @@ class Run:
             self.status, self.error, self.ended = "error", event["message"], time.monotonic()
         self._history.add(event, text)
         if kind in events.LAST and self._log is not None:
-            log_hooks.training_ended(self.config, self._history, event, self._log)  # never raises
+            log_entries.training_ended(self.config, self._history, event, self._log)  # never raises
 
     # --- what others see -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from app import runlog
+from app import log_entries, runlog
 from app.formats import csv_table
 from app.heavy import BUSY, HEAVY
 from app.schemas.paths import ExportIn, RaceIn
@@ -62,7 +62,8 @@ def _events(req: RaceIn, log: runlog.ServerLog) -> Iterator[tuple[str, str] | Fl
     The `end` event goes out as soon as the last racer finishes; the race is logged after it.
     """
     running = len(req.racers)
-    for i, part in runlog.logged_race(req.model_dump(), race(**req.core_args()), log):  # logged once it ends
+    racing = log_entries.logged_race(req.model_dump(), race(**req.core_args()), log)  # logged once it ends
+    for i, part in racing:
         if isinstance(part, Steps):
             yield "steps", _encode({"racer": i, "steps": _wire(part)})
             continue

@@ -2,6 +2,7 @@ import asyncio
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -254,6 +255,12 @@ def test_the_worker_stops_when_the_client_goes_away(live_server):
     assert threading.active_count() <= threads + len(WORKERS._threads), "no thread per stream"
 
 
+def run_async(coroutine):
+    """asyncio.run on a thread of its own: the browser tests' session keeps a loop on the main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def test_a_flush_hands_over_what_came_before_slow_work():
     """Items before FLUSH reach the consumer while the generator is still busy after it."""
     release = threading.Event()
@@ -271,7 +278,7 @@ def test_a_flush_hands_over_what_came_before_slow_work():
             release.set()
             await stream.aclose()
 
-    assert asyncio.run(first_item()) == ["end"]
+    assert run_async(first_item()) == ["end"]
 
 
 def test_event_streams_batch_their_events_and_ping_when_idle(monkeypatch):
@@ -287,8 +294,8 @@ def test_event_streams_batch_their_events_and_ping_when_idle(monkeypatch):
     async def quiet():
         return await streaming.next_or_ping(asyncio.Queue())
 
-    assert asyncio.run(body()) == [b'event: steps\ndata: {"a":1}\n\nevent: end\ndata: {}\n\n', b": ping\n\n"]
-    assert asyncio.run(quiet()) == []
+    assert run_async(body()) == [b'event: steps\ndata: {"a":1}\n\nevent: end\ndata: {}\n\n', b": ping\n\n"]
+    assert run_async(quiet()) == []
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import threading
 import numpy as np
 import pytest
 
-from app import runlog
-from app.runlog import HEADLINE, SCHEMA_VERSION, RunLog, RunLogError, ServerLog, downsample
+from app import log_entries, runlog
+from app.log_entries import downsample
+from app.runlog import HEADLINE, SCHEMA_VERSION, RunLog, RunLogError, ServerLog
 from core.landscape.landscapes import get_landscape
 from core.landscape.paths import Outcome, race
 from core.optimizers import get_optimizer
@@ -197,7 +198,9 @@ def test_a_race_is_logged_once_it_ends(tmp_path):
         (get_optimizer(r["optimizer"]), get_optimizer(r["optimizer"]).hyperparameters(**r["hyper"]))
         for r in config["racers"]
     ]
-    items = runlog.logged_race(config, race(landscape, racers, landscape.start, 3000), ServerLog(opened=log))
+    items = log_entries.logged_race(
+        config, race(landscape, racers, landscape.start, 3000), ServerLog(opened=log)
+    )
     first = next(items)
     assert log.list() == (0, [])  # nothing before the end
     rest = list(items)
@@ -218,7 +221,7 @@ def test_an_abandoned_race_is_not_logged(tmp_path):
     landscape = get_landscape("booth")
     sgd = get_optimizer("sgd")
     config = {"landscape": "booth", "racers": [{"optimizer": "sgd", "hyper": {"lr": 0.01}}]}
-    items = runlog.logged_race(
+    items = log_entries.logged_race(
         config, race(landscape, [(sgd, {"lr": 0.01})], landscape.start, 500), ServerLog(opened=log)
     )
     next(items)
@@ -236,8 +239,8 @@ def test_a_failure_to_log_never_reaches_the_run(tmp_path, caplog):
     items = [(0, "not a Steps")]
     config = {"landscape": "booth", "racers": "not a list"}
     server_log = ServerLog(opened=broken)
-    assert list(runlog.logged_race(config, items, server_log)) == items
-    assert server_log.safely("a training run", runlog.record_training, {}, [], [], [], {}) is None
+    assert list(log_entries.logged_race(config, items, server_log)) == items
+    assert server_log.safely("a training run", log_entries.record_training, {}, [], [], [], {}) is None
     assert "could not log" in caplog.text
 
 
@@ -251,13 +254,13 @@ def test_a_training_run_is_logged_with_its_headline(log):
     summary = {"type": "summary", "status": "done", "steps": 50, "seconds": 0.2, "train_loss": 0.3}
     summary["test_accuracy"] = 0.85
     run = log.get(
-        runlog.record_training(config, np.arange(1, 51), np.linspace(1, 0.3, 50), evals, summary, log)
+        log_entries.record_training(config, np.arange(1, 51), np.linspace(1, 0.3, 50), evals, summary, log)
     )
     assert run["lr"] == 0.001 and run["config"]["hyper"]["b1"] == 0.9  # resolved defaults
     assert (run["final_accuracy"], run["best_accuracy"], run["steps"]) == (0.85, 0.9, 50)
     assert run["curves"]["accuracy"] == {"step": [0, 25, 50], "value": [0.5, 0.9, 0.85]}
     error = {"type": "error", "message": "boom"}
-    failed = log.get(runlog.record_training(config, [], [], [], error, log))
+    failed = log.get(log_entries.record_training(config, [], [], [], error, log))
     assert failed["status"] == "error" and failed["results"]["message"] == "boom"
 
 

@@ -11,7 +11,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from app import runlog
+from app import log_entries, runlog
 from app.runlog import RunLog, RunLogError
 from core.landscape.paths import Outcome, Steps
 
@@ -171,7 +171,7 @@ def test_the_server_log_reports_a_problem_once(tmp_path, monkeypatch, caplog):
     config = {"landscape": "booth", "racers": [{"optimizer": "sgd", "hyper": {"lr": 0.1}}]}
     items = [(0, race_parts()), (0, Outcome("done", 1, "done", 0.5, 0))]
     for _ in range(3):
-        assert list(runlog.logged_race(config, items, server_log)) == items  # the race goes on, unlogged
+        assert list(log_entries.logged_race(config, items, server_log)) == items  # the race goes on, unlogged
     assert server_log.check() == problem
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == [problem], "said once, with no traceback"
@@ -192,7 +192,7 @@ def test_a_race_is_logged_whole_or_not_at_all(tmp_path):
     parts = {0: [race_parts()], 1: [race_parts()]}
     outcomes = {i: Outcome("done", 1, "done", 0.5, 0) for i in (0, 1)}
     with pytest.raises(sqlite3.IntegrityError, match="the disk is full"):
-        runlog.record_race(config, parts, outcomes, {0: 0.1, 1: 0.1}, log)
+        log_entries.record_race(config, parts, outcomes, {0: 0.1, 1: 0.1}, log)
     assert log.list() == (0, []), "no half race"
     with pytest.raises(sqlite3.IntegrityError):
         log.record_many([entry(1), {**entry(2), "optimizer": "adam"}])

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from app import runlog
+from app import log_entries
 from core.nn.training import TrainConfig
 
 
@@ -151,7 +151,9 @@ def spiky_runs(log):
         if spike:
             loss[200] = 3e5
         ending = {"type": "summary", "status": "done", "steps": 400, "epochs": 1, "train_loss": loss[-1]}
-        ids.append(runlog.record_training({**config, "seed": seed + spike}, steps, loss, [], ending, log))
+        ids.append(
+            log_entries.record_training({**config, "seed": seed + spike}, steps, loss, [], ending, log)
+        )
     return ids
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app import runlog
+from app import log_entries
 from core.nn.training import TrainConfig
 
 SIZES = [(1280, 720), (1440, 900)]
@@ -72,7 +72,7 @@ def logged_run(app):
         "train_loss": 0.4,
         "test_accuracy": 0.75,
     }
-    return runlog.record_training(config, steps, [1 / s for s in steps], evals, ending, log)
+    return log_entries.record_training(config, steps, [1 / s for s in steps], evals, ending, log)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
