@@ -213,8 +213,8 @@ export function racerMarks(racers, { vectors, view }) {
   });
 }
 
-/** Markers of the landscape's minima (global: stars, local: diamonds), two traces. */
-function minimaTraces(minima) {
+/** Markers of the landscape's minima (global: stars, local: diamonds), two traces; every map draws them so. */
+export function minimaTraces(minima) {
   return [true, false].map((global) => {
     const ms = minima.filter((m) => m.is_global === global);
     return {

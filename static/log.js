@@ -4,7 +4,8 @@
 
 import { fmt, h, PALETTE, pct, postJSON, readEmbedded, T, UrlState } from "./common.js";
 import { FIELDS as LANDSCAPE_FIELDS, LANDSCAPES, normalize } from "./landscape_state.js";
-import { COLORSCALE } from "./landscape_figures.js";
+import { COLORSCALE, minimaTraces } from "./landscape_figures.js";
+import { minimaNote } from "./landscape_custom.js";
 import { configFields } from "./run_config.js";
 import { labUrl } from "./lab_url.js";
 import { axis, CONFIG, keepSized, smallLayout } from "./run_figures.js";
@@ -229,7 +230,7 @@ const lossPlot = $("loss-plot");
 const secondPlot = $("second-plot");
 keepSized(lossPlot);
 keepSized(secondPlot);
-const surfaces = new Map(); // landscape + parameters -> the surface
+const surfaces = new Map(); // landscape + parameters -> its surface and description (minima)
 
 async function detail(id) {
   if (!details.has(id)) {
@@ -322,18 +323,23 @@ async function drawMap(paths, token) {
   const same = paths.filter((r) => JSON.stringify(where(r.config)) === key);
   if (!surfaces.has(key)) {
     try {
-      surfaces.set(key, await postJSON("/api/surface", { ...where(first), resolution: 90, arrows: 0 }));
+      const drawn = postJSON("/api/surface", { ...where(first), resolution: 90, arrows: 0 });
+      // a typed formula's minima are found by the server; a built-in's come with the page
+      const described = first.expression ? postJSON("/api/landscape", where(first)) : LANDSCAPES[first.landscape];
+      const [surface, landscape] = await Promise.all([drawn, described]);
+      surfaces.set(key, { surface, landscape });
     } catch (err) {
       $("second-note").textContent = `Could not draw the landscape: ${err.message}`;
       return;
     }
   }
   if (token !== comparing) return;
-  const surface = surfaces.get(key);
-  const landscape = LANDSCAPES[first.landscape];
+  const { surface, landscape } = surfaces.get(key);
   const skipped = paths.length - same.length;
+  const name = first.expression ? `f = ${first.expression}` : (landscape?.label ?? first.landscape);
   $("second-note").textContent = [
-    `${landscape?.label ?? first.landscape}: ${same.length === 1 ? "the path" : `${same.length} paths`} from their start (○).`,
+    `${name}: ${same.length === 1 ? "the path" : `${same.length} paths`} from their start (○).`,
+    landscape?.numerical_minima ? minimaNote(landscape) : "",
     skipped ? `${skipped} path${skipped > 1 ? "s" : ""} on another landscape not drawn.` : "",
   ].join(" ");
   const traces = [
@@ -348,15 +354,6 @@ async function drawMap(paths, token) {
       line: { color: "rgba(31,41,55,0.22)", width: 0.6 },
       showscale: false,
       hoverinfo: "skip",
-    },
-    {
-      type: "scatter",
-      mode: "markers",
-      x: (landscape?.minima ?? []).map((m) => m.x),
-      y: (landscape?.minima ?? []).map((m) => m.y),
-      marker: { symbol: "star", size: 10, color: "#111827", line: { color: "#fff", width: 1 } },
-      name: "minima",
-      hovertemplate: "minimum (%{x:.3g}, %{y:.3g})<extra></extra>",
     },
     ...same.flatMap((r) => [
       {
@@ -378,6 +375,7 @@ async function drawMap(paths, token) {
         showlegend: false,
       },
     ]),
+    ...minimaTraces(landscape?.minima ?? []), // over the paths: a path that ends in a minimum hides no mark
   ];
   const [[x0, x1], [y0, y1]] = [[surface.x[0], surface.x.at(-1)], [surface.y[0], surface.y.at(-1)]];
   const layout = smallLayout({

@@ -4,6 +4,7 @@
 
 import { smooth } from "./charts.js";
 import { INK, MUTED, PALETTE, exact, fmt, plotLayout } from "./common.js";
+import { minimaTraces } from "./landscape_figures.js";
 
 export const BATCH = "batch_size";
 export const DECAYS = ["gamma", "b1", "rho"]; // the default second axis of a map
@@ -101,20 +102,6 @@ function tint(hex, t) {
 
 /** A minimum's colours by speed: dark where a start got there soonest, pale where it took longest. */
 export const ramp = (hex) => [[0, tint(hex, -0.35)], [0.4, hex], [1, tint(hex, 0.8)]];
-
-function minimaTraces(landscape) {
-  return [true, false].map((global) => {
-    const ms = landscape.minima.filter((m) => m.is_global === global);
-    return {
-      type: "scatter",
-      mode: "markers",
-      x: ms.map((m) => m.x),
-      y: ms.map((m) => m.y),
-      marker: global ? { symbol: "star", size: 14, color: INK, line: { color: "#fff", width: 1.2 } } : { symbol: "diamond-open", size: 10, color: INK, line: { width: 1.8 } },
-      hovertemplate: ms.map((m) => `${global ? "global" : "local"} minimum (${fmt(m.x)}, ${fmt(m.y)})<br>f = ${fmt(m.value)}<extra></extra>`),
-    };
-  });
-}
 
 function contourTrace(surface, color = "rgba(31,41,55,0.18)") {
   return { type: "contour", x: surface.x, y: surface.y, z: surface.color, ncontours: 18, contours: { coloring: "none" }, line: { color, width: 0.7 }, showscale: false, hoverinfo: "skip" };
@@ -271,7 +258,7 @@ export function startsFigure(d, { landscape, steps, surface }) {
     ...ms.map((_, k) => heat(where((m) => m === k, (i, j) => shade(d.steps[i][j])), { colorscale: ramp(MIN_COLORS[k % MIN_COLORS.length]), zmin: 0, zmax: 1, showscale: false })),
   ];
   if (surface) data.push(contourTrace(surface, "rgba(255,255,255,0.55)"));
-  data.push(...minimaTraces(landscape));
+  data.push(...minimaTraces(landscape.minima));
   return { data, layout: plotLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
 }
 
@@ -301,7 +288,7 @@ export function fanFigure(d, { landscape, start, surface }) {
     };
   });
   const data = surface ? [contourTrace(surface)] : [];
-  data.push(...fan, ...minimaTraces(landscape), { type: "scatter", mode: "markers", x: [start[0]], y: [start[1]], marker: { symbol: "circle-open", size: 13, color: INK, line: { width: 2.5 } }, hoverinfo: "skip" });
+  data.push(...fan, ...minimaTraces(landscape.minima), { type: "scatter", mode: "markers", x: [start[0]], y: [start[1]], marker: { symbol: "circle-open", size: 13, color: INK, line: { width: 2.5 } }, hoverinfo: "skip" });
   return { data, layout: plotLayout({ margin: { l: 48, r: 12, t: 10, b: 40 }, ...mapAxes(landscape) }) };
 }
 

@@ -187,6 +187,14 @@ def test_a_logged_race_on_a_typed_formula_opens_again_from_the_log(page, watch, 
     href = opened.get_attribute("href")
     fields = {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
     assert fields["landscape"] == "custom" and fields["expr"] == text and fields["domain"] == "-1,2,-1,1"
+    # selected, it is drawn on its own formula's map, with the minimum the server found marked
+    page.locator("tbody input[type=checkbox]").first.check()
+    page.wait_for_function("() => document.getElementById('app').dataset.compared")
+    page.wait_for_function("() => document.getElementById('second-plot').data?.length > 1")
+    marked = page.evaluate(MARKED.replace("'paths'", "'second-plot'"))
+    assert marked == [[0.5, 0.25]]
+    note = page.locator("#second-note").inner_text()
+    assert note.startswith(f"f = {text}: the path") and "1 minimum found numerically" in note
     opened.click()
     page.wait_for_url(f"{live_server}/?*")
     ready(page)
