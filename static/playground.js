@@ -140,6 +140,7 @@ const own = new OwnData(cat, state, {
     renderStatus();
   },
   train: () => startRuns(),
+  stored: saveUrl,
   datasetPoints: (name) => postJSON("/api/datasets/points", { dataset: name, data: dataDefaults(name) }),
 });
 

@@ -1,20 +1,23 @@
 // The playground's own data: points drawn on the data plot (click: a point of the chosen class,
 // shift-click: the other class, drag: move, right-click: delete), a built-in set to start from, or a
-// CSV of points (x1,x2,label; a numeric label is a regression target with loss MSE). What the network
-// trains on is stored on the server (POST /api/data) and named by its hash (`did` in the link).
+// CSV of points (x1,x2,label; a numeric label is a regression target with loss MSE). The points are
+// stored on the server (POST /api/data) a moment after the last edit, and before training, and named by
+// their hash (`did` in the link): a link copied after drawing opens the drawing.
 
 import { h, messageOf, PALETTE } from "./common.js";
 import { OWN, dataInfo, dataPoints, dataSummary, isGone, ownTrainSize, storeData, uploadMessage } from "./data_upload.js";
 import * as D from "./draw_points.js";
 
 const HIT = 9; // pixels: a press this close to a point grabs it
+const STORE_AFTER = 1000; // ms after the last edit: a drawing that could be trained on is stored
 const $ = (id) => document.getElementById(id);
 
 /**
  * The own-data panel (#own-data in the page) and the editor on a surface plot. `hooks`:
  * changed(resized) after the points or their status changed (the page redraws; `resized`: the number of
  * points may have changed the training set's size, not only by an edit), train() to train on them,
- * datasetPoints(name) resolves to a built-in set's points answer.
+ * stored() once the drawn points are stored (state.data_id names them), datasetPoints(name) resolves to
+ * a built-in set's points answer.
  */
 export class OwnData {
   constructor(cat, state, hooks) {
@@ -28,6 +31,8 @@ export class OwnData {
     this.klass = 0;
     this.box = D.drawingBox(this.drawing);
     this.gone = null; // the message of a link's data that the server no longer holds
+    this.pending = null; // {drawing, promise}: the drawing being stored
+    this.storeTimer = null;
     this.plot = null;
     this.build();
     // no points yet: nothing to bound the batch size by but the schema
@@ -119,7 +124,7 @@ export class OwnData {
     const info = $("data-info");
     if (this.gone) info.replaceChildren(h("strong.gone", {}, this.gone));
     else if (this.info) info.replaceChildren(...dataSummary(this.info));
-    else info.replaceChildren(this.drawing.points.length ? "Not stored yet: training sends these points to the server." : "");
+    else info.replaceChildren(this.drawing.points.length ? "Not stored yet: these points go to the server once they can be trained on." : "");
   }
 
   /** {ok, reason}: whether Train can train on the points now. */
@@ -128,7 +133,7 @@ export class OwnData {
     return D.readiness(this.drawing);
   }
 
-  /** A new drawing (an edit): not stored until the next training. */
+  /** A new drawing (an edit): stored a moment after the last edit, if it could be trained on. */
   edit(drawing) {
     if (drawing === this.drawing) return;
     this.drawing = drawing;
@@ -137,6 +142,8 @@ export class OwnData {
     this.state.data_id = null;
     this.render();
     this.hooks.changed(false);
+    clearTimeout(this.storeTimer);
+    this.storeTimer = setTimeout(() => this.store().catch(() => {}), STORE_AFTER); // a failure shows at Train
   }
 
   async startFromSet(name) {
@@ -211,19 +218,41 @@ export class OwnData {
       $("draw-reason").textContent = ready.reason;
       return null;
     }
-    if (this.info) return this.info.id;
+    clearTimeout(this.storeTimer);
     try {
-      const info = await storeData(D.toCsv(this.drawing), { kind: "points", filename: "drawn points.csv" });
-      // the server orders classes by name: the same order here keeps each class's colour
-      this.drawing = D.sortClasses(this.drawing);
-      this.info = info;
-      this.state.data_id = info.id;
-      this.render();
-      return info.id;
+      const info = await this.store();
+      if (!info) $("draw-reason").textContent = "The points changed while they were being stored: train again.";
+      return info?.id ?? null;
     } catch (e) {
       $("draw-reason").textContent = `Could not store the points: ${uploadMessage(e)}`;
       return null;
     }
+  }
+
+  /** Store the drawing (once: a second call while it is on its way waits for the same answer); its
+   * DataOut, or null when it cannot be trained on or was edited on the way. Rejects as storeData does. */
+  store() {
+    if (this.info) return Promise.resolve(this.info);
+    if (this.regression || !D.readiness(this.drawing).ok) return Promise.resolve(null);
+    if (this.pending?.drawing !== this.drawing) {
+      const drawn = this.drawing;
+      const promise = storeData(D.toCsv(drawn), { kind: "points", filename: "drawn points.csv" })
+        .then((info) => {
+          if (this.drawing !== drawn) return null; // the next store sends the edit
+          // the server orders classes by name: the same order here keeps each class's colour
+          this.drawing = D.sortClasses(drawn);
+          this.info = info;
+          if (this.active) this.state.data_id = info.id; // else the data select sets it on the way back
+          this.render();
+          this.hooks.stored();
+          return info;
+        })
+        .finally(() => {
+          if (this.pending?.promise === promise) this.pending = null;
+        });
+      this.pending = { drawing: drawn, promise };
+    }
+    return this.pending.promise;
   }
 
   /** The points to draw ({x_train, y_train, x_test, y_test, classes, regression?}). */
