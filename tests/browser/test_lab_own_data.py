@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 # uploads go to a folder of each test's own (an autouse fixture), and the upload helper
-from tests.browser.test_own_data import data_dir, upload  # noqa: F401
+from tests.browser.test_own_data import data_dir, upload, upload_table  # noqa: F401
 
 GONE_ID = "0" * 64
 NAMES = ["#1 SGD", "#2 Momentum", "#3 Adam"]
@@ -90,17 +90,7 @@ def test_a_table_uploaded_in_the_lab_races_to_the_end(page, live_server):
     expect(page.locator("#no-data")).to_have_text("Upload a table first (see Data on the left).")
     assert page.locator("#play").get_attribute("title") == "Upload a table first (see Data on the left)."
 
-    # a label column the file does not have: the server's message, nothing stored
-    upload(page, "#table-file", "iris.csv", table_csv())
-    expect(page.locator("#table-error")).to_contain_text("iris.csv: line 1: no column 'label'")
-    assert page.evaluate("descent.state.data_id") is None
-
-    page.fill("#label-column", "species")
-    upload(page, "#table-file", "iris.csv", table_csv())
-    expect(page.locator("#table-info")).to_contain_text(
-        "iris.csv: 80 rows · 4 features · 3 classes (label: species)"
-    )
-    expect(page.locator("#input-width")).to_have_text("input4 features (iris.csv)")
+    upload_table(page, table_csv(), rows=80, features=4)
     expect(page.locator("#dataset-note")).to_contain_text("A table of your own")
     expect(page.locator("#standardize")).to_be_checked()
     expect(page.locator("#no-data")).to_be_hidden()

@@ -235,10 +235,7 @@ def test_a_link_with_drawn_data_reopens_it(page, live_server):
     page.click("#train-points")
     page.wait_for_function(f"{STATUS} === 'done'", timeout=60000)
     points = drawing(page)
-    link = page.url
-    page.goto("about:blank")
-    page.goto(link)
-    page.wait_for_function("() => descent.own.drawing.points.length === 6")
+    reopen(page)
     assert drawing(page) == points
     expect(page.locator("#dataset")).to_have_value("upload")
     expect(page.locator("#data-info")).to_contain_text("6 rows")
@@ -259,10 +256,7 @@ def test_a_drawing_is_stored_without_training_so_its_link_opens_it(page, live_se
     expect(page.locator("#data-info")).to_contain_text("6 rows")
     assert page.evaluate("descent.main.id") is None, "stored, not trained"
     points = drawing(page)
-    link = page.url
-    page.goto("about:blank")
-    page.goto(link)
-    page.wait_for_function("() => descent.own.drawing.points.length === 6")
+    link = reopen(page)
     assert drawing(page) == points
     # an edit forgets the stored id until the edited drawing is stored in its turn
     page.click("#draw-mode")
@@ -285,6 +279,16 @@ def test_a_link_to_gone_data_says_so_and_leaves_the_page_usable(page, live_serve
 
 
 # --- uploads on the playground --------------------------------------------------------------------
+
+
+def reopen(page):
+    """Open the page's link in a fresh page load, once its drawing is back; the link."""
+    link = page.url
+    count = len(drawing(page)["points"])
+    page.goto("about:blank")
+    page.goto(link)
+    page.wait_for_function(f"() => descent.own.drawing.points.length === {count}")
+    return link
 
 
 def upload(page, selector, name, text):
@@ -370,6 +374,21 @@ def table_csv(rows=60, features=5, seed=0):
     )
 
 
+def upload_table(page, text, rows, features):
+    """Upload `text` (table_csv's) in the table panel: under the default label column the server's
+    refusal shows and nothing is stored; with the label column species it is stored, and the network's
+    input row takes its width."""
+    upload(page, "#table-file", "iris.csv", text)
+    expect(page.locator("#table-error")).to_contain_text("iris.csv: line 1: no column 'label'")
+    assert page.evaluate("descent.state.data_id") is None
+    page.fill("#label-column", "species")
+    upload(page, "#table-file", "iris.csv", text)
+    expect(page.locator("#table-info")).to_contain_text(
+        f"iris.csv: {rows} rows · {features} features · 3 classes (label: species)"
+    )
+    expect(page.locator("#input-width")).to_have_text(f"input{features} features (iris.csv)")
+
+
 def test_a_table_on_the_mnist_page_sets_the_input_width_and_trains(page, live_server):
     page.goto(f"{live_server}/mnist?epochs=3")
     page.locator("#data-group .segmented label", has_text="Your data").click()
@@ -378,17 +397,7 @@ def test_a_table_on_the_mnist_page_sets_the_input_width_and_trains(page, live_se
     expect(page.locator("#no-data")).to_have_text("Upload a table first (see Data on the left).")
     expect(page.locator("#draw-card")).to_be_hidden()
 
-    # a label column the file does not have: one message naming the columns, nothing stored
-    upload(page, "#table-file", "iris.csv", table_csv())
-    expect(page.locator("#table-error")).to_contain_text("iris.csv: line 1: no column 'label'")
-    assert page.evaluate("descent.state.data_id") is None
-
-    page.fill("#label-column", "species")
-    upload(page, "#table-file", "iris.csv", table_csv())
-    expect(page.locator("#table-info")).to_contain_text(
-        "iris.csv: 60 rows · 5 features · 3 classes (label: species)"
-    )
-    expect(page.locator("#input-width")).to_have_text("input5 features (iris.csv)")
+    upload_table(page, table_csv(), rows=60, features=5)
     expect(page.locator("#table-error")).to_be_empty()
     expect(page.locator("#standardize")).to_be_checked()
     expect(page.locator("#start")).to_be_enabled()
