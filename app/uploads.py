@@ -30,12 +30,10 @@ def read_npz(data: bytes) -> dict[str, np.ndarray]:
     Read by core.data.uploads.load_npz (the one reader of untrusted .npz files) with this module's
     checks of each member's header."""
     try:
-        arrays = load_npz(data, MAX_ARRAY_BYTES, MAX_MEMBERS, _check)
+        unreadable = "not a readable .npz file (save one from a run's Download model)"
+        arrays = load_npz(data, MAX_ARRAY_BYTES, MAX_MEMBERS, _check, unreadable)
     except DataError as e:
-        message = str(e)
-        if message.startswith("not a readable .npz file"):
-            message = "not a readable .npz file (save one from a run's Download model)"
-        raise UploadError(message) from None
+        raise UploadError(str(e)) from None
     for name, array in arrays.items():
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise UploadError(f"the array {name!r} holds NaN or infinite values: only finite weights load")

@@ -326,21 +326,26 @@ MemberCheck = Callable[[str, tuple, np.dtype, int], None]  # (name, shape, dtype
 
 
 def load_npz(
-    data: bytes, max_bytes: int, max_arrays: int, check: MemberCheck | None = None
+    data: bytes,
+    max_bytes: int,
+    max_arrays: int,
+    check: MemberCheck | None = None,
+    unreadable: str = "not a readable .npz file; np.savez writes one, an array per column",
 ) -> dict[str, np.ndarray]:
     """The arrays of an .npz, in file order, after the zip's directory and every array's header (shape
     and dtype) are checked against the caps: nothing is inflated before, no pickle is ever loaded.
 
     The one .npz reader for untrusted files (tables here, saved models in app/uploads.py). `check`
     takes each member's header in place of the column checks here (what a table's column may be) and
-    raises what its caller reports; the archive's own refusals are DataErrors."""
+    raises what its caller reports; the archive's own refusals are DataErrors, `unreadable` the one for
+    bytes that are no zip archive."""
     if len(data) > max_bytes:
         raise DataError(f"the file has {len(data):,} bytes; at most {max_bytes:,} are accepted")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        raise DataError("not a readable .npz file; np.savez writes one, an array per column") from None
+        raise DataError(unreadable) from None
     if len(members) > max_arrays:
         raise DataError(f"the .npz holds {len(members):,} arrays; at most {max_arrays:,} are accepted")
     inflated = sum(m.file_size for m in members)
